@@ -1,0 +1,123 @@
+"""The ``xid`` command: a thin shell over :class:`xid_app.project.Project`."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from . import __version__
+from .config import Settings
+from .consensus import METHODS
+from .ingest import IngestError
+from .project import Project
+from .store.db import DatabaseNotReady
+
+
+def with_project(command):
+    """Add ``--db URL`` to a command and pass it a :class:`Project`; turn expected failures into messages."""
+
+    @click.option("--db", "db_url", metavar="URL", default=None,
+                  help="Database URL (default: $XID_DATABASE_URL, else a SQLite file in the user data dir).")
+    @functools.wraps(command)
+    def wrapper(db_url, **kwargs):
+        project = Project(db_url)
+        try:
+            return command(project, **kwargs)
+        except (IngestError, DatabaseNotReady, ValueError) as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xid")
+def main():
+    """XID: cross-identify radio sources with their optical/IR hosts."""
+
+
+@main.command()
+@with_project
+def init(project: Project):
+    """Create the database, or upgrade it to the latest schema."""
+    project.init()
+    click.echo(f"database ready: {project.url}")
+
+
+@main.command()
+@click.argument("sources", type=click.Path(dir_okay=False))
+@with_project
+def ingest(project: Project, sources):
+    """Ingest a source list (CSV, ECSV, FITS, VOTable): source_id, ra, dec [, radio_image, optical_image].
+
+    All or nothing: a bad row or image stops the ingest and nothing of it is stored.
+    """
+    report = project.ingest(sources)
+    click.echo(f"ingested {report.added} source(s); {report.unchanged} already stored unchanged")
+
+
+@main.command("import-annotations")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_project
+def import_annotations(project: Project, file):
+    """Import clicks in the interchange CSV: classification_id, source_id, user, host_ra, host_dec, no_host."""
+    report = project.import_annotations(file)
+    click.echo(
+        f"imported {report.classifications_added} classification(s) with {report.clicks_added} click(s); "
+        f"{report.already_stored} already stored; {len(report.rejected)} row(s) rejected"
+    )
+    for line, reason in report.rejected[:50]:
+        click.echo(f"  line {line}: {reason}", err=True)
+    if len(report.rejected) > 50:
+        click.echo(f"  ... and {len(report.rejected) - 50} more", err=True)
+
+
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--method", type=click.Choice(sorted(METHODS)), default=None, help="Consensus method.")
+@with_project
+def export(project: Project, out, method):
+    """Write the consensus host-ID catalogue; format from OUT's extension (.csv .ecsv .fits .vot)."""
+    table = project.export(out, method)
+    click.echo(f"wrote {len(table)} row(s) for {table.meta['NSOURCES']} source(s) to {out}")
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Serve the bundled demo data from its own SQLite database.")
+@click.option("--port", type=int, default=None, help="Port (default: $XID_PORT or 5006).")
+@click.option("--address", default=None, help="Address to listen on (default: $XID_ADDRESS or 127.0.0.1).")
+@click.option("--show/--no-show", default=False, help="Open a browser tab.")
+@click.option("--db", "db_url", metavar="URL", default=None,
+              help="Database URL (default: $XID_DATABASE_URL, else a SQLite file in the user data dir).")
+def serve(demo, port, address, show, db_url):
+    """Serve the annotation page."""
+    from .server import serve as run_server
+
+    settings = Settings()
+    if demo:
+        from .demo import prepare_demo
+
+        project = prepare_demo(settings, url=db_url)
+    else:
+        project = Project(db_url, settings=settings)
+        try:
+            project.check_ready()
+        except DatabaseNotReady as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(1)
+    run_server(project, port=settings.port if port is None else port,
+               address=address or settings.address, show=show)
+
+
+@main.command()
+def settings():
+    """List every setting, its environment variable, current value and meaning."""
+    current = Settings()
+    for name, field in Settings.model_fields.items():
+        click.echo(f"XID_{name.upper()} = {getattr(current, name)!r}\n    {field.description}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""XID's settings: one object, read from the environment (prefix ``XID_``) and overridable per call.
+
+Every setting carries a description; ``xid settings`` prints them and a test checks the README lists them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(platformdirs.user_data_dir("xid", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Configuration of one XID installation."""
+
+    model_config = SettingsConfigDict(env_prefix="XID_", extra="forbid")
+
+    data_dir: Path = Field(
+        DATA_DIR,
+        description="Per-user directory for the default database and the demo database.",
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/xid. "
+            "Default: a SQLite file xid.sqlite in data_dir."
+        ),
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        10_000, ge=0, description="How long a SQLite writer waits for a lock before failing (ms)."
+    )
+    contour_floor_sigma: float = Field(
+        3.0, gt=0, description="Lowest radio contour, in units of the image rms."
+    )
+    contour_step: float = Field(
+        2.0**0.5, gt=1, description="Ratio between successive radio contour levels."
+    )
+    contour_max_levels: int = Field(12, ge=1, description="Most radio contour levels drawn.")
+    consensus_method: str = Field("xid", description="Consensus method used by export and the page.")
+    host_match_radius_arcsec: float = Field(
+        5.0, gt=0, description="Clicks closer than this belong to the same host candidate (arcsec)."
+    )
+    host_found_radius_arcsec: float = Field(
+        3.0, gt=0, description="A consensus host counts as matching a reference within this (arcsec)."
+    )
+    port: int = Field(5006, ge=0, le=65535, description="Port of `xid serve`.")
+    address: str = Field("127.0.0.1", description="Network address `xid serve` listens on.")
+    allow_websocket_origin: list[str] = Field(
+        default_factory=list,
+        description="Extra host[:port] origins allowed to open the page's websocket (behind a proxy).",
+    )
+
+    def resolved_database_url(self) -> str:
+        """The database URL in force: ``database_url`` or the default SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'xid.sqlite'}"
+
+    def demo_database_url(self) -> str:
+        """The demo's own SQLite database, kept apart from the user's real one."""
+        return f"sqlite:///{self.data_dir / 'demo.sqlite'}"

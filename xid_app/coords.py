@@ -1,0 +1,111 @@
+"""Conventions between pixels and the sky, in one place.
+
+Pixel coordinates are astropy's: 0-based, ``(x, y)`` = (column, row), the centre of pixel ``[0, 0]`` at
+``(0, 0)``. Sky positions are ICRS degrees. Every WCS that XID uses passes through :func:`celestial_wcs`,
+which refuses headers that would silently give wrong positions.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.wcs import WCS, FITSFixedWarning
+from astropy.wcs.utils import pixel_to_skycoord, skycoord_to_pixel
+
+
+class WCSError(ValueError):
+    """A header has no usable celestial world coordinate system."""
+
+
+def celestial_wcs(header) -> WCS:
+    """The 2-D celestial WCS of a FITS header, validated.
+
+    Radio headers often describe 3 or 4 axes (frequency, Stokes) around 2-D data; only the celestial
+    axes are kept.
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        The image header.
+
+    Returns
+    -------
+    astropy.wcs.WCS
+        A WCS with exactly two celestial axes.
+
+    Raises
+    ------
+    WCSError
+        If the header has no celestial axes, or its reference values or scale are not finite
+        (astropy would otherwise map every pixel to RA 0 without complaint).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        try:
+            wcs = WCS(header).celestial
+        except Exception as exc:  # astropy raises several types for malformed headers
+            raise WCSError(f"unreadable WCS: {exc}") from exc
+    if wcs.naxis != 2 or not wcs.has_celestial:
+        raise WCSError("no celestial WCS (need RA/Dec or GLON/GLAT axes, e.g. CTYPE1='RA---SIN')")
+    if not np.all(np.isfinite(wcs.wcs.crval)) or not np.all(np.isfinite(wcs.wcs.crpix)):
+        raise WCSError("WCS reference values (CRVAL/CRPIX) are not finite")
+    scale = wcs.pixel_scale_matrix
+    if not np.all(np.isfinite(scale)) or abs(np.linalg.det(scale)) == 0:
+        raise WCSError("WCS pixel scale (CDELT/CD) is missing, zero or not finite")
+    return wcs
+
+
+def pixel_to_sky(wcs: WCS, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel ``(x, y)`` → ICRS ``(ra, dec)`` in degrees (arrays of the input's shape)."""
+    sky = pixel_to_skycoord(np.asarray(x, float), np.asarray(y, float), wcs, origin=0).icrs
+    return np.asarray(sky.ra.deg), np.asarray(sky.dec.deg)
+
+
+def sky_to_pixel(wcs: WCS, ra, dec) -> tuple[np.ndarray, np.ndarray]:
+    """ICRS ``(ra, dec)`` in degrees → pixel ``(x, y)`` of ``wcs``."""
+    sky = SkyCoord(np.asarray(ra, float), np.asarray(dec, float), unit="deg", frame="icrs")
+    x, y = skycoord_to_pixel(sky, wcs, origin=0)
+    return np.asarray(x), np.asarray(y)
+
+
+def pixel_to_pixel(from_wcs: WCS, to_wcs: WCS, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Map pixel positions of one image into the pixel grid of another through the sky."""
+    sky = pixel_to_skycoord(np.asarray(x, float), np.asarray(y, float), from_wcs, origin=0)
+    u, v = skycoord_to_pixel(sky, to_wcs, origin=0)
+    return np.asarray(u), np.asarray(v)
+
+
+def pixel_scale_arcsec(wcs: WCS) -> float:
+    """Mean pixel side in arcsec."""
+    return float(np.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix))) * 3600.0)
+
+
+def valid_sky_position(ra, dec) -> np.ndarray:
+    """Boolean mask: finite RA in [0, 360) and Dec in [-90, 90] (degrees)."""
+    ra = np.asarray(ra, float)
+    dec = np.asarray(dec, float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(ra) & np.isfinite(dec) & (ra >= 0) & (ra < 360) & (np.abs(dec) <= 90)
+
+
+def tangent_offsets_arcsec(ra, dec, ra0, dec0) -> tuple[np.ndarray, np.ndarray]:
+    """Gnomonic offsets (east, north) in arcsec of ``(ra, dec)`` from ``(ra0, dec0)``; all in degrees."""
+    ra, dec, ra0, dec0 = (np.radians(np.asarray(a, float)) for a in (ra, dec, ra0, dec0))
+    cos_c = np.sin(dec0) * np.sin(dec) + np.cos(dec0) * np.cos(dec) * np.cos(ra - ra0)
+    xi = np.cos(dec) * np.sin(ra - ra0) / cos_c
+    eta = (np.cos(dec0) * np.sin(dec) - np.sin(dec0) * np.cos(dec) * np.cos(ra - ra0)) / cos_c
+    return np.degrees(xi) * 3600.0, np.degrees(eta) * 3600.0
+
+
+def tangent_to_sky(xi_arcsec, eta_arcsec, ra0, dec0) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`tangent_offsets_arcsec`: offsets in arcsec → ``(ra, dec)`` in degrees."""
+    xi = np.radians(np.asarray(xi_arcsec, float) / 3600.0)
+    eta = np.radians(np.asarray(eta_arcsec, float) / 3600.0)
+    ra0 = np.radians(np.asarray(ra0, float))
+    dec0 = np.radians(np.asarray(dec0, float))
+    denom = np.cos(dec0) - eta * np.sin(dec0)
+    ra = ra0 + np.arctan2(xi, denom)
+    dec = np.arctan2(np.sin(dec0) + eta * np.cos(dec0), np.hypot(xi, denom))
+    return np.degrees(ra) % 360.0, np.degrees(dec)

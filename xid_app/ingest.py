@@ -1,0 +1,207 @@
+"""Reading and validating the tables users bring: source lists and annotation interchange CSVs.
+
+Nothing here touches the database: readers return validated records (or raise with every problem named)
+and the store writes them in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from astropy.table import Table
+
+from .coords import valid_sky_position
+from .cutouts import ImageError, LayerKind, read_fits_layer
+
+SOURCE_COLUMNS = ("source_id", "ra", "dec")
+# Optional image columns: (path column, band-name column, kind, default band name)
+IMAGE_COLUMNS: tuple[tuple[str, str, LayerKind, str], ...] = (
+    ("optical_image", "optical_band", "optical", "optical/IR"),
+    ("radio_image", "radio_band", "radio", "radio"),
+)
+ANNOTATION_COLUMNS = ("classification_id", "source_id", "user", "host_ra", "host_dec", "no_host")
+MAX_LISTED_PROBLEMS = 20
+
+
+class IngestError(ValueError):
+    """A table cannot be ingested; ``problems`` lists each bad row or file."""
+
+    def __init__(self, path, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        shown = problems[:MAX_LISTED_PROBLEMS]
+        more = len(problems) - len(shown)
+        text = "\n  ".join(shown) + (f"\n  ... and {more} more" if more > 0 else "")
+        super().__init__(f"{path}: nothing ingested, {len(problems)} problem(s):\n  {text}")
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    band: str
+    kind: LayerKind
+    path: Path
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    source_id: str
+    ra: float
+    dec: float
+    layers: tuple[LayerRecord, ...] = ()
+
+
+def _read_table(path: Path) -> Table:
+    if not path.is_file():
+        raise IngestError(path, ["file not found"])
+    try:
+        if path.suffix.lower() in (".csv", ".txt"):
+            return Table.read(path, format="ascii.csv")
+        return Table.read(path)
+    except Exception as exc:  # astropy's readers raise many types for unreadable tables
+        raise IngestError(path, [f"not a table astropy can read (CSV, ECSV, FITS, VOTable): {exc}"]) from exc
+
+
+def _text(value) -> str:
+    if value is None or np.ma.is_masked(value):
+        return ""
+    if isinstance(value, bytes):
+        value = value.decode()
+    return str(value).strip()
+
+
+def read_sources(path: str | Path, *, check_images: bool = True) -> list[SourceRecord]:
+    """Read and validate a source list.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A table astropy can read, with columns ``source_id, ra, dec`` (ICRS degrees) and optionally
+        ``radio_image`` / ``optical_image`` (FITS paths relative to the table) and ``radio_band`` /
+        ``optical_band`` (names shown on the page).
+    check_images : bool
+        Open every image and check it holds finite data with a celestial WCS covering the source.
+
+    Returns
+    -------
+    list of SourceRecord
+
+    Raises
+    ------
+    IngestError
+        Naming every bad row (by its line number for text tables, row number otherwise) and file.
+    """
+    path = Path(path)
+    table = _read_table(path)
+    missing = [c for c in SOURCE_COLUMNS if c not in table.colnames]
+    if missing:
+        raise IngestError(path, [f"missing required column(s): {', '.join(missing)} (have: {', '.join(table.colnames)})"])
+
+    text_table = path.suffix.lower() in (".csv", ".txt", ".ecsv")
+    problems: list[str] = []
+    records: list[SourceRecord] = []
+    seen: dict[str, str] = {}
+    for i, row in enumerate(table):
+        where = f"line {i + 2}" if text_table else f"row {i + 1}"
+        source_id = _text(row["source_id"])
+        if not source_id:
+            problems.append(f"{where}: empty source_id")
+            continue
+        where = f"{where} ({source_id})"
+        if source_id in seen:
+            problems.append(f"{where}: duplicate source_id, first on {seen[source_id]}")
+            continue
+        seen[source_id] = where
+        try:
+            ra, dec = float(_text(row["ra"])), float(_text(row["dec"]))
+        except ValueError:
+            problems.append(f"{where}: ra/dec must be numbers in degrees, got {_text(row['ra'])!r}, {_text(row['dec'])!r}")
+            continue
+        if not valid_sky_position(ra, dec):
+            problems.append(f"{where}: position out of range (ra={ra}, dec={dec}; need 0<=ra<360, -90<=dec<=90)")
+            continue
+        layers = []
+        for column, band_column, kind, default_band in IMAGE_COLUMNS:
+            if column not in table.colnames or not _text(row[column]):
+                continue
+            image = (path.parent / _text(row[column])).resolve()
+            band = _text(row[band_column]) if band_column in table.colnames else ""
+            layer = LayerRecord(band=band or default_band, kind=kind, path=image)
+            if check_images:
+                try:
+                    cutout = read_fits_layer(image, band=layer.band, kind=kind)
+                except ImageError as exc:
+                    problems.append(f"{where}: {column}: {exc}")
+                    continue
+                if not cutout.contains(ra, dec):
+                    problems.append(f"{where}: {column}: {image} does not cover the source position")
+                    continue
+            layers.append(layer)
+        records.append(SourceRecord(source_id, ra, dec, tuple(layers)))
+    if problems:
+        raise IngestError(path, problems)
+    return records
+
+
+@dataclass
+class AnnotationRows:
+    """Validated clicks of an interchange CSV, and the rows refused with their reasons."""
+
+    rows: pd.DataFrame  # columns as ANNOTATION_COLUMNS plus 'line'
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def read_annotations(path: str | Path) -> AnnotationRows:
+    """Read clicks in XID's interchange format.
+
+    One row per click: ``classification_id, source_id, user, host_ra, host_dec, no_host``; a
+    classification that marked no host has ``no_host=1`` and empty coordinates. Bad rows are returned in
+    ``rejected`` as ``(line, reason)``; whether a source exists is for the store to check.
+
+    Raises
+    ------
+    IngestError
+        If the file cannot be read or lacks a required column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(path, ["file not found"])
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise IngestError(path, [f"not a readable CSV file: {exc}"]) from exc
+    missing = [c for c in ANNOTATION_COLUMNS if c not in df.columns]
+    if missing:
+        raise IngestError(path, [f"missing required column(s): {', '.join(missing)} (have: {', '.join(df.columns)})"])
+    df = df[list(ANNOTATION_COLUMNS)].apply(lambda s: s.str.strip())
+    df["line"] = np.arange(len(df)) + 2
+
+    reasons = pd.Series("", index=df.index)
+
+    def refuse(mask, reason):
+        reasons[mask & (reasons == "")] = reason
+
+    refuse(df.classification_id == "", "empty classification_id")
+    refuse(df.source_id == "", "empty source_id")
+    refuse(df.user == "", "empty user")
+    refuse(~df.no_host.isin(["0", "1"]), "no_host must be 0 or 1")
+    host_ra = pd.to_numeric(df.host_ra, errors="coerce").to_numpy(float)
+    host_dec = pd.to_numeric(df.host_dec, errors="coerce").to_numpy(float)
+    has_coords = (df.host_ra != "") | (df.host_dec != "")
+    refuse((df.no_host == "1") & has_coords, "no_host=1 but host coordinates given")
+    refuse((df.no_host == "0") & ~valid_sky_position(host_ra, host_dec),
+           "invalid host coordinates (need finite degrees, 0<=ra<360, -90<=dec<=90)")
+    # A classification belongs to one source and one user.
+    owners = df[reasons == ""].groupby("classification_id")[["source_id", "user"]].nunique()
+    conflicting = owners.index[(owners > 1).any(axis=1)]
+    refuse(df.classification_id.isin(conflicting), "classification_id used for more than one source or user")
+
+    ok = reasons == ""
+    rows = df[ok].copy()
+    rows["host_ra"] = host_ra[ok.to_numpy()]
+    rows["host_dec"] = host_dec[ok.to_numpy()]
+    rows["no_host"] = rows.no_host == "1"
+    rejected = list(zip(df.line[~ok].tolist(), reasons[~ok].tolist()))
+    return AnnotationRows(rows.reset_index(drop=True), rejected)

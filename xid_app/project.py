@@ -1,0 +1,87 @@
+"""An XID project: one database and what can be done with it, scriptable from a notebook.
+
+The CLI and the server are thin shells over :class:`Project`::
+
+    from xid_app.project import Project
+    xid = Project("sqlite:///xid.sqlite")
+    xid.init()
+    xid.ingest("sources.csv")
+    xid.import_annotations("annotations.csv")
+    table = xid.catalogue()          # astropy Table, one row per host
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from astropy.table import Table
+from sqlalchemy import Engine
+
+from .config import Settings
+from .consensus import Consensus, run_consensus
+from .export import catalogue_table, write_table
+from .ingest import read_annotations, read_sources
+from .store import db, repository
+
+
+class Project:
+    """XID's operations on one database.
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy database URL; default from :class:`~xid_app.config.Settings`.
+    settings : Settings, optional
+        Defaults for everything else.
+    """
+
+    def __init__(self, url: str | None = None, *, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.url = url or self.settings.resolved_database_url()
+
+    @property
+    def engine(self) -> Engine:
+        return db.engine_for(self.url, busy_timeout_ms=self.settings.sqlite_busy_timeout_ms)
+
+    def session(self):
+        """A new ORM session (use as a context manager; commit explicitly)."""
+        return db.session_factory(self.engine)()
+
+    def init(self) -> None:
+        """Create the database or upgrade it to the latest schema."""
+        db.upgrade(self.url)
+
+    def check_ready(self) -> None:
+        db.check_ready(self.engine)
+
+    def ingest(self, path: str | Path) -> repository.IngestReport:
+        """Ingest a source list, all or nothing (see :func:`xid_app.ingest.read_sources`)."""
+        self.check_ready()
+        records = read_sources(path)
+        with self.session() as session, session.begin():
+            return repository.add_sources(session, records=records, origin=str(path))
+
+    def import_annotations(self, path: str | Path) -> repository.ImportReport:
+        """Import an interchange CSV of clicks; idempotent on ``classification_id``."""
+        self.check_ready()
+        rows = read_annotations(path)
+        with self.session() as session, session.begin():
+            return repository.import_annotations(session, annotations=rows)
+
+    def consensus(self, method: str | None = None, **params: float) -> tuple:
+        """Source ids, positions and the consensus over every source's current answers."""
+        self.check_ready()
+        source_ids, ann = repository.load_annotations(self.engine)
+        result: Consensus = run_consensus(ann, method or self.settings.consensus_method, **params)
+        return source_ids, ann, result
+
+    def catalogue(self, method: str | None = None, **params: float) -> Table:
+        """The consensus host-ID catalogue as an astropy Table (see :mod:`xid_app.export`)."""
+        source_ids, ann, result = self.consensus(method, **params)
+        return catalogue_table(result, source_ids, ann.source_ra, ann.source_dec)
+
+    def export(self, path: str | Path, method: str | None = None, **params: float) -> Table:
+        """Write the catalogue; format from the extension (.csv .ecsv .fits .vot)."""
+        table = self.catalogue(method, **params)
+        write_table(table, path)
+        return table

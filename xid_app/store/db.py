@@ -1,0 +1,93 @@
+"""Engines and schema upgrades. SQLite gets WAL, a busy timeout and enforced foreign keys."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+
+import xid_app
+
+
+def migrations_dir() -> Path:
+    """Alembic's script directory: inside the wheel, or at the top of a source checkout."""
+    package = Path(xid_app.__file__).parent
+    for candidate in (package / "_migrations", package.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise FileNotFoundError("XID's migrations directory is missing from this installation")
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
+    """Create an engine; for SQLite, create the file's directory and set WAL mode on every connection."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
+    """One shared engine per URL and process."""
+    return make_engine(url, busy_timeout_ms=busy_timeout_ms)
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Create or upgrade the database at ``url`` to ``revision`` (default: the latest)."""
+    from alembic import command
+
+    engine_for(url)  # creates the SQLite directory and sets WAL before Alembic connects
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
+
+
+class DatabaseNotReady(RuntimeError):
+    """The database has not been created or is behind the code's schema."""
+
+
+def check_ready(engine: Engine) -> None:
+    """Raise :class:`DatabaseNotReady` unless the database is at the latest migration."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(migrations_dir())).get_current_head()
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            raise DatabaseNotReady(f"database {engine.url!r} is not initialised: run `xid init` first")
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        raise DatabaseNotReady(f"database is at revision {current}, code expects {head}: run `xid init` to upgrade")

@@ -1,0 +1,141 @@
+"""XID's schema: SQLAlchemy 2 models. Every change here comes with an Alembic migration in ``migrations/``.
+
+Sky positions are stored as ICRS degrees; the pixel a click was made on is kept beside it, never instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints so that migrations can alter them on SQLite and PostgreSQL alike.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Source(Base):
+    """A radio source to cross-identify."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(200), unique=True)
+    ra: Mapped[float] = mapped_column(Float, doc="ICRS right ascension, degrees")
+    dec: Mapped[float] = mapped_column(Float, doc="ICRS declination, degrees")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    layers: Mapped[list[Layer]] = relationship(back_populates="source", order_by="Layer.position")
+
+    __table_args__ = (
+        CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
+        CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
+    )
+
+
+class Layer(Base):
+    """One image of a source: a radio or optical/IR band, read from a file."""
+
+    __tablename__ = "layers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_pk: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    band: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0, doc="Order of the layer among its source's")
+
+    source: Mapped[Source] = relationship(back_populates="layers")
+
+    __table_args__ = (
+        UniqueConstraint("source_pk", "band", name="uq_layers_source_band"),
+        CheckConstraint("kind IN ('radio', 'optical')", name="kind"),
+    )
+
+
+class User(Base):
+    """An annotator or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20), default="annotator")
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (CheckConstraint("role IN ('annotator', 'admin')", name="role"),)
+
+
+class Classification(Base):
+    """One submission by one user for one source. A later submission by the same user for the same source
+    is a new revision; the latest counts and history is kept."""
+
+    __tablename__ = "classifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(
+        String(100), unique=True, doc="Client-generated id: a replayed submission lands once"
+    )
+    source_pk: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    no_host: Mapped[bool] = mapped_column(Boolean, default=False)
+    artefact: Mapped[bool] = mapped_column(Boolean, default=False)
+    blend: Mapped[bool] = mapped_column(Boolean, default=False)
+    too_zoomed_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    unsure: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(20), default="app", doc="'app' or 'import'")
+
+    hosts: Mapped[list[HostMark]] = relationship(back_populates="classification", cascade="all, delete-orphan")
+
+    __table_args__ = (Index("ix_classifications_source_user", "source_pk", "user_pk", "created_at"),)
+
+
+class HostMark(Base):
+    """A host marked in a classification."""
+
+    __tablename__ = "host_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    classification_pk: Mapped[int] = mapped_column(ForeignKey("classifications.id", ondelete="CASCADE"), index=True)
+    ra: Mapped[float] = mapped_column(Float, doc="ICRS right ascension, degrees")
+    dec: Mapped[float] = mapped_column(Float, doc="ICRS declination, degrees")
+    layer_pk: Mapped[int | None] = mapped_column(ForeignKey("layers.id", ondelete="SET NULL"), nullable=True)
+    pixel_x: Mapped[float | None] = mapped_column(Float, nullable=True, doc="0-based column clicked on the layer")
+    pixel_y: Mapped[float | None] = mapped_column(Float, nullable=True, doc="0-based row clicked on the layer")
+    catalogue_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    classification: Mapped[Classification] = relationship(back_populates="hosts")
+
+    __table_args__ = (
+        CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
+        CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
+    )

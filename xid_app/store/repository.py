@@ -1,0 +1,273 @@
+"""Reading and writing XID's database. Keyword-only functions; bulk reads go through SQLAlchemy Core.
+
+Each write runs in one transaction: an ingest or import either lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+from sqlalchemy import Engine, and_, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..consensus import Annotations
+from ..coords import valid_sky_position
+from ..ingest import AnnotationRows, IngestError, SourceRecord
+from .models import Classification, HostMark, Layer, Source, User
+
+SAME_POSITION_DEG = 0.1 / 3600  # re-ingesting a source within 0.1" of where it was is a no-op
+
+
+@dataclass
+class IngestReport:
+    added: int
+    unchanged: int
+
+
+def add_sources(session: Session, *, records: Sequence[SourceRecord], origin: str = "") -> IngestReport:
+    """Store new sources and their layers; sources already stored at the same position are left alone.
+
+    Raises
+    ------
+    IngestError
+        If a source id is already stored at a different position (nothing is written).
+    """
+    ids = [r.source_id for r in records]
+    existing: dict[str, tuple[float, float]] = {}
+    for chunk in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Source.source_id, Source.ra, Source.dec).where(Source.source_id.in_(ids[chunk:chunk + 500]))
+        )
+        existing.update({sid: (ra, dec) for sid, ra, dec in rows})
+    problems = []
+    new = []
+    for r in records:
+        if r.source_id not in existing:
+            new.append(r)
+            continue
+        ra, dec = existing[r.source_id]
+        if abs(ra - r.ra) * np.cos(np.radians(dec)) > SAME_POSITION_DEG or abs(dec - r.dec) > SAME_POSITION_DEG:
+            problems.append(f"{r.source_id}: already stored at ra={ra}, dec={dec}; the table says ra={r.ra}, dec={r.dec}")
+    if problems:
+        raise IngestError(origin, problems)
+    for r in new:
+        source = Source(source_id=r.source_id, ra=r.ra, dec=r.dec)
+        source.layers = [Layer(band=l.band, kind=l.kind, path=str(l.path), position=i) for i, l in enumerate(r.layers)]
+        session.add(source)
+    session.flush()
+    return IngestReport(added=len(new), unchanged=len(records) - len(new))
+
+
+def get_or_create_user(session: Session, *, name: str, role: str = "annotator") -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        user = User(name=name, role=role)
+        session.add(user)
+        session.flush()
+    return user
+
+
+@dataclass
+class ImportReport:
+    classifications_added: int = 0
+    clicks_added: int = 0
+    already_stored: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def import_annotations(session: Session, *, annotations: AnnotationRows) -> ImportReport:
+    """Store interchange-format classifications. Idempotent: a ``classification_id`` already stored is
+    skipped. Rows for unknown sources are added to the report's ``rejected`` list."""
+    rows = annotations.rows
+    report = ImportReport(rejected=list(annotations.rejected))
+    if rows.empty:
+        return report
+    source_pk = dict(session.execute(select(Source.source_id, Source.id)).all())
+    known = rows.source_id.isin(source_pk.keys())
+    report.rejected += [(line, f"unknown source_id {sid!r}") for line, sid in zip(rows.line[~known], rows.source_id[~known])]
+    rows = rows[known]
+
+    stored = set()
+    ids = rows.classification_id.unique().tolist()
+    for chunk in range(0, len(ids), 500):
+        stored.update(session.scalars(
+            select(Classification.submission_id).where(Classification.submission_id.in_(ids[chunk:chunk + 500]))
+        ))
+    report.already_stored = len(stored)
+    rows = rows[~rows.classification_id.isin(stored)]
+
+    user_pk = {name: get_or_create_user(session, name=name).id for name in rows.user.unique()}
+    for cid, group in rows.groupby("classification_id", sort=False):
+        clicks = group[~group.no_host]
+        first = group.iloc[0]
+        classification = Classification(
+            submission_id=cid, source_pk=source_pk[first.source_id], user_pk=user_pk[first.user],
+            no_host=clicks.empty, origin="import",
+        )
+        classification.hosts = [HostMark(ra=float(ra), dec=float(dec)) for ra, dec in zip(clicks.host_ra, clicks.host_dec)]
+        session.add(classification)
+        report.classifications_added += 1
+        report.clicks_added += len(clicks)
+    session.flush()
+    return report
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A host marked on the page: sky position plus the pixel and layer it was clicked on."""
+
+    ra: float
+    dec: float
+    layer_pk: int | None = None
+    pixel_x: float | None = None
+    pixel_y: float | None = None
+    catalogue_id: str | None = None
+
+
+class InvalidSubmission(ValueError):
+    """A submission that must not be stored (bad position, unknown source or user)."""
+
+
+def save_classification(session: Session, *, submission_id: str, user_pk: int, source_pk: int,
+                        marks: Sequence[Mark], no_host: bool = False, comment: str = "") -> int:
+    """Store one answer exactly once; a replayed ``submission_id`` returns the stored classification's id.
+
+    Raises
+    ------
+    InvalidSubmission
+        If a mark's position is not a valid sky position, or the answer is both "no host" and has marks.
+    """
+    if no_host and marks:
+        raise InvalidSubmission("an answer cannot both mark hosts and say there is no host")
+    if not no_host and not marks:
+        raise InvalidSubmission("mark a host or choose 'No host'")
+    bad = [m for m in marks if not valid_sky_position(m.ra, m.dec)]
+    if bad:
+        raise InvalidSubmission(f"invalid host position {bad[0].ra!r}, {bad[0].dec!r}")
+    existing = session.scalar(select(Classification.id).where(Classification.submission_id == submission_id))
+    if existing is not None:
+        return existing
+    classification = Classification(submission_id=submission_id, user_pk=user_pk, source_pk=source_pk,
+                                    no_host=no_host, comment=comment, origin="app")
+    classification.hosts = [HostMark(ra=m.ra, dec=m.dec, layer_pk=m.layer_pk, pixel_x=m.pixel_x,
+                                     pixel_y=m.pixel_y, catalogue_id=m.catalogue_id) for m in marks]
+    try:
+        with session.begin_nested():
+            session.add(classification)
+            session.flush()
+    except IntegrityError:
+        # Another request stored the same submission between our check and our insert.
+        existing = session.scalar(select(Classification.id).where(Classification.submission_id == submission_id))
+        if existing is None:
+            raise
+        return existing
+    return classification.id
+
+
+def latest_answer(session: Session, *, user_pk: int, source_pk: int) -> Classification | None:
+    """The user's current answer for a source (the latest revision), with its marks."""
+    return session.scalar(
+        select(Classification)
+        .where(Classification.user_pk == user_pk, Classification.source_pk == source_pk)
+        .order_by(Classification.id.desc())
+        .limit(1)
+    )
+
+
+def _undone_by(user_pk: int):
+    done = select(Classification.source_pk).where(Classification.user_pk == user_pk)
+    return Source.id.not_in(done)
+
+
+def next_source(session: Session, *, user_pk: int, exclude: Iterable[int] = ()) -> int | None:
+    """The next source for a user: one they have not classified, least-classified first, then oldest."""
+    counts = (
+        select(Classification.source_pk, func.count(func.distinct(Classification.user_pk)).label("n"))
+        .group_by(Classification.source_pk)
+        .subquery()
+    )
+    query = (
+        select(Source.id)
+        .outerjoin(counts, counts.c.source_pk == Source.id)
+        .where(_undone_by(user_pk))
+        .order_by(func.coalesce(counts.c.n, 0), Source.id)
+        .limit(1)
+    )
+    exclude = list(exclude)
+    if exclude:
+        query = query.where(Source.id.not_in(exclude))
+    return session.scalar(query)
+
+
+def random_source(session: Session, *, user_pk: int, exclude: Iterable[int] = (), rng: random.Random | None = None) -> int | None:
+    """A random source the user has not classified."""
+    query = select(Source.id).where(_undone_by(user_pk))
+    exclude = list(exclude)
+    if exclude:
+        query = query.where(Source.id.not_in(exclude))
+    ids = session.scalars(query).all()
+    return (rng or random).choice(ids) if ids else None
+
+
+@dataclass(frozen=True)
+class Progress:
+    done_by_user: int
+    total: int
+    classified_by_anyone: int
+
+
+def progress(session: Session, *, user_pk: int | None) -> Progress:
+    total = session.scalar(select(func.count(Source.id))) or 0
+    anyone = session.scalar(select(func.count(func.distinct(Classification.source_pk)))) or 0
+    mine = 0
+    if user_pk is not None:
+        mine = session.scalar(
+            select(func.count(func.distinct(Classification.source_pk))).where(Classification.user_pk == user_pk)
+        ) or 0
+    return Progress(done_by_user=mine, total=total, classified_by_anyone=anyone)
+
+
+def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
+    """Every source and the current answers (latest revision per user and source) as flat arrays.
+
+    Returns
+    -------
+    source_ids : numpy.ndarray
+        ``(n_sources,)`` identifiers, in the order the arrays of ``Annotations`` index.
+    annotations : xid_app.consensus.Annotations
+    """
+    latest = (
+        select(func.max(Classification.id).label("id"))
+        .group_by(Classification.source_pk, Classification.user_pk)
+        .subquery()
+    )
+    with engine.connect() as conn:
+        sources = conn.execute(select(Source.id, Source.source_id, Source.ra, Source.dec).order_by(Source.id)).all()
+        cls = conn.execute(
+            select(Classification.id, Classification.source_pk)
+            .join(latest, latest.c.id == Classification.id)
+            .order_by(Classification.id)
+        ).all()
+        clicks = conn.execute(
+            select(HostMark.classification_pk, HostMark.ra, HostMark.dec)
+            .join(latest, latest.c.id == HostMark.classification_pk)
+            .order_by(HostMark.classification_pk)
+        ).all()
+    src_pk = np.fromiter((r[0] for r in sources), dtype=np.int64, count=len(sources))
+    source_ids = np.array([r[1] for r in sources], dtype=object)
+    cls_pk = np.fromiter((r[0] for r in cls), dtype=np.int64, count=len(cls))
+    cls_src_pk = np.fromiter((r[1] for r in cls), dtype=np.int64, count=len(cls))
+    click_arr = np.array([tuple(r) for r in clicks], dtype=float).reshape(-1, 3)
+    annotations = Annotations(
+        source_ra=np.fromiter((r[2] for r in sources), dtype=float, count=len(sources)),
+        source_dec=np.fromiter((r[3] for r in sources), dtype=float, count=len(sources)),
+        cls_source=np.searchsorted(src_pk, cls_src_pk),
+        click_cls=np.searchsorted(cls_pk, click_arr[:, 0].astype(np.int64)),
+        click_ra=click_arr[:, 1],
+        click_dec=click_arr[:, 2],
+    )
+    return source_ids, annotations
