@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         10_000, ge=0, description="How long a SQLite writer waits for a lock before failing (ms)."
     )
     contour_floor_sigma: float = Field(
-        3.0, gt=0, description="Lowest radio contour, in units of the image rms."
+        4.0, gt=0, description="Lowest radio contour, in units of the image rms."
     )
     contour_step: float = Field(
         2.0**0.5, gt=1, description="Ratio between successive radio contour levels."

@@ -30,7 +30,8 @@ STRETCHES = {
 }
 
 
-def to_uint8(data: np.ndarray, *, stretch: str = "asinh", percentile: float | None = 99.5) -> np.ndarray:
+def to_uint8(data: np.ndarray, *, stretch: str = "linear", percentile: float | None = None,
+             limits: tuple[float, float] | None = None) -> np.ndarray:
     """Scale an image to 0–255 for display.
 
     Parameters
@@ -41,6 +42,8 @@ def to_uint8(data: np.ndarray, *, stretch: str = "asinh", percentile: float | No
         Stretch applied after the limits.
     percentile : float or None
         Keep this central percentage of the finite pixels; ``None`` uses IRAF's zscale limits.
+    limits : (float, float), optional
+        Explicit ``(vmin, vmax)``, overriding ``percentile``.
 
     Returns
     -------
@@ -52,8 +55,11 @@ def to_uint8(data: np.ndarray, *, stretch: str = "asinh", percentile: float | No
     if not finite.any():
         return out
     values = data[finite]
-    interval = ZScaleInterval() if percentile is None else PercentileInterval(percentile)
-    vmin, vmax = interval.get_limits(values)
+    if limits is not None:
+        vmin, vmax = limits
+    else:
+        interval = ZScaleInterval() if percentile is None else PercentileInterval(percentile)
+        vmin, vmax = interval.get_limits(values)
     if not vmax > vmin:
         return out
     scaled = STRETCHES[stretch]()(np.clip((values - vmin) / (vmax - vmin), 0.0, 1.0))
@@ -73,7 +79,7 @@ def estimate_rms(data: np.ndarray) -> float:
     return float(std)
 
 
-def contour_levels(rms: float, peak: float, *, floor_sigma: float = 3.0, step: float = 2**0.5,
+def contour_levels(rms: float, peak: float, *, floor_sigma: float = 4.0, step: float = 2**0.5,
                    max_levels: int = 12) -> np.ndarray:
     """Geometric contour levels ``floor_sigma * rms * step**k`` below ``peak``.
 
@@ -121,3 +127,66 @@ def reproject_lines(contours: ContourSet, from_wcs: WCS, to_wcs: WCS) -> Contour
     u, v = pixel_to_pixel(from_wcs, to_wcs, xy[:, 0], xy[:, 1])
     moved = np.split(np.column_stack([u, v]), np.cumsum(lengths)[:-1])
     return ContourSet(moved, contours.levels)
+
+
+@dataclass(frozen=True)
+class View:
+    """What the annotation page draws for one source, in the background layer's pixel grid.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        ``uint8`` background (row 0 at the bottom, as in FITS).
+    wcs : astropy.wcs.WCS
+        The background's WCS: clicks map to the sky through it.
+    background_index : int
+        Position of the background among the layers given to :func:`compose_view`.
+    background_band : str
+        Band of the background layer.
+    contours : ContourSet
+        Radio contours moved into the background's pixel grid.
+    contour_band : str
+        Band of the radio layer the contours come from ('' if none).
+    rms : float
+        Noise of that radio layer (its units), NaN if none.
+    """
+
+    image: np.ndarray
+    wcs: WCS
+    background_index: int
+    background_band: str
+    contours: ContourSet
+    contour_band: str
+    rms: float
+
+
+def compose_view(layers, *, floor_sigma: float = 4.0, step: float = 2**0.5, max_levels: int = 12) -> View:
+    """Background and contours of a source from its layers (:class:`xid_app.cutouts.Cutout`).
+
+    The first optical/IR layer is the background (zscale, linear); without one the radio image itself is
+    shown in greyscale (square-root stretch from -1σ to the peak). Contours come from the first radio layer, traced on its own grid and mapped
+    through the sky onto the background (the two grids may differ in scale, size and projection).
+    """
+    optical = [c for c in layers if c.kind == "optical"]
+    radio = [c for c in layers if c.kind == "radio"]
+    if not layers:
+        raise ValueError("a source needs at least one image layer to be shown")
+    background = optical[0] if optical else radio[0]
+    background_index = next(i for i, c in enumerate(layers) if c is background)
+    contours, band, rms = ContourSet([], np.empty(0)), "", float("nan")
+    if radio:
+        r = radio[0]
+        rms = estimate_rms(r.data)
+        peak = float(np.nanmax(r.data))
+        levels = contour_levels(rms, peak, floor_sigma=floor_sigma, step=step, max_levels=max_levels)
+        contours = contour_lines(r.data, levels)
+        if r is not background:
+            contours = reproject_lines(contours, r.wcs, background.wcs)
+        band = r.band
+    if optical:
+        image = to_uint8(background.data, stretch="linear")  # zscale, as astronomers expect of optical/IR
+    else:
+        # Radio as background: from just below the noise to the peak, so faint emission stays visible.
+        image = to_uint8(background.data, stretch="sqrt", limits=(-rms, peak) if np.isfinite(rms) else None)
+    return View(image=image, wcs=background.wcs, background_index=background_index, background_band=background.band, contours=contours,
+                contour_band=band, rms=rms)

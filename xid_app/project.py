@@ -12,16 +12,63 @@ The CLI and the server are thin shells over :class:`Project`::
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from astropy.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from .config import Settings
 from .consensus import Consensus, run_consensus
+from .cutouts import ImageError, read_fits_layer
 from .export import catalogue_table, write_table
+from .imaging import View, compose_view
 from .ingest import read_annotations, read_sources
 from .store import db, repository
+from .store.models import Layer, Source
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    pk: int
+    band: str
+    kind: str
+    path: str
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    pk: int
+    source_id: str
+    ra: float
+    dec: float
+    layers: tuple[LayerInfo, ...]
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """A source ready to draw: its view, the layer the view's pixels belong to, and layers that failed."""
+
+    source: SourceInfo
+    view: View | None
+    background_layer_pk: int | None
+    problems: tuple[str, ...]
+
+
+@lru_cache(maxsize=256)
+def _compose(layers: tuple[LayerInfo, ...], floor_sigma: float, step: float, max_levels: int) -> SourceView:
+    cutouts, pks, problems = [], [], []
+    for layer in layers:
+        try:
+            cutouts.append(read_fits_layer(layer.path, band=layer.band, kind=layer.kind))  # type: ignore[arg-type]
+            pks.append(layer.pk)
+        except ImageError as exc:
+            problems.append(f"cannot display layer {layer.band}: {exc}")
+    if not cutouts:
+        return SourceView(None, None, None, tuple(problems) or ("this source has no image layer",))  # type: ignore[arg-type]
+    view = compose_view(cutouts, floor_sigma=floor_sigma, step=step, max_levels=max_levels)
+    return SourceView(None, view, pks[view.background_index], tuple(problems))  # type: ignore[arg-type]
 
 
 class Project:
@@ -85,3 +132,21 @@ class Project:
         table = self.catalogue(method, **params)
         write_table(table, path)
         return table
+
+    def source(self, source_pk: int) -> SourceInfo:
+        """A source and its layers, by primary key."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Source.source_id, Source.ra, Source.dec).where(Source.id == source_pk)).one()
+            layers = conn.execute(
+                select(Layer.id, Layer.band, Layer.kind, Layer.path)
+                .where(Layer.source_pk == source_pk)
+                .order_by(Layer.position)
+            ).all()
+        return SourceInfo(source_pk, row.source_id, row.ra, row.dec, tuple(LayerInfo(*layer) for layer in layers))
+
+    def view(self, source_pk: int) -> SourceView:
+        """The drawable view of a source (cached per process: the page's Next must be instant)."""
+        info = self.source(source_pk)
+        s = self.settings
+        composed = _compose(info.layers, s.contour_floor_sigma, s.contour_step, s.contour_max_levels)
+        return replace(composed, source=info)

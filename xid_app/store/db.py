@@ -9,16 +9,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-import xid_app
-
-
-def migrations_dir() -> Path:
-    """Alembic's script directory: inside the wheel, or at the top of a source checkout."""
-    package = Path(xid_app.__file__).parent
-    for candidate in (package / "_migrations", package.parent / "migrations"):
-        if (candidate / "env.py").is_file():
-            return candidate
-    raise FileNotFoundError("XID's migrations directory is missing from this installation")
+from ..resources import migrations_dir
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:

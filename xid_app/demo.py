@@ -1,0 +1,25 @@
+"""The bundled demo: real FIRST, WISE and Radio Galaxy Zoo data in a SQLite database of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import Settings
+from .project import Project
+
+DEMO_DIR = Path(__file__).parent / "demo_data"
+DEMO_SOURCES = DEMO_DIR / "sources.csv"
+DEMO_ANNOTATIONS = DEMO_DIR / "annotations.csv"
+
+
+def prepare_demo(settings: Settings | None = None, *, url: str | None = None) -> Project:
+    """Create (or bring up to date) the demo database and load the demo sources and RGZ classifications.
+
+    Safe to run again: ingest and import are idempotent.
+    """
+    settings = settings or Settings()
+    project = Project(url or settings.demo_database_url(), settings=settings)
+    project.init()
+    project.ingest(DEMO_SOURCES)
+    project.import_annotations(DEMO_ANNOTATIONS)
+    return project
