@@ -44,17 +44,32 @@ def celestial_wcs(header) -> WCS:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FITSFixedWarning)
         try:
-            wcs = WCS(header).celestial
+            full = WCS(header)
+            wcs = full.celestial
         except Exception as exc:  # astropy raises several types for malformed headers
             raise WCSError(f"unreadable WCS: {exc}") from exc
     if wcs.naxis != 2 or not wcs.has_celestial:
         raise WCSError("no celestial WCS (need RA/Dec or GLON/GLAT axes, e.g. CTYPE1='RA---SIN')")
+    _check_reference_cards(header, (full.wcs.lng + 1, full.wcs.lat + 1))
     if not np.all(np.isfinite(wcs.wcs.crval)) or not np.all(np.isfinite(wcs.wcs.crpix)):
         raise WCSError("WCS reference values (CRVAL/CRPIX) are not finite")
     scale = wcs.pixel_scale_matrix
     if not np.all(np.isfinite(scale)) or abs(np.linalg.det(scale)) == 0:
         raise WCSError("WCS pixel scale (CDELT/CD) is missing, zero or not finite")
     return wcs
+
+
+def _check_reference_cards(header, axes) -> None:
+    """An unparsable or missing CRVALn/CRPIXn card is dropped by astropy and defaults to 0 (RA 0!)."""
+    for key in (f"{kw}{axis}" for axis in axes for kw in ("CRVAL", "CRPIX")):
+        try:
+            value = header[key]
+        except KeyError:
+            raise WCSError(f"{key} is missing from the header") from None
+        except Exception as exc:  # astropy's VerifyError for an unparsable card such as 'NaN'
+            raise WCSError(f"{key} is not a finite number ({exc})") from exc
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise WCSError(f"{key} is not a finite number: {value!r}")
 
 
 def pixel_to_sky(wcs: WCS, x, y) -> tuple[np.ndarray, np.ndarray]:

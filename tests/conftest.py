@@ -1,0 +1,93 @@
+"""Shared fixtures: real data, fresh databases on SQLite and (where a server answers) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from xid_app.config import Settings
+from xid_app.demo import DEMO_DIR
+from xid_app.project import Project
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("XID_SHARED_DATA", REPO.parent / "shared" / "data"))
+POSTGRES_URL = os.environ.get("XID_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def demo_dir() -> Path:
+    return DEMO_DIR
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real survey data beside the checkout (``../shared/data``); required in CI."""
+    if not SHARED_DATA.is_dir():
+        if IN_CI:
+            pytest.fail(f"shared survey data not found at {SHARED_DATA}")
+        pytest.skip(f"shared survey data not found at {SHARED_DATA} (set XID_SHARED_DATA)")
+    return SHARED_DATA
+
+
+def _postgres_admin_engine():
+    engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:
+        engine.dispose()
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {POSTGRES_URL} does not answer in CI: {exc}")
+        pytest.skip(f"no PostgreSQL server answers at {POSTGRES_URL} (set XID_TEST_POSTGRES_URL): {exc}")
+    return engine
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    admin = _postgres_admin_engine()
+    name = f"xid_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    from xid_app.store.db import engine_for
+
+    engine_for.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """An empty database URL, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'xid.sqlite'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def project(db_url, settings) -> Project:
+    """An initialised, empty project."""
+    p = Project(db_url, settings=settings)
+    p.init()
+    return p
+
+
+@pytest.fixture
+def demo_project(tmp_path, settings) -> Project:
+    """A SQLite project holding the demo sources and RGZ classifications."""
+    from xid_app.demo import prepare_demo
+
+    return prepare_demo(settings, url=f"sqlite:///{tmp_path / 'demo.sqlite'}")

@@ -1,0 +1,110 @@
+"""The annotation walk without a browser: queue, marks, submissions, Back and revisions."""
+
+import pytest
+import sqlalchemy as sa
+
+from xid_app.coords import pixel_to_sky
+from xid_app.store import repository
+from xid_app.store.models import Classification, HostMark
+from xid_app.ui.annotate import AnnotationSession, SessionError
+
+
+def stored(project):
+    with project.engine.connect() as conn:
+        app = conn.execute(
+            sa.select(Classification.id, Classification.source_pk, Classification.no_host)
+            .where(Classification.origin == "app").order_by(Classification.id)
+        ).all()
+        marks = conn.execute(
+            sa.select(HostMark.classification_pk, HostMark.ra, HostMark.dec, HostMark.pixel_x, HostMark.pixel_y,
+                      HostMark.layer_pk)
+            .join(Classification).where(Classification.origin == "app")
+        ).all()
+    return app, marks
+
+
+def test_must_sign_in_first(demo_project):
+    s = AnnotationSession(demo_project)
+    with pytest.raises(SessionError, match="enter your name"):
+        s.advance()
+    with pytest.raises(SessionError, match="printable"):
+        s.sign_in("   ")
+
+
+def test_click_is_stored_as_sky_position_with_pixel_and_layer(demo_project):
+    s = AnnotationSession(demo_project)
+    s.sign_in("alice")
+    first = s.current
+    assert first.source.source_id == "J151227+454026"  # unclassified sources come first
+    s.click(170.0, 180.0)
+    assert s.submit()
+    (cid, source_pk, no_host), = stored(demo_project)[0]
+    (_, ra, dec, px, py, layer_pk), = stored(demo_project)[1]
+    assert source_pk == first.source.pk and not no_host
+    assert (px, py, layer_pk) == (170.0, 180.0, first.background_layer_pk)
+    exp_ra, exp_dec = pixel_to_sky(first.view.wcs, 170.0, 180.0)
+    assert (ra, dec) == pytest.approx((float(exp_ra), float(exp_dec)), abs=1e-10)
+
+
+def test_replayed_submission_lands_once(demo_project):
+    s = AnnotationSession(demo_project)
+    s.sign_in("alice")
+    s.click(100.0, 100.0)
+    s.submit()
+    s.loaded_answer = ()  # as if the page had lost track and sent the same submission again
+    s.submit()
+    assert len(stored(demo_project)[0]) == 1
+
+
+def test_click_on_a_mark_removes_it_and_off_image_is_refused(demo_project):
+    s = AnnotationSession(demo_project)
+    s.sign_in("alice")
+    s.click(100.0, 100.0)
+    s.click(200.0, 50.0)
+    s.click(100.4, 99.8, pick_radius_px=1.0)
+    assert len(s.marks) == 1
+    with pytest.raises(SessionError, match="click on the image"):
+        s.click(-5.0, 10.0)
+
+
+def test_next_queue_never_repeats_and_back_makes_a_revision(demo_project):
+    s = AnnotationSession(demo_project)
+    s.sign_in("bob")
+    shown = []
+    while s.current is not None:
+        shown.append(s.current.source.pk)
+        s.click(20.0, 20.0)
+        s.submit()
+        s.advance()
+    assert len(shown) == len(set(shown)) == 19
+    s.back()
+    assert s.current.source.pk == shown[-1] and len(s.marks) == 1  # my earlier answer is shown
+    assert not s.submit()  # unchanged: no new revision
+    s.marks.clear()
+    assert s.submit(no_host=True)
+    app, _ = stored(demo_project)
+    revisions = [row for row in app if row.source_pk == shown[-1]]
+    assert [r.no_host for r in revisions] == [False, True]  # history kept, latest last
+    with demo_project.session() as session:
+        assert repository.latest_answer(session, user_pk=s.user_pk, source_pk=shown[-1]).no_host
+
+
+def test_randomiser_picks_only_undone_sources(demo_project):
+    s = AnnotationSession(demo_project)
+    s.sign_in("carol")
+    done = s.current.source.pk
+    s.submit(no_host=True)
+    for _ in range(10):
+        s.randomise()
+        assert s.current.source.pk != done
+
+
+def test_source_with_a_missing_image_shows_a_notice(demo_project, tmp_path):
+    with demo_project.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE layers SET path = :p WHERE source_pk = 1 AND kind = 'optical'"),
+                     {"p": str(tmp_path / "gone.fits")})
+    s = AnnotationSession(demo_project)
+    s.sign_in("dave")
+    assert s.current.source.pk == 1
+    assert "cannot display layer WISE W1" in s.current.problems[0]
+    assert s.current.view.background_band == "FIRST 1.4 GHz"  # the radio layer still shows

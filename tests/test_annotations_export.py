@@ -1,0 +1,143 @@
+"""`xid import-annotations` and `xid export`: the interchange CSV in, the host-ID catalogue out."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.table import Table
+from click.testing import CliRunner
+
+from xid_app.cli import main
+from xid_app.export import COLUMNS
+
+REQUIRED = ["source_id", "ra", "dec", "host_ra", "host_dec", "consensus_level", "n_classifications",
+            "n_host_votes", "no_host_fraction"]
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def rgz_project(project, shared_data):
+    project.ingest(shared_data / "rgz_first/sources.csv")
+    return project
+
+
+def test_must_show_2_pipeline_on_real_rgz_data(rgz_project, shared_data, tmp_path):
+    """xid ingest → import-annotations → export hosts.fits, readable by astropy."""
+    url = rgz_project.url
+    code, out = run("import-annotations", shared_data / "rgz_first/annotations.csv", "--db", url)
+    assert code == 0, out
+    assert "imported 210 classification(s) with 247 click(s)" in out
+    code, out = run("export", tmp_path / "hosts.fits", "--db", url)
+    assert code == 0, out
+    table = Table.read(tmp_path / "hosts.fits")
+    assert set(REQUIRED) <= set(table.colnames)
+    assert len(set(table["source_id"])) == 15
+    assert table["host_ra"].unit == "deg"
+    assert table.meta["CNSMETH"] == "xid"
+
+
+def test_import_is_idempotent(rgz_project, shared_data):
+    first = rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    again = rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    assert (first.classifications_added, first.clicks_added) == (210, 247)
+    assert (again.classifications_added, again.already_stored) == (0, 210)
+    _, ann = rgz_project.consensus()[:2]
+    assert len(ann.cls_source) == 210 and len(ann.click_ra) == 247
+
+
+def test_bad_rows_are_reported_not_stored(rgz_project, tmp_path):
+    csv = tmp_path / "a.csv"
+    csv.write_text(
+        "classification_id,source_id,user,host_ra,host_dec,no_host\n"
+        "c1,ARG000307k,ann,150.786,10.8468,0\n"
+        "c2,NOT_A_SOURCE,ann,150.786,10.8468,0\n"   # unknown source
+        "c3,ARG000307k,bob,nan,10.8468,0\n"          # NaN
+        "c4,ARG000307k,bob,1e309,10.8468,0\n"        # overflows to inf
+        "c5,ARG000307k,bob,10h03m,10.8468,0\n"       # malformed
+        "c6,ARG000307k,bob,150.786,95,0\n"           # out of range
+        "c7,ARG000307k,bob,,,2\n"                    # bad flag
+        "c8,ARG000307k,bob,150.786,10.8468,1\n"      # no_host with coordinates
+        "c9,ARG000307k,bob,,,1\n"                    # fine: no host
+        "c1,ARG00030kn,ann,150.1,10.7,0\n"           # c1 reused for another source
+    )
+    report = rgz_project.import_annotations(csv)
+    assert report.classifications_added == 1 and report.clicks_added == 0  # only c9 survives
+    reasons = dict(report.rejected)
+    assert set(reasons) == {2, 3, 4, 5, 6, 7, 8, 9, 11}
+    assert "unknown source_id 'NOT_A_SOURCE'" in reasons[3]
+    assert "invalid host coordinates" in reasons[4] and "invalid host coordinates" in reasons[5]
+    assert "more than one source" in reasons[2]
+    code, out = run("import-annotations", csv, "--db", rgz_project.url)
+    assert code == 0 and "line 3: unknown source_id" in out
+
+
+def test_missing_column_refuses_the_file(rgz_project, tmp_path):
+    csv = tmp_path / "a.csv"
+    csv.write_text("classification_id,source_id,host_ra,host_dec,no_host\nc1,ARG000307k,150.7,10.8,0\n")
+    code, out = run("import-annotations", csv, "--db", rgz_project.url)
+    assert code == 1 and "missing required column(s): user" in out
+
+
+@pytest.mark.parametrize("ext", [".csv", ".ecsv", ".fits", ".vot"])
+def test_export_round_trip_in_every_format(rgz_project, tmp_path, ext):
+    """Two hosts marked together in one source → two rows; a no-host source → one blank row."""
+    csv = tmp_path / "a.csv"
+    rows = ["classification_id,source_id,user,host_ra,host_dec,no_host"]
+    for i in range(4):  # four annotators mark the same two hosts of ARG00031w6
+        rows += [f"w6-{i},ARG00031w6,u{i},150.91429,10.32683,0", f"w6-{i},ARG00031w6,u{i},150.92625,10.33408,0"]
+    for i in range(3):
+        rows += [f"qv-{i},ARG00032qv,u{i},,,1"]
+    rows += ["qv-3,ARG00032qv,u3,150.1736,10.0,0"]
+    csv.write_text("\n".join(rows) + "\n")
+    rgz_project.import_annotations(csv)
+    out = tmp_path / f"hosts{ext}"
+    code, _ = run("export", out, "--db", rgz_project.url)
+    assert code == 0
+    t = Table.read(out)
+    assert t.colnames == [c.name for c in COLUMNS]
+    ids = [s.decode() if isinstance(s, bytes) else str(s) for s in t["source_id"]]
+    w6 = t[np.array(ids) == "ARG00031w6"]
+    assert len(w6) == 2
+    np.testing.assert_allclose(sorted(w6["host_ra"]), [150.91429, 150.92625], atol=1e-6)
+    assert list(w6["n_host_votes"]) == [4, 4] and list(w6["consensus_level"]) == [1.0, 1.0]
+    qv = t[np.array(ids) == "ARG00032qv"]
+    assert len(qv) == 1
+    assert np.ma.is_masked(qv["host_ra"][0]) or np.isnan(qv["host_ra"][0])
+    assert qv["no_host_fraction"][0] == pytest.approx(0.75) and qv["n_classifications"][0] == 4
+
+
+def test_export_unknown_extension(rgz_project, tmp_path):
+    code, out = run("export", tmp_path / "hosts.xlsx", "--db", rgz_project.url)
+    assert code == 1 and "unknown catalogue format" in out
+
+
+def test_revision_replaces_earlier_answer_in_consensus(rgz_project, tmp_path):
+    csv = tmp_path / "a.csv"
+    csv.write_text(
+        "classification_id,source_id,user,host_ra,host_dec,no_host\n"
+        "r1,ARG000307k,ann,,,1\n"
+        "r2,ARG000307k,ann,150.786,10.8468,0\n"  # ann changed their mind: the latest counts
+    )
+    rgz_project.import_annotations(csv)
+    t = rgz_project.catalogue().to_pandas()
+    row = t[t.source_id == "ARG000307k"].iloc[0]
+    assert row.n_classifications == 1 and row.n_host_votes == 1 and row.no_host_fraction == 0
+
+
+def test_consensus_on_rgz_matches_published_consensus(rgz_project, shared_data):
+    """XID v0 against RGZ's own consensus: a host counts as found within 3"."""
+    rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    t = rgz_project.catalogue().to_pandas()
+    ref = pd.read_csv(shared_data / "rgz_first/consensus_hosts.csv")
+    found = 0
+    for _, h in ref[ref.has_host == 1].iterrows():
+        mine = t[(t.source_id == h.source_id) & t.host_ra.notna()]
+        sep = np.hypot((mine.host_ra - h.host_ra) * np.cos(np.radians(h.host_dec)), mine.host_dec - h.host_dec) * 3600
+        found += bool((sep < 3).any())
+    no_host_sources = set(ref.source_id) - set(ref[ref.has_host == 1].source_id)
+    agree_no_host = sum(t[t.source_id == s].host_ra.isna().all() for s in no_host_sources)
+    assert found >= 12  # of 14 published hosts
+    assert agree_no_host == len(no_host_sources)

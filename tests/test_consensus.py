@@ -1,0 +1,86 @@
+"""Consensus v0 as a pure function over arrays: golden cases with known answers."""
+
+import numpy as np
+import pytest
+
+from xid_app.consensus import METHODS, Annotations, run_consensus
+from xid_app.coords import tangent_to_sky
+
+RA0, DEC0 = 150.0, 10.0
+
+
+def build(sources: list[list[list[tuple[float, float]]]]) -> Annotations:
+    """sources → classifications → clicks as (east, north) arcsec offsets from the source; [] = no host."""
+    cls_source, click_cls, xi, eta = [], [], [], []
+    for s, classifications in enumerate(sources):
+        for clicks in classifications:
+            cls_source.append(s)
+            for dx, dy in clicks:
+                click_cls.append(len(cls_source) - 1)
+                xi.append(dx)
+                eta.append(dy)
+    n = len(sources)
+    src_ra, src_dec = np.full(n, RA0) + np.arange(n) * 0.1, np.full(n, DEC0)
+    csrc = np.asarray(cls_source, int)[np.asarray(click_cls, int)] if click_cls else np.empty(0, int)
+    ra, dec = tangent_to_sky(np.asarray(xi, float), np.asarray(eta, float), src_ra[csrc], src_dec[csrc])
+    return Annotations(src_ra, src_dec, np.asarray(cls_source, int), np.asarray(click_cls, int), ra, dec)
+
+
+def test_single_host_position_and_level():
+    ann = build([[[(10, 0)], [(11, 1)], [(9, -1)], []]])
+    c = run_consensus(ann)
+    assert len(c.host_ra) == 1 and c.host_votes[0] == 3
+    assert c.host_level[0] == pytest.approx(0.75) and c.no_host_fraction[0] == pytest.approx(0.25)
+    ra, dec = tangent_to_sky(10, 0, RA0, DEC0)
+    assert np.hypot((c.host_ra[0] - ra) * np.cos(np.radians(DEC0)), c.host_dec[0] - dec) * 3600 < 0.01
+    assert c.host_scatter_arcsec[0] == pytest.approx(np.sqrt(4 / 3), rel=1e-3)
+
+
+def test_mostly_no_host_gives_no_host():
+    c = run_consensus(build([[[(10, 0)], [], [], [(30, 30)]]]))
+    assert len(c.host_ra) == 0 and c.n_no_host[0] == 2
+
+
+def test_two_hosts_marked_together_are_both_kept():
+    both = [(-20, 0), (20, 0)]
+    c = run_consensus(build([[both, both, both, [(-20, 1)]]]))
+    assert len(c.host_ra) == 2 and sorted(c.host_votes) == [3, 4]
+
+
+def test_weak_competing_answer_is_not_a_host():
+    c = run_consensus(build([[[(0, 0)]] * 6 + [[(25, 0)]]]))
+    assert len(c.host_ra) == 1 and c.host_votes[0] == 6
+
+
+def test_double_click_by_one_user_counts_once():
+    c = run_consensus(build([[[(0, 0), (0.5, 0)], [(30, 0)], [(30.2, 0)]]]))
+    assert c.host_votes[0] == 2  # the two clicks at 30" beat one user's double click at 0"
+
+
+def test_sources_are_independent_and_unclassified_ones_are_empty():
+    ann = build([[[(0, 0)], [(0, 0)]], [], [[], []]])
+    c = run_consensus(ann)
+    assert c.n_classifications.tolist() == [2, 0, 2]
+    assert c.host_source.tolist() == [0]
+    assert np.isnan(c.no_host_fraction[1])
+
+
+def test_clicks_of_neighbouring_sources_never_merge():
+    # two sources 0.1° apart; their clicks at the midpoint would be within the link radius in RA alone
+    ann = build([[[(180, 0)], [(180, 0)]], [[(-180, 0)], [(-180, 0)]]])
+    c = run_consensus(ann)
+    assert c.host_source.tolist() == [0, 1] and c.host_votes.tolist() == [2, 2]
+
+
+def test_registry_declares_parameters_and_refuses_unknown_ones():
+    assert {"link_radius_arcsec", "secondary_fraction", "min_secondary_votes"} <= set(METHODS["xid"].params)
+    ann = build([[[(0, 0)]]])
+    with pytest.raises(ValueError, match="unknown consensus method"):
+        run_consensus(ann, "nope")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        run_consensus(ann, bogus=1)
+
+
+def test_empty_input():
+    c = run_consensus(build([]))
+    assert len(c.host_ra) == 0 and len(c.n_classifications) == 0
