@@ -84,3 +84,42 @@ def test_registry_declares_parameters_and_refuses_unknown_ones():
 def test_empty_input():
     c = run_consensus(build([]))
     assert len(c.host_ra) == 0 and len(c.n_classifications) == 0
+
+
+def _random_crowd(n_sources, per_source, seed=0) -> Annotations:
+    rng = np.random.default_rng(seed)
+    sources = []
+    for _ in range(n_sources):
+        host = rng.uniform(-20, 20, 2)
+        classifications = []
+        for _ in range(per_source):
+            r = rng.random()
+            if r < 0.2:
+                classifications.append([])
+            elif r < 0.3:
+                classifications.append([tuple(rng.uniform(-40, 40, 2))])
+            else:
+                classifications.append([tuple(host + rng.normal(0, 1.5, 2))])
+        sources.append(classifications)
+    return build(sources)
+
+
+def test_one_pass_equals_source_by_source():
+    ann = _random_crowd(200, 8)
+    together = run_consensus(ann)
+    for i in range(ann.n_sources):
+        cls = np.flatnonzero(ann.cls_source == i)
+        keep = np.isin(ann.click_cls, cls)
+        alone = run_consensus(Annotations(
+            ann.source_ra[i:i + 1], ann.source_dec[i:i + 1], np.zeros(len(cls), int),
+            np.searchsorted(cls, ann.click_cls[keep]), ann.click_ra[keep], ann.click_dec[keep]))
+        mine = together.host_source == i
+        np.testing.assert_array_equal(together.host_votes[mine], alone.host_votes)
+        np.testing.assert_allclose(together.host_ra[mine], alone.host_ra, atol=1e-9)
+
+
+def test_large_inputs_do_not_overflow_index_keys():
+    """(cluster, classification) keys exceed 2**31 here; int32 labels once wrapped negative."""
+    ann = _random_crowd(12_000, 15, seed=3)
+    c = run_consensus(ann)
+    assert (c.host_votes > 0).all() and len(np.unique(c.host_source)) > 10_000

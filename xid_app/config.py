@@ -41,12 +41,6 @@ class Settings(BaseSettings):
     )
     contour_max_levels: int = Field(12, ge=1, description="Most radio contour levels drawn.")
     consensus_method: str = Field("xid", description="Consensus method used by export and the page.")
-    host_match_radius_arcsec: float = Field(
-        5.0, gt=0, description="Clicks closer than this belong to the same host candidate (arcsec)."
-    )
-    host_found_radius_arcsec: float = Field(
-        3.0, gt=0, description="A consensus host counts as matching a reference within this (arcsec)."
-    )
     port: int = Field(5006, ge=0, le=65535, description="Port of `xid serve`.")
     address: str = Field("127.0.0.1", description="Network address `xid serve` listens on.")
     allow_websocket_origin: list[str] = Field(

@@ -127,7 +127,7 @@ def _friends_of_friends(x: np.ndarray, y: np.ndarray, group: np.ndarray, radius:
     pairs = tree.query_pairs(radius, output_type="ndarray")
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
-    return labels
+    return labels.astype(np.int64)  # int32 from scipy would overflow in the (cluster, classification) keys
 
 
 def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_fraction: float = 0.5,

@@ -34,7 +34,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("host_rank", "i4", None, "1 for the best-supported host of the source, 2 for the next...; 0 if no host"),
     ColumnSpec("host_ra", "f8", "deg", "Consensus host right ascension (ICRS); blank if no host", True),
     ColumnSpec("host_dec", "f8", "deg", "Consensus host declination (ICRS); blank if no host", True),
-    ColumnSpec("consensus_level", "f8", None, "Fraction of the source's classifications that marked this host"),
+    ColumnSpec("consensus_level", "f8", None, "Fraction of the source's classifications that marked this host (for a no-host row: that marked no host)"),
     ColumnSpec("n_host_votes", "i4", None, "Classifications that marked this host"),
     ColumnSpec("host_scatter", "f8", "arcsec", "RMS distance of the marking clicks from the host position", True),
     ColumnSpec("n_classifications", "i4", None, "Classifications of the source (latest answer per annotator)"),

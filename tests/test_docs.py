@@ -1,0 +1,40 @@
+"""The README is a contract: every command, setting and catalogue column it must mention, it does."""
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from xid_app.cli import main
+from xid_app.config import Settings
+from xid_app.export import COLUMNS
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_every_command_is_documented_and_has_help():
+    for name, command in main.commands.items():
+        assert f"`xid {name}" in README, f"xid {name} is not in the README"
+        assert CliRunner().invoke(main, [name, "--help"]).exit_code == 0
+        if name not in ("settings",):
+            assert "--db" in CliRunner().invoke(main, [name, "--help"]).output, f"xid {name} lacks --db"
+
+
+def test_every_setting_is_documented():
+    for name, field in Settings.model_fields.items():
+        assert f"`XID_{name.upper()}`" in README, f"XID_{name.upper()} is not in the README"
+        assert field.description
+
+
+def test_catalogue_columns_in_readme_match_the_code():
+    rows = re.findall(r"^\| `(\w+)` \| (\w*) \| (.+) \|$", README, flags=re.M)
+    documented = {name: (unit, text) for name, unit, text in rows}
+    for spec in COLUMNS:
+        assert documented.get(spec.name) == (spec.unit or "", spec.description), spec.name
+
+
+def test_quick_start_is_two_commands():
+    blocks = re.findall(r"```bash\n(.*?)```", README.split("## Quick start")[1].split("\n## ")[0], flags=re.S)
+    assert [b.strip() for b in blocks] == ["pip install . && xid serve --demo",
+                                           "pip install '.[test]' && python -m pytest"]
+    assert "pip install '.[test]' && python -m pytest" in (Path(__file__).parent.parent / ".ci/run").read_text()
