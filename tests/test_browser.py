@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from astropy.io import fits
 
 from tests.conftest import IN_CI
-from xid_app.coords import celestial_wcs, pixel_to_sky, pixel_scale_arcsec
+from xid_app.coords import celestial_wcs, pixel_scale_arcsec, pixel_to_sky
 from xid_app.demo import DEMO_DIR
 from xid_app.store.models import Classification, HostMark
 

@@ -112,11 +112,12 @@ def serve(demo, port, address, show, db_url):
 
 
 @main.command()
-def settings():
-    """List every setting, its environment variable, current value and meaning."""
-    current = Settings()
+@with_project
+def settings(project: Project):
+    """List every setting, its environment variable, current value and meaning, and the database in force."""
     for name, field in Settings.model_fields.items():
-        click.echo(f"XID_{name.upper()} = {getattr(current, name)!r}\n    {field.description}")
+        click.echo(f"XID_{name.upper()} = {getattr(project.settings, name)!r}\n    {field.description}")
+    click.echo(f"database in force: {project.url}")
 
 
 if __name__ == "__main__":

@@ -252,6 +252,10 @@ class AnnotationPage:
             f"**{s.user_name}**: {p.done_by_user} of {p.total} sources done · "
             f"team: {p.classified_by_anyone} classified"
         )
+        if s.current is None and p.total == 0:
+            self.title.object = "### No sources yet"
+            self.details.object = "Ingest a source list first: `xid ingest sources.csv`."
+            return
         if s.current is None:
             self.title.object = "### All sources done. Thank you!"
             self.details.object = ""
