@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from xid_app.cli import main
@@ -12,11 +13,20 @@ from xid_app.export import COLUMNS
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
+def _commands(group, prefix=()):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
 def test_every_command_is_documented_and_has_help():
-    for name in main.commands:
-        assert f"`xid {name}" in README, f"xid {name} is not in the README"
-        assert CliRunner().invoke(main, [name, "--help"]).exit_code == 0
-        assert "--db" in CliRunner().invoke(main, [name, "--help"]).output, f"xid {name} lacks --db"
+    for words in _commands(main):
+        assert f"`xid {' '.join(words)}" in README, f"xid {' '.join(words)} is not in the README"
+        result = CliRunner().invoke(main, [*words, "--help"])
+        assert result.exit_code == 0
+        assert "--db" in result.output, f"xid {' '.join(words)} lacks --db"
 
 
 def test_every_setting_is_documented():

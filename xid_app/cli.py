@@ -12,6 +12,7 @@ from .config import Settings
 from .consensus import METHODS
 from .ingest import IngestError
 from .project import Project
+from .store import repository
 from .store.db import DatabaseNotReady
 
 
@@ -56,6 +57,47 @@ def ingest(project: Project, sources):
     """
     report = project.ingest(sources)
     click.echo(f"ingested {report.added} source(s); {report.unchanged} already stored unchanged")
+
+
+@main.command("ingest-catalogue")
+@click.argument("catalogue", type=click.Path(dir_okay=False))
+@click.option("--id-column", default=None, help="Column of object IDs (default: 'id' or the first '*id' column).")
+@with_project
+def ingest_catalogue(project: Project, catalogue, id_column):
+    """Ingest an optical/IR catalogue (ID, ra, dec in degrees) for typed IDs and snapping clicks."""
+    report = project.ingest_catalogue(catalogue, id_column=id_column)
+    click.echo(f"ingested {report.added} catalogue object(s); {report.unchanged} already stored")
+
+
+@main.group()
+def users():
+    """Manage users: `xid users add NAME [--admin]`, `xid users list`."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Give the admin role (admin page, exports, expert answers).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+@with_project
+def users_add(project: Project, name, admin, password_stdin):
+    """Create a user (or reset their password and role). Passwords are stored as argon2 hashes."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    project.set_user(name, password=password, role="admin" if admin else "annotator")
+    click.echo(f"user {name!r} saved as {'admin' if admin else 'annotator'}")
+
+
+@users.command("list")
+@with_project
+def users_list(project: Project):
+    """List users, their roles and whether they can log in."""
+    project.check_ready()
+    with project.session() as session:
+        for user in repository.all_users(session):
+            login = "password set" if user.password_hash else "no password (imported or open mode)"
+            click.echo(f"{user.name}\t{user.role}\t{login}")
 
 
 @main.command("import-annotations")

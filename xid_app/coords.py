@@ -124,3 +124,69 @@ def tangent_to_sky(xi_arcsec, eta_arcsec, ra0, dec0) -> tuple[np.ndarray, np.nda
     ra = ra0 + np.arctan2(xi, denom)
     dec = np.arctan2(np.sin(dec0) + eta * np.cos(dec0), np.hypot(xi, denom))
     return np.degrees(ra) % 360.0, np.degrees(dec)
+
+
+def parse_position(text: str) -> tuple[float, float]:
+    """Parse a typed sky position into ICRS ``(ra, dec)`` degrees.
+
+    Accepts decimal degrees (``"150.786 10.8468"``, ``"150.786, +10.8468"``) and sexagesimal hours/degrees
+    (``"10:03:08.6 +10:50:48"``, ``"10h03m08.6s +10d50m48s"``, ``"10 03 08.6 +10 50 48"``).
+
+    Raises
+    ------
+    ValueError
+        With a message saying what was expected.
+    """
+    from astropy import units as u
+
+    cleaned = " ".join(text.replace(",", " ").split())
+    if not cleaned:
+        raise ValueError("type a catalogue ID, or RA and Dec (degrees or sexagesimal)")
+    parts = cleaned.split(" ")
+    try:
+        if len(parts) == 2 and all(_is_number(p) for p in parts):
+            ra, dec = float(parts[0]), float(parts[1])
+        else:
+            sky = SkyCoord(cleaned, unit=(u.hourangle, u.deg), frame="icrs")
+            ra, dec = float(sky.ra.deg), float(sky.dec.deg)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"cannot read {text!r} as a position: use degrees ('150.786 10.8468') "
+            f"or sexagesimal ('10:03:08.6 +10:50:48')"
+        ) from exc
+    if not valid_sky_position(ra, dec):
+        raise ValueError(f"{text!r} is not on the sky: need 0 ≤ RA < 360 and −90 ≤ Dec ≤ 90 degrees")
+    return ra, dec
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def north_east(wcs: WCS, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (in pixel space) pointing north and east at pixel ``(x, y)``."""
+    ra, dec = pixel_to_sky(wcs, x, y)
+    step = 1.0 / 3600.0
+    px, py = sky_to_pixel(wcs, [ra, ra, (ra + step / np.cos(np.radians(dec))) % 360],
+                          [dec, min(dec + step, 90.0), dec])
+    north = np.array([px[1] - px[0], py[1] - py[0]])
+    east = np.array([px[2] - px[0], py[2] - py[0]])
+    return north / np.hypot(*north), east / np.hypot(*east)
+
+
+def local_affine(wcs: WCS, x: float, y: float) -> dict[str, float]:
+    """A linear pixel → tangent-plane (arcsec) map about pixel ``(x, y)``, for the browser's RA/Dec readout.
+
+    Returns the tangent point ``ra0, dec0`` (degrees), the pixel ``x0, y0`` and the Jacobian
+    ``a, b, c, d`` so that ``xi = a (x - x0) + b (y - y0)``, ``eta = c (x - x0) + d (y - y0)`` (arcsec).
+    Over a cutout the neglected terms are far below a pixel.
+    """
+    ra0, dec0 = pixel_to_sky(wcs, x, y)
+    ras, decs = pixel_to_sky(wcs, [x + 1.0, x], [y, y + 1.0])
+    xi, eta = tangent_offsets_arcsec(ras, decs, ra0, dec0)
+    return dict(ra0=float(ra0), dec0=float(dec0), x0=float(x), y0=float(y),
+                a=float(xi[0]), b=float(xi[1]), c=float(eta[0]), d=float(eta[1]))

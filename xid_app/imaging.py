@@ -20,7 +20,7 @@ from astropy.visualization import (
 from astropy.wcs import WCS
 from contourpy import LineType, contour_generator
 
-from .coords import pixel_to_pixel
+from .coords import north_east, pixel_scale_arcsec, pixel_to_pixel
 
 STRETCHES = {
     "linear": LinearStretch,
@@ -129,6 +129,37 @@ def reproject_lines(contours: ContourSet, from_wcs: WCS, to_wcs: WCS) -> Contour
     return ContourSet(moved, contours.levels)
 
 
+INTERVALS = ("auto", "zscale", "99.5%", "99%", "min-max")
+SCALE_BAR_ARCSEC = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+
+
+@dataclass(frozen=True)
+class Display:
+    """How a source is drawn; every field has a default that suits the layer's kind.
+
+    Attributes
+    ----------
+    background : int or None
+        Index of the layer shown as the image; ``None``: the first optical/IR layer, else the first radio.
+    contours_from : int or None
+        Index of the radio layer whose contours are drawn; ``None``: the first radio layer.
+    stretch : {"linear", "sqrt", "log", "asinh"} or None
+        ``None``: linear for optical/IR, square root for radio.
+    interval : {"auto", "zscale", "99.5%", "99%", "min-max"}
+        Display limits; "auto" is zscale for optical/IR and −1σ to the peak for radio.
+    floor_sigma, step, max_levels :
+        Contour levels: ``floor_sigma * rms * step**k``, at most ``max_levels``.
+    """
+
+    background: int | None = None
+    contours_from: int | None = None
+    stretch: str | None = None
+    interval: str = "auto"
+    floor_sigma: float = 4.0
+    step: float = 2**0.5
+    max_levels: int = 12
+
+
 @dataclass(frozen=True)
 class View:
     """What the annotation page draws for one source, in the background layer's pixel grid.
@@ -145,10 +176,16 @@ class View:
         Band of the background layer.
     contours : ContourSet
         Radio contours moved into the background's pixel grid.
+    contour_index : int or None
+        Position of the radio layer the contours come from.
     contour_band : str
-        Band of the radio layer the contours come from ('' if none).
+        Its band ('' if none).
     rms : float
         Noise of that radio layer (its units), NaN if none.
+    pixel_scale_arcsec : float
+        Background pixel size.
+    north, east : numpy.ndarray
+        Unit vectors towards north and east in background pixels, at the image centre.
     """
 
     image: np.ndarray
@@ -156,37 +193,67 @@ class View:
     background_index: int
     background_band: str
     contours: ContourSet
+    contour_index: int | None
     contour_band: str
     rms: float
+    pixel_scale_arcsec: float
+    north: np.ndarray
+    east: np.ndarray
+
+    def scale_bar_arcsec(self, fraction: float = 0.25) -> float:
+        """A round length close to ``fraction`` of the image width."""
+        target = fraction * self.image.shape[1] * self.pixel_scale_arcsec
+        return float(min(SCALE_BAR_ARCSEC, key=lambda length: abs(np.log(length / target))))
 
 
-def compose_view(layers, *, floor_sigma: float = 4.0, step: float = 2**0.5, max_levels: int = 12) -> View:
+def _limits(data: np.ndarray, interval: str, *, radio: bool, rms: float):
+    if interval == "auto":
+        if radio and np.isfinite(rms):
+            return dict(limits=(-rms, float(np.nanmax(data))))
+        return dict(percentile=None)
+    if interval == "zscale":
+        return dict(percentile=None)
+    if interval == "min-max":
+        return dict(limits=(float(np.nanmin(data)), float(np.nanmax(data))))
+    if interval.endswith("%"):
+        return dict(percentile=float(interval[:-1]))
+    raise ValueError(f"unknown display interval {interval!r}; use one of {', '.join(INTERVALS)}")
+
+
+def compose_view(layers, display: Display = Display()) -> View:
     """Background and contours of a source from its layers (:class:`xid_app.cutouts.Cutout`).
 
-    The first optical/IR layer is the background (zscale, linear); without one the radio image itself is
-    shown in greyscale (square-root stretch from -1σ to the peak). Contours come from the first radio layer, traced on its own grid and mapped
-    through the sky onto the background (the two grids may differ in scale, size and projection).
+    Contours are traced on the radio layer's own grid and mapped through the sky onto the background
+    (the two grids may differ in scale, size and projection); no image is reprojected.
     """
-    optical = [c for c in layers if c.kind == "optical"]
-    radio = [c for c in layers if c.kind == "radio"]
     if not layers:
         raise ValueError("a source needs at least one image layer to be shown")
-    background = optical[0] if optical else radio[0]
-    background_index = next(i for i, c in enumerate(layers) if c is background)
+    radio = [i for i, c in enumerate(layers) if c.kind == "radio"]
+    optical = [i for i, c in enumerate(layers) if c.kind == "optical"]
+    bg_index = display.background if display.background is not None else (optical or radio)[0]
+    contour_index = display.contours_from if display.contours_from is not None else (radio[0] if radio else None)
+    if not 0 <= bg_index < len(layers):
+        raise ValueError(f"no layer {bg_index} to show")
+    background = layers[bg_index]
+
     contours, band, rms = ContourSet([], np.empty(0)), "", float("nan")
-    if radio:
-        r = radio[0]
+    if contour_index is not None:
+        r = layers[contour_index]
         rms = estimate_rms(r.data)
-        peak = float(np.nanmax(r.data))
-        levels = contour_levels(rms, peak, floor_sigma=floor_sigma, step=step, max_levels=max_levels)
+        levels = contour_levels(rms, float(np.nanmax(r.data)), floor_sigma=display.floor_sigma,
+                                step=display.step, max_levels=display.max_levels)
         contours = contour_lines(r.data, levels)
-        if r is not background:
+        if contour_index != bg_index:
             contours = reproject_lines(contours, r.wcs, background.wcs)
         band = r.band
-    if optical:
-        image = to_uint8(background.data, stretch="linear")  # zscale, as astronomers expect of optical/IR
-    else:
-        # Radio as background: from just below the noise to the peak, so faint emission stays visible.
-        image = to_uint8(background.data, stretch="sqrt", limits=(-rms, peak) if np.isfinite(rms) else None)
-    return View(image=image, wcs=background.wcs, background_index=background_index, background_band=background.band, contours=contours,
-                contour_band=band, rms=rms)
+
+    is_radio = background.kind == "radio"
+    bg_rms = rms if bg_index == contour_index else (estimate_rms(background.data) if is_radio else float("nan"))
+    stretch = display.stretch or ("sqrt" if is_radio else "linear")
+    image = to_uint8(background.data, stretch=stretch, **_limits(background.data, display.interval,
+                                                                  radio=is_radio, rms=bg_rms))
+    ny, nx = background.shape
+    north, east = north_east(background.wcs, (nx - 1) / 2, (ny - 1) / 2)
+    return View(image=image, wcs=background.wcs, background_index=bg_index, background_band=background.band,
+                contours=contours, contour_index=contour_index, contour_band=band, rms=rms,
+                pixel_scale_arcsec=pixel_scale_arcsec(background.wcs), north=north, east=east)

@@ -205,3 +205,47 @@ def read_annotations(path: str | Path) -> AnnotationRows:
     rows["no_host"] = rows.no_host == "1"
     rejected = list(zip(df.line[~ok].tolist(), reasons[~ok].tolist()))
     return AnnotationRows(rows.reset_index(drop=True), rejected)
+
+
+@dataclass(frozen=True)
+class CatalogueRows:
+    ids: np.ndarray
+    ra: np.ndarray
+    dec: np.ndarray
+
+
+def read_catalogue(path: str | Path, *, id_column: str | None = None) -> CatalogueRows:
+    """Read an optical/IR catalogue: an ID column, ``ra`` and ``dec`` (ICRS degrees); other columns ignored.
+
+    The ID column is ``id_column``, else ``id``, else the first column whose name ends in ``id``.
+
+    Raises
+    ------
+    IngestError
+        Naming every bad row: missing or duplicate IDs, positions off the sky.
+    """
+    path = Path(path)
+    table = _read_table(path)
+    names = {c.lower(): c for c in table.colnames}
+    if id_column is None:
+        id_column = names.get("id") or next((c for c in table.colnames if c.lower().endswith("id")), None)
+    problems = []
+    if id_column is None or id_column not in table.colnames:
+        problems.append(f"no ID column (have: {', '.join(table.colnames)}); name it with --id-column")
+    for c in ("ra", "dec"):
+        if c not in names:
+            problems.append(f"missing required column {c!r} (degrees)")
+    if problems:
+        raise IngestError(path, problems)
+    ids = np.array([_text(v) for v in table[id_column]], dtype=object)
+    ra = np.asarray(np.ma.filled(table[names["ra"]].astype(float), np.nan), float)
+    dec = np.asarray(np.ma.filled(table[names["dec"]].astype(float), np.nan), float)
+    first_line = 2 if path.suffix.lower() in (".csv", ".txt", ".ecsv") else 1
+    bad_pos = np.flatnonzero(~valid_sky_position(ra, dec))
+    problems += [f"row {first_line + i} ({ids[i]}): position off the sky ({ra[i]}, {dec[i]})" for i in bad_pos]
+    problems += [f"row {first_line + i}: empty {id_column}" for i in np.flatnonzero(ids == "")]
+    unique, counts = np.unique(ids, return_counts=True)
+    problems += [f"duplicate {id_column} {u!r}" for u in unique[counts > 1]]
+    if problems:
+        raise IngestError(path, problems)
+    return CatalogueRows(ids, ra, dec)

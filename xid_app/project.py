@@ -19,12 +19,13 @@ from pathlib import Path
 from astropy.table import Table
 from sqlalchemy import Engine, select
 
+from .catalogue import CatalogueIndex
 from .config import Settings
 from .consensus import Consensus, run_consensus
-from .cutouts import ImageError, read_fits_layer
+from .cutouts import Cutout, ImageError, read_fits_layer
 from .export import catalogue_table, write_table
-from .imaging import View, compose_view
-from .ingest import read_annotations, read_sources
+from .imaging import Display, View, compose_view
+from .ingest import read_annotations, read_catalogue, read_sources
 from .store import db, repository
 from .store.models import Layer, Source
 
@@ -54,21 +55,28 @@ class SourceView:
     view: View | None
     background_layer_pk: int | None
     problems: tuple[str, ...]
+    shown_layer_pks: tuple[int, ...] = ()  # the readable layers, in the order Display indices refer to
 
 
-@lru_cache(maxsize=256)
-def _compose(layers: tuple[LayerInfo, ...], floor_sigma: float, step: float, max_levels: int) -> SourceView:
+@lru_cache(maxsize=512)
+def _read_layer(layer: LayerInfo) -> Cutout:
+    return read_fits_layer(layer.path, band=layer.band, kind=layer.kind)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=512)
+def _compose(layers: tuple[LayerInfo, ...], display: Display) -> SourceView:
     cutouts, pks, problems = [], [], []
     for layer in layers:
         try:
-            cutouts.append(read_fits_layer(layer.path, band=layer.band, kind=layer.kind))  # type: ignore[arg-type]
+            cutouts.append(_read_layer(layer))
             pks.append(layer.pk)
         except ImageError as exc:
             problems.append(f"cannot display layer {layer.band}: {exc}")
     if not cutouts:
-        return SourceView(None, None, None, tuple(problems) or ("this source has no image layer",))  # type: ignore[arg-type]
-    view = compose_view(cutouts, floor_sigma=floor_sigma, step=step, max_levels=max_levels)
-    return SourceView(None, view, pks[view.background_index], tuple(problems))  # type: ignore[arg-type]
+        return SourceView(None, None, None, tuple(problems) or ("this source has no image layer",), ())  # type: ignore[arg-type]
+    # The display refers to layers by their position among the readable ones.
+    view = compose_view(cutouts, display)
+    return SourceView(None, view, pks[view.background_index], tuple(problems), tuple(pks))  # type: ignore[arg-type]
 
 
 class Project:
@@ -85,6 +93,7 @@ class Project:
     def __init__(self, url: str | None = None, *, settings: Settings | None = None):
         self.settings = settings or Settings()
         self.url = url or self.settings.resolved_database_url()
+        self._catalogue: tuple | None = None
 
     @property
     def engine(self) -> Engine:
@@ -115,6 +124,26 @@ class Project:
         with self.session() as session, session.begin():
             return repository.import_annotations(session, annotations=rows)
 
+    def ingest_catalogue(self, path: str | Path, *, id_column: str | None = None) -> repository.IngestReport:
+        """Ingest an optical/IR catalogue (ID, ra, dec) that typed and clicked hosts resolve to."""
+        self.check_ready()
+        rows = read_catalogue(path, id_column=id_column)
+        with self.session() as session, session.begin():
+            return repository.add_catalogue_objects(session, rows=rows)
+
+    def catalogue_index(self) -> CatalogueIndex:
+        """The optical/IR catalogue's spatial index, rebuilt only when objects were added."""
+        version = repository.catalogue_version(self.engine)
+        if self._catalogue is None or self._catalogue[0] != version:
+            self._catalogue = (version, repository.load_catalogue(self.engine))
+        return self._catalogue[1]
+
+    def set_user(self, name: str, *, password: str | None, role: str = "annotator") -> None:
+        """Create a user, or change their password and role."""
+        self.check_ready()
+        with self.session() as session, session.begin():
+            repository.set_user(session, name=name, password=password, role=role)
+
     def consensus(self, method: str | None = None, **params: float) -> tuple:
         """Source ids, positions and the consensus over every source's current answers."""
         self.check_ready()
@@ -144,9 +173,11 @@ class Project:
             ).all()
         return SourceInfo(source_pk, row.source_id, row.ra, row.dec, tuple(LayerInfo(*layer) for layer in layers))
 
-    def view(self, source_pk: int) -> SourceView:
+    def default_display(self) -> Display:
+        s = self.settings
+        return Display(floor_sigma=s.contour_floor_sigma, step=s.contour_step, max_levels=s.contour_max_levels)
+
+    def view(self, source_pk: int, display: Display | None = None) -> SourceView:
         """The drawable view of a source (cached per process: the page's Next must be instant)."""
         info = self.source(source_pk)
-        s = self.settings
-        composed = _compose(info.layers, s.contour_floor_sigma, s.contour_step, s.contour_max_levels)
-        return replace(composed, source=info)
+        return replace(_compose(info.layers, display or self.default_display()), source=info)

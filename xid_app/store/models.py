@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Named constraints so that migrations can alter them on SQLite and PostgreSQL alike.
@@ -50,6 +51,10 @@ class Source(Base):
     ra: Mapped[float] = mapped_column(Float, doc="ICRS right ascension, degrees")
     dec: Mapped[float] = mapped_column(Float, doc="ICRS declination, degrees")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    is_gold: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false(),
+        doc="Gold-standard source: its expert answer is the reference annotators are scored against",
+    )
 
     layers: Mapped[list[Layer]] = relationship(back_populates="source", order_by="Layer.position")
 
@@ -112,7 +117,10 @@ class Classification(Base):
     too_zoomed_in: Mapped[bool] = mapped_column(Boolean, default=False)
     unsure: Mapped[bool] = mapped_column(Boolean, default=False)
     comment: Mapped[str] = mapped_column(Text, default="")
-    origin: Mapped[str] = mapped_column(String(20), default="app", doc="'app' or 'import'")
+    origin: Mapped[str] = mapped_column(
+        String(20), default="app",
+        doc="'app' (the page), 'import' (interchange CSV) or 'expert' (an admin's final answer)",
+    )
 
     hosts: Mapped[list[HostMark]] = relationship(back_populates="classification", cascade="all, delete-orphan")
 
@@ -132,10 +140,31 @@ class HostMark(Base):
     pixel_x: Mapped[float | None] = mapped_column(Float, nullable=True, doc="0-based column clicked on the layer")
     pixel_y: Mapped[float | None] = mapped_column(Float, nullable=True, doc="0-based row clicked on the layer")
     catalogue_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    click_ra: Mapped[float | None] = mapped_column(
+        Float, nullable=True, doc="Where the click was before snapping to a catalogue object (ICRS degrees)"
+    )
+    click_dec: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     classification: Mapped[Classification] = relationship(back_populates="hosts")
 
     __table_args__ = (
+        CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
+        CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
+    )
+
+
+class CatalogueObject(Base):
+    """An object of the optical/IR catalogue that hosts are matched to."""
+
+    __tablename__ = "catalogue_objects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(100), unique=True)
+    ra: Mapped[float] = mapped_column(Float, doc="ICRS right ascension, degrees")
+    dec: Mapped[float] = mapped_column(Float, doc="ICRS declination, degrees")
+
+    __table_args__ = (
+        Index("ix_catalogue_objects_dec_ra", "dec", "ra"),
         CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
         CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
     )

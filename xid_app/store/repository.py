@@ -10,14 +10,16 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..auth import ROLES, check_password, hash_password, valid_user_name
+from ..catalogue import CatalogueIndex
 from ..consensus import Annotations
 from ..coords import valid_sky_position
-from ..ingest import AnnotationRows, IngestError, SourceRecord
-from .models import Classification, HostMark, Layer, Source, User
+from ..ingest import AnnotationRows, CatalogueRows, IngestError, SourceRecord
+from .models import CatalogueObject, Classification, HostMark, Layer, Source, User
 
 SAME_POSITION_DEG = 0.1 / 3600  # re-ingesting a source within 0.1" of where it was is a no-op
 
@@ -60,6 +62,36 @@ def add_sources(session: Session, *, records: Sequence[SourceRecord], origin: st
         session.add(source)
     session.flush()
     return IngestReport(added=len(new), unchanged=len(records) - len(new))
+
+
+def set_user(session: Session, *, name: str, password: str | None, role: str = "annotator") -> User:
+    """Create a user or update their password and role."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    user = get_or_create_user(session, name=valid_user_name(name), role=role)
+    user.role = role
+    user.password_hash = hash_password(password) if password is not None else None
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, name: str, password: str) -> User | None:
+    """The user if ``password`` is theirs, else ``None``."""
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    return user if user is not None and check_password(user.password_hash, password) else None
+
+
+def login_required(session: Session) -> bool:
+    """Login is required as soon as any user has a password."""
+    return session.scalar(select(func.count(User.id)).where(User.password_hash.is_not(None))) > 0
+
+
+def all_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+def user_by_name(session: Session, *, name: str) -> User | None:
+    return session.scalar(select(User).where(User.name == name))
 
 
 def get_or_create_user(session: Session, *, name: str, role: str = "annotator") -> User:
@@ -271,3 +303,26 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
         click_dec=click_arr[:, 2],
     )
     return source_ids, annotations
+
+
+def add_catalogue_objects(session: Session, *, rows: CatalogueRows) -> IngestReport:
+    """Store catalogue objects in bulk; IDs already stored are left as they are."""
+    existing = set(session.scalars(select(CatalogueObject.object_id)))
+    new = [dict(object_id=i, ra=float(r), dec=float(d)) for i, r, d in zip(rows.ids, rows.ra, rows.dec)
+           if i not in existing]
+    for start in range(0, len(new), 10_000):
+        session.execute(insert(CatalogueObject), new[start:start + 10_000])
+    return IngestReport(added=len(new), unchanged=len(rows.ids) - len(new))
+
+
+def catalogue_version(engine: Engine) -> tuple[int, int]:
+    """Changes whenever objects are added: (count, largest primary key)."""
+    with engine.connect() as conn:
+        n, top = conn.execute(select(func.count(CatalogueObject.id), func.max(CatalogueObject.id))).one()
+    return int(n), int(top or 0)
+
+
+def load_catalogue(engine: Engine) -> CatalogueIndex:
+    with engine.connect() as conn:
+        rows = conn.execute(select(CatalogueObject.object_id, CatalogueObject.ra, CatalogueObject.dec)).all()
+    return CatalogueIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])

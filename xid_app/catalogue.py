@@ -1,0 +1,67 @@
+"""The optical/IR catalogue that hosts resolve to: nearest-object and cone look-ups on the sphere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+
+def _unit_vectors(ra, dec) -> np.ndarray:
+    ra, dec = np.radians(np.asarray(ra, float)), np.radians(np.asarray(dec, float))
+    return np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+
+
+def _chord(radius_arcsec: float) -> float:
+    return 2.0 * np.sin(np.radians(radius_arcsec / 3600.0) / 2.0)
+
+
+@dataclass(frozen=True)
+class Match:
+    object_id: str
+    ra: float
+    dec: float
+    separation_arcsec: float
+
+
+class CatalogueIndex:
+    """A k-d tree over unit vectors: exact great-circle neighbours anywhere on the sky, poles included.
+
+    Parameters
+    ----------
+    ids : array-like of str
+    ra, dec : array-like
+        ICRS degrees.
+    """
+
+    def __init__(self, ids, ra, dec):
+        self.ids = np.asarray(ids, dtype=object)
+        self.ra = np.asarray(ra, float)
+        self.dec = np.asarray(dec, float)
+        self._tree = cKDTree(_unit_vectors(self.ra, self.dec)) if len(self.ids) else None
+        self._row = {object_id: i for i, object_id in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def get(self, object_id: str) -> Match | None:
+        """The object with this ID, or ``None``."""
+        i = self._row.get(object_id.strip())
+        return None if i is None else Match(self.ids[i], self.ra[i], self.dec[i], 0.0)
+
+    def nearest(self, ra: float, dec: float, radius_arcsec: float) -> Match | None:
+        """The nearest object within ``radius_arcsec`` of ``(ra, dec)``, or ``None``."""
+        if self._tree is None:
+            return None
+        distance, i = self._tree.query(_unit_vectors(ra, dec)[0], distance_upper_bound=_chord(radius_arcsec))
+        if not np.isfinite(distance):
+            return None
+        separation = np.degrees(2 * np.arcsin(distance / 2)) * 3600
+        return Match(self.ids[i], self.ra[i], self.dec[i], float(separation))
+
+    def cone(self, ra: float, dec: float, radius_arcsec: float) -> np.ndarray:
+        """Row indices of every object within ``radius_arcsec`` of ``(ra, dec)``."""
+        if self._tree is None:
+            return np.empty(0, dtype=int)
+        return np.asarray(self._tree.query_ball_point(_unit_vectors(ra, dec)[0], _chord(radius_arcsec)), dtype=int)
