@@ -92,6 +92,30 @@ class Consensus:
 
 
 @dataclass(frozen=True)
+class ExpertAnswers:
+    """Admins' final answers, which override consensus.
+
+    Attributes
+    ----------
+    source : numpy.ndarray
+        ``(n_answers,)`` source index of each answer (one answer per source).
+    decided_by, decided_at : numpy.ndarray
+        ``(n_answers,)`` who (user name) and when (ISO 8601, UTC).
+    host_answer : numpy.ndarray
+        ``(n_hosts,)`` index into the answers, sorted; an answer without hosts said "no host".
+    host_ra, host_dec : numpy.ndarray
+        ``(n_hosts,)`` ICRS degrees.
+    """
+
+    source: np.ndarray
+    decided_by: np.ndarray
+    decided_at: np.ndarray
+    host_answer: np.ndarray
+    host_ra: np.ndarray
+    host_dec: np.ndarray
+
+
+@dataclass(frozen=True)
 class Param:
     """A reducer parameter declared as data."""
 

@@ -15,7 +15,7 @@ import numpy as np
 from astropy.table import Column, MaskedColumn, Table
 
 from . import __version__
-from .consensus import Consensus
+from .consensus import Consensus, ExpertAnswers
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class ColumnSpec:
     dtype: str
     unit: str | None
     description: str
-    blank_without_host: bool = False
+    nullable: bool = False  # float column, blank (masked) where not finite
 
 
 COLUMNS: tuple[ColumnSpec, ...] = (
@@ -34,11 +34,16 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("host_rank", "i4", None, "1 for the best-supported host of the source, 2 for the next...; 0 if no host"),
     ColumnSpec("host_ra", "f8", "deg", "Consensus host right ascension (ICRS); blank if no host", True),
     ColumnSpec("host_dec", "f8", "deg", "Consensus host declination (ICRS); blank if no host", True),
-    ColumnSpec("consensus_level", "f8", None, "Fraction of the source's classifications that marked this host (for a no-host row: that marked no host)"),
+    ColumnSpec("consensus_level", "f8", None,
+               "Fraction of the source's classifications that marked this host (for a no-host row: that marked "
+               "no host); blank for an expert answer", True),
     ColumnSpec("n_host_votes", "i4", None, "Classifications that marked this host"),
     ColumnSpec("host_scatter", "f8", "arcsec", "RMS distance of the marking clicks from the host position", True),
     ColumnSpec("n_classifications", "i4", None, "Classifications of the source (latest answer per annotator)"),
-    ColumnSpec("no_host_fraction", "f8", None, "Fraction of the source's classifications that marked no host"),
+    ColumnSpec("no_host_fraction", "f8", None, "Fraction of the source's classifications that marked no host", True),
+    ColumnSpec("answer", "str", None, "'consensus' (the crowd) or 'expert' (an admin's final answer overrides it)"),
+    ColumnSpec("decided_by", "str", None, "The admin who gave an expert answer; empty for consensus"),
+    ColumnSpec("decided_at", "str", None, "When the expert answer was given (UTC, ISO 8601); empty for consensus"),
 )
 
 FORMATS = {
@@ -51,7 +56,17 @@ FORMATS = {
 }
 
 
-def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec) -> Table:
+def _rank_within_runs(keys: np.ndarray) -> np.ndarray:
+    """1, 2, 3... within each run of equal consecutive ``keys``."""
+    if len(keys) == 0:
+        return np.empty(0, np.int32)
+    new_run = np.r_[True, keys[1:] != keys[:-1]]
+    run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(keys)), 0))
+    return (np.arange(len(keys)) - run_start + 1).astype(np.int32)
+
+
+def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
+                    expert: ExpertAnswers | None = None) -> Table:
     """Build the host-ID catalogue.
 
     Parameters
@@ -60,57 +75,83 @@ def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec) -> 
         Reduced answers for the sources below (same order).
     source_ids, source_ra, source_dec : array-like
         ``(n_sources,)`` identifiers and ICRS positions in degrees.
+    expert : xid_app.consensus.ExpertAnswers, optional
+        Admins' final answers; they replace the consensus of their sources (``answer = 'expert'``).
 
     Returns
     -------
     astropy.table.Table
         Columns as in :data:`COLUMNS`, sorted by source then host rank, with provenance in ``meta``.
-        Sources that nobody classified are left out.
+        Sources that nobody classified and no expert decided are left out.
     """
     source_ids = np.asarray(source_ids, dtype=str)
     n_src = len(source_ids)
-    classified = consensus.n_classifications > 0
+    decided = np.zeros(n_src, dtype=bool)
+    if expert is not None:
+        decided[expert.source] = True
+
+    # consensus rows: one per host, or one blank row for a classified source without a host
+    keep = ~decided[consensus.host_source]
+    hsrc = consensus.host_source[keep]  # sorted by source, best host first
     has_host = np.zeros(n_src, dtype=bool)
-    has_host[consensus.host_source] = True
-    empty = np.flatnonzero(classified & ~has_host)
-
-    hsrc = consensus.host_source  # already sorted by source, best host first
-    rank = np.ones(len(hsrc), dtype=np.int32)
-    if len(hsrc) > 1:
-        same = np.r_[False, hsrc[1:] == hsrc[:-1]]
-        # rank = position within the run of equal sources
-        run_start = np.maximum.accumulate(np.where(~same, np.arange(len(hsrc)), 0))
-        rank = (np.arange(len(hsrc)) - run_start + 1).astype(np.int32)
-
-    src = np.concatenate([hsrc, empty])
-    blank = np.concatenate([np.zeros(len(hsrc), bool), np.ones(len(empty), bool)])
-    values = {
-        "source_id": source_ids[src],
-        "ra": np.asarray(source_ra, float)[src],
-        "dec": np.asarray(source_dec, float)[src],
-        "host_rank": np.concatenate([rank, np.zeros(len(empty), np.int32)]),
-        "host_ra": np.concatenate([consensus.host_ra, np.full(len(empty), np.nan)]),
-        "host_dec": np.concatenate([consensus.host_dec, np.full(len(empty), np.nan)]),
-        "consensus_level": np.concatenate([consensus.host_level, consensus.no_host_fraction[empty]]),
-        "n_host_votes": np.concatenate([consensus.host_votes, np.zeros(len(empty), int)]),
-        "host_scatter": np.concatenate([consensus.host_scatter_arcsec, np.full(len(empty), np.nan)]),
-        "n_classifications": consensus.n_classifications[src],
-        "no_host_fraction": consensus.no_host_fraction[src],
+    has_host[hsrc] = True
+    empty = np.flatnonzero((consensus.n_classifications > 0) & ~has_host & ~decided)
+    n_c, n_e = len(hsrc), len(empty)
+    parts = {
+        "src": [hsrc, empty],
+        "host_rank": [_rank_within_runs(hsrc), np.zeros(n_e, np.int32)],
+        "host_ra": [consensus.host_ra[keep], np.full(n_e, np.nan)],
+        "host_dec": [consensus.host_dec[keep], np.full(n_e, np.nan)],
+        "consensus_level": [consensus.host_level[keep], consensus.no_host_fraction[empty]],
+        "n_host_votes": [consensus.host_votes[keep], np.zeros(n_e, int)],
+        "host_scatter": [consensus.host_scatter_arcsec[keep], np.full(n_e, np.nan)],
+        "answer": [np.full(n_c + n_e, "consensus")],
+        "decided_by": [np.full(n_c + n_e, "")],
+        "decided_at": [np.full(n_c + n_e, "")],
     }
+    if expert is not None:
+        # expert rows: one per expert host, or one blank row for an expert "no host"
+        with_host = np.zeros(len(expert.source), dtype=bool)
+        with_host[expert.host_answer] = True
+        answers = np.concatenate([expert.host_answer, np.flatnonzero(~with_host)])
+        n_x, n_h = len(answers), len(expert.host_answer)
+        parts["src"].append(expert.source[answers])
+        parts["host_rank"].append(np.r_[_rank_within_runs(expert.host_answer), np.zeros(n_x - n_h, np.int32)])
+        parts["host_ra"].append(np.r_[expert.host_ra, np.full(n_x - n_h, np.nan)])
+        parts["host_dec"].append(np.r_[expert.host_dec, np.full(n_x - n_h, np.nan)])
+        parts["consensus_level"].append(np.full(n_x, np.nan))
+        parts["n_host_votes"].append(np.zeros(n_x, int))
+        parts["host_scatter"].append(np.full(n_x, np.nan))
+        parts["answer"].append(np.full(n_x, "expert"))
+        parts["decided_by"].append(np.asarray(expert.decided_by, str)[answers])
+        parts["decided_at"].append(np.asarray(expert.decided_at, str)[answers])
+    values = {name: np.concatenate(arrays) for name, arrays in parts.items()}
+    src = values.pop("src")
+    values.update(
+        source_id=source_ids[src],
+        ra=np.asarray(source_ra, float)[src],
+        dec=np.asarray(source_dec, float)[src],
+        n_classifications=consensus.n_classifications[src],
+        no_host_fraction=consensus.no_host_fraction[src],
+    )
     table = Table()
     for spec in COLUMNS:
         data = np.asarray(values[spec.name]).astype(str if spec.dtype == "str" else spec.dtype)
         meta = dict(name=spec.name, unit=spec.unit, description=spec.description)
-        table[spec.name] = MaskedColumn(data, mask=blank, **meta) if spec.blank_without_host else Column(data, **meta)
+        if spec.nullable:
+            table[spec.name] = MaskedColumn(data, mask=~np.isfinite(data), **meta)
+        else:
+            table[spec.name] = Column(data, **meta)
     table.sort(["source_id", "host_rank"])
     table.meta.update(
         {
             "CREATOR": f"XID {__version__}",
             "DATE": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
             "CNSMETH": consensus.method,
-            "NSOURCES": int(classified.sum()),
-            "NHOSTS": int(len(hsrc)),
+            "NSOURCES": int(len(np.unique(src))),
+            "NHOSTS": int(np.isfinite(values["host_ra"]).sum()),
             "NCLASSIF": int(consensus.n_classifications.sum()),
+            "NEXPERT": int(decided.sum()),
         }
     )
     for i, (key, value) in enumerate(sorted(consensus.params.items()), start=1):

@@ -154,7 +154,8 @@ class Project:
     def catalogue(self, method: str | None = None, **params: float) -> Table:
         """The consensus host-ID catalogue as an astropy Table (see :mod:`xid_app.export`)."""
         source_ids, ann, result = self.consensus(method, **params)
-        return catalogue_table(result, source_ids, ann.source_ra, ann.source_dec)
+        expert = repository.load_expert_answers(self.engine)
+        return catalogue_table(result, source_ids, ann.source_ra, ann.source_dec, expert)
 
     def export(self, path: str | Path, method: str | None = None, **params: float) -> Table:
         """Write the catalogue; format from the extension (.csv .ecsv .fits .vot)."""

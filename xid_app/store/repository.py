@@ -6,6 +6,7 @@ Each write runs in one transaction: an ingest or import either lands whole or no
 from __future__ import annotations
 
 import random
+from datetime import timezone
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import ROLES, check_password, hash_password, valid_user_name
 from ..catalogue import CatalogueIndex
-from ..consensus import Annotations
+from ..consensus import Annotations, ExpertAnswers
 from ..coords import valid_sky_position
 from ..ingest import AnnotationRows, CatalogueRows, IngestError, SourceRecord
 from .models import CatalogueObject, Classification, HostMark, Layer, Source, User
@@ -158,6 +159,12 @@ class Mark:
     pixel_x: float | None = None
     pixel_y: float | None = None
     catalogue_id: str | None = None
+    click_ra: float | None = None  # where the click was, when the mark snapped to a catalogue object
+    click_dec: float | None = None
+
+
+FLAGS = ("artefact", "blend", "too_zoomed_in", "unsure")
+MAX_COMMENT_LENGTH = 2000
 
 
 class InvalidSubmission(ValueError):
@@ -165,18 +172,27 @@ class InvalidSubmission(ValueError):
 
 
 def save_classification(session: Session, *, submission_id: str, user_pk: int, source_pk: int,
-                        marks: Sequence[Mark], no_host: bool = False, comment: str = "") -> int:
+                        marks: Sequence[Mark], no_host: bool = False, flags: Iterable[str] = (),
+                        comment: str = "", origin: str = "app") -> int:
     """Store one answer exactly once; a replayed ``submission_id`` returns the stored classification's id.
+
+    An answer marks hosts, or says "no host", or only raises flags (e.g. an artefact has no host).
 
     Raises
     ------
     InvalidSubmission
-        If a mark's position is not a valid sky position, or the answer is both "no host" and has marks.
+        If a mark's position is not a valid sky position, the answer is both "no host" and has marks, it is
+        empty, a flag is unknown or the comment too long.
     """
+    flags = set(flags)
     if no_host and marks:
         raise InvalidSubmission("an answer cannot both mark hosts and say there is no host")
-    if not no_host and not marks:
-        raise InvalidSubmission("mark a host or choose 'No host'")
+    if not (no_host or marks or flags):
+        raise InvalidSubmission("mark a host, choose 'No host', or raise a flag")
+    if flags - set(FLAGS):
+        raise InvalidSubmission(f"unknown flag(s): {', '.join(sorted(flags - set(FLAGS)))}")
+    if len(comment) > MAX_COMMENT_LENGTH:
+        raise InvalidSubmission(f"a comment has at most {MAX_COMMENT_LENGTH} characters")
     bad = [m for m in marks if not valid_sky_position(m.ra, m.dec)]
     if bad:
         raise InvalidSubmission(f"invalid host position {bad[0].ra!r}, {bad[0].dec!r}")
@@ -184,9 +200,11 @@ def save_classification(session: Session, *, submission_id: str, user_pk: int, s
     if existing is not None:
         return existing
     classification = Classification(submission_id=submission_id, user_pk=user_pk, source_pk=source_pk,
-                                    no_host=no_host, comment=comment, origin="app")
+                                    no_host=no_host, comment=comment, origin=origin,
+                                    **{flag: flag in flags for flag in FLAGS})
     classification.hosts = [HostMark(ra=m.ra, dec=m.dec, layer_pk=m.layer_pk, pixel_x=m.pixel_x,
-                                     pixel_y=m.pixel_y, catalogue_id=m.catalogue_id) for m in marks]
+                                     pixel_y=m.pixel_y, catalogue_id=m.catalogue_id, click_ra=m.click_ra,
+                                     click_dec=m.click_dec) for m in marks]
     try:
         with session.begin_nested():
             session.add(classification)
@@ -200,33 +218,59 @@ def save_classification(session: Session, *, submission_id: str, user_pk: int, s
     return classification.id
 
 
-def latest_answer(session: Session, *, user_pk: int, source_pk: int) -> Classification | None:
+def marks_of(classification: Classification) -> list[Mark]:
+    return [Mark(h.ra, h.dec, h.layer_pk, h.pixel_x, h.pixel_y, h.catalogue_id, h.click_ra, h.click_dec)
+            for h in classification.hosts]
+
+
+def latest_answer(session: Session, *, user_pk: int, source_pk: int, origin: str | None = None) -> Classification | None:
     """The user's current answer for a source (the latest revision), with its marks."""
+    query = select(Classification).where(Classification.user_pk == user_pk, Classification.source_pk == source_pk)
+    if origin is not None:
+        query = query.where(Classification.origin == origin)
+    return session.scalar(query.order_by(Classification.id.desc()).limit(1))
+
+
+def expert_answer(session: Session, *, source_pk: int) -> Classification | None:
+    """An admin's final answer for a source (the latest), or ``None``."""
     return session.scalar(
         select(Classification)
-        .where(Classification.user_pk == user_pk, Classification.source_pk == source_pk)
+        .where(Classification.source_pk == source_pk, Classification.origin == "expert")
         .order_by(Classification.id.desc())
         .limit(1)
     )
 
 
+def set_gold(session: Session, *, source_pk: int, gold: bool) -> None:
+    session.get(Source, source_pk).is_gold = gold
+    session.flush()
+
+
 def _undone_by(user_pk: int):
-    done = select(Classification.source_pk).where(Classification.user_pk == user_pk)
+    done = select(Classification.source_pk).where(Classification.user_pk == user_pk,
+                                                  Classification.origin != "expert")
     return Source.id.not_in(done)
 
 
-def next_source(session: Session, *, user_pk: int, exclude: Iterable[int] = ()) -> int | None:
-    """The next source for a user: one they have not classified, least-classified first, then oldest."""
+def next_source(session: Session, *, user_pk: int, exclude: Iterable[int] = (), gold: bool = False) -> int | None:
+    """The next source for a user: one they have not classified, least-classified first, then oldest.
+
+    With ``gold=True`` an undone gold-standard source comes first, if there is one.
+    """
     counts = (
         select(Classification.source_pk, func.count(func.distinct(Classification.user_pk)).label("n"))
+        .where(Classification.origin != "expert")
         .group_by(Classification.source_pk)
         .subquery()
     )
+    order = [func.coalesce(counts.c.n, 0), Source.id]
+    if gold:
+        order.insert(0, Source.is_gold.desc())
     query = (
         select(Source.id)
         .outerjoin(counts, counts.c.source_pk == Source.id)
         .where(_undone_by(user_pk))
-        .order_by(func.coalesce(counts.c.n, 0), Source.id)
+        .order_by(*order)
         .limit(1)
     )
     exclude = list(exclude)
@@ -253,12 +297,14 @@ class Progress:
 
 
 def progress(session: Session, *, user_pk: int | None) -> Progress:
+    crowd = Classification.origin != "expert"
     total = session.scalar(select(func.count(Source.id))) or 0
-    anyone = session.scalar(select(func.count(func.distinct(Classification.source_pk)))) or 0
+    anyone = session.scalar(select(func.count(func.distinct(Classification.source_pk))).where(crowd)) or 0
     mine = 0
     if user_pk is not None:
         mine = session.scalar(
-            select(func.count(func.distinct(Classification.source_pk))).where(Classification.user_pk == user_pk)
+            select(func.count(func.distinct(Classification.source_pk)))
+            .where(Classification.user_pk == user_pk, crowd)
         ) or 0
     return Progress(done_by_user=mine, total=total, classified_by_anyone=anyone)
 
@@ -274,6 +320,7 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     """
     latest = (
         select(func.max(Classification.id).label("id"))
+        .where(Classification.origin != "expert")
         .group_by(Classification.source_pk, Classification.user_pk)
         .subquery()
     )
@@ -326,3 +373,42 @@ def load_catalogue(engine: Engine) -> CatalogueIndex:
     with engine.connect() as conn:
         rows = conn.execute(select(CatalogueObject.object_id, CatalogueObject.ra, CatalogueObject.dec)).all()
     return CatalogueIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+
+
+def load_expert_answers(engine: Engine) -> ExpertAnswers:
+    """The latest expert answer of every source that has one, indexed like :func:`load_annotations`."""
+    latest = (
+        select(func.max(Classification.id).label("id"))
+        .where(Classification.origin == "expert")
+        .group_by(Classification.source_pk)
+        .subquery()
+    )
+    with engine.connect() as conn:
+        src_pk = np.array(conn.scalars(select(Source.id).order_by(Source.id)).all(), dtype=np.int64)
+        answers = conn.execute(
+            select(Classification.id, Classification.source_pk, User.name, Classification.created_at)
+            .join(latest, latest.c.id == Classification.id)
+            .join(User, User.id == Classification.user_pk)
+            .order_by(Classification.id)
+        ).all()
+        hosts = conn.execute(
+            select(HostMark.classification_pk, HostMark.ra, HostMark.dec)
+            .join(latest, latest.c.id == HostMark.classification_pk)
+            .order_by(HostMark.classification_pk, HostMark.id)
+        ).all()
+    answer_pk = np.array([a[0] for a in answers], dtype=np.int64)
+    host_arr = np.array([tuple(h) for h in hosts], dtype=float).reshape(-1, 3)
+    return ExpertAnswers(
+        source=np.searchsorted(src_pk, np.array([a[1] for a in answers], dtype=np.int64)),
+        decided_by=np.array([a[2] for a in answers], dtype=str),
+        decided_at=np.array([_iso_utc(a[3]) for a in answers], dtype=str),
+        host_answer=np.searchsorted(answer_pk, host_arr[:, 0].astype(np.int64)),
+        host_ra=host_arr[:, 1],
+        host_dec=host_arr[:, 2],
+    )
+
+
+def _iso_utc(moment) -> str:
+    if moment.tzinfo is None:  # SQLite returns naive datetimes; XID stores UTC
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
