@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from xid_app.coords import pixel_to_sky
 from xid_app.store import repository
 from xid_app.store.models import Classification, HostMark
-from xid_app.ui.annotate import AnnotationSession, SessionError
+from xid_app.ui.session import AnnotationSession, SessionError
 
 
 def stored(project):
@@ -29,11 +29,13 @@ def test_must_sign_in_first(demo_project):
         s.advance()
     with pytest.raises(SessionError, match="printable"):
         s.sign_in("   ")
+    with pytest.raises(SessionError, match="has a password: log in instead"):
+        s.sign_in("alice")  # a demo user with a password cannot be taken over by typing the name
 
 
 def test_click_is_stored_as_sky_position_with_pixel_and_layer(demo_project):
     s = AnnotationSession(demo_project)
-    s.sign_in("alice")
+    s.sign_in("ann")
     first = s.current
     assert first.source.source_id == "J151227+454026"  # unclassified sources come first
     s.click(170.0, 180.0)
@@ -48,7 +50,7 @@ def test_click_is_stored_as_sky_position_with_pixel_and_layer(demo_project):
 
 def test_replayed_submission_lands_once(demo_project):
     s = AnnotationSession(demo_project)
-    s.sign_in("alice")
+    s.sign_in("ann")
     s.click(100.0, 100.0)
     s.submit()
     s.loaded_answer = ()  # as if the page had lost track and sent the same submission again
@@ -58,7 +60,7 @@ def test_replayed_submission_lands_once(demo_project):
 
 def test_click_on_a_mark_removes_it_and_off_image_is_refused(demo_project):
     s = AnnotationSession(demo_project)
-    s.sign_in("alice")
+    s.sign_in("ann")
     s.click(100.0, 100.0)
     s.click(200.0, 50.0)
     s.click(100.4, 99.8, pick_radius_px=1.0)

@@ -139,9 +139,11 @@ def serve(demo, port, address, show, db_url):
 
     settings = Settings()
     if demo:
-        from .demo import prepare_demo
+        from .demo import DEMO_USERS, prepare_demo
 
         project = prepare_demo(settings, url=db_url)
+        logins = ", ".join(f"{name} / {password} ({role})" for name, password, role in DEMO_USERS)
+        click.echo(f"demo logins: {logins}")
     else:
         project = Project(db_url, settings=settings)
         try:

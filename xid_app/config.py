@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     )
     contour_max_levels: int = Field(12, ge=1, description="Most radio contour levels drawn.")
     consensus_method: str = Field("xid", description="Consensus method used by export and the page.")
+    snap_radius_arcsec: float = Field(
+        3.0, ge=0, description="A click within this of an optical/IR catalogue object marks that object (0: never snap)."
+    )
+    gold_every: int = Field(
+        10, ge=0, description="Show an annotator an undone gold-standard source every this many sources (0: never)."
+    )
+    gold_match_radius_arcsec: float = Field(
+        5.0, gt=0, description="A host within this of the expert's counts as agreeing with a gold answer."
+    )
+    cookie_secret: str | None = Field(
+        None, description="Secret that signs login cookies; set it so logins survive a restart. Default: random per run."
+    )
     port: int = Field(5006, ge=0, le=65535, description="Port of `xid serve`.")
     address: str = Field("127.0.0.1", description="Network address `xid serve` listens on.")
     allow_websocket_origin: list[str] = Field(

@@ -10,16 +10,23 @@ from .project import Project
 DEMO_DIR = Path(__file__).parent / "demo_data"
 DEMO_SOURCES = DEMO_DIR / "sources.csv"
 DEMO_ANNOTATIONS = DEMO_DIR / "annotations.csv"
+DEMO_CATALOGUE = DEMO_DIR / "allwise_candidates.csv"
+# The demo's own users (its database is separate from any real one); printed by `xid serve --demo`.
+DEMO_USERS = (("alice", "alice-demo", "annotator"), ("admin", "admin-demo", "admin"))
 
 
 def prepare_demo(settings: Settings | None = None, *, url: str | None = None) -> Project:
     """Create (or bring up to date) the demo database and load the demo sources and RGZ classifications.
 
-    Safe to run again: ingest and import are idempotent.
+    Safe to run again: ingest and import are idempotent. The demo users (:data:`DEMO_USERS`) get their
+    passwords (re)set, so logging in always works.
     """
     settings = settings or Settings()
     project = Project(url or settings.demo_database_url(), settings=settings)
     project.init()
     project.ingest(DEMO_SOURCES)
+    project.ingest_catalogue(DEMO_CATALOGUE)
     project.import_annotations(DEMO_ANNOTATIONS)
+    for name, password, role in DEMO_USERS:
+        project.set_user(name, password=password, role=role)
     return project

@@ -45,6 +45,7 @@ class SourceInfo:
     ra: float
     dec: float
     layers: tuple[LayerInfo, ...]
+    is_gold: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,13 +167,16 @@ class Project:
     def source(self, source_pk: int) -> SourceInfo:
         """A source and its layers, by primary key."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(Source.source_id, Source.ra, Source.dec).where(Source.id == source_pk)).one()
+            row = conn.execute(
+                select(Source.source_id, Source.ra, Source.dec, Source.is_gold).where(Source.id == source_pk)
+            ).one()
             layers = conn.execute(
                 select(Layer.id, Layer.band, Layer.kind, Layer.path)
                 .where(Layer.source_pk == source_pk)
                 .order_by(Layer.position)
             ).all()
-        return SourceInfo(source_pk, row.source_id, row.ra, row.dec, tuple(LayerInfo(*layer) for layer in layers))
+        return SourceInfo(source_pk, row.source_id, row.ra, row.dec, tuple(LayerInfo(*layer) for layer in layers),
+                          bool(row.is_gold))
 
     def default_display(self) -> Display:
         s = self.settings

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -239,6 +239,84 @@ def expert_answer(session: Session, *, source_pk: int) -> Classification | None:
         .order_by(Classification.id.desc())
         .limit(1)
     )
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    source_pk: int
+    source_id: str
+    n_classifications: int
+    n_artefact: int
+    n_blend: int
+    n_too_zoomed_in: int
+    decided: bool
+    is_gold: bool
+
+
+def expert_queue(session: Session) -> list[QueueRow]:
+    """Sources the crowd flagged as artefact, blend or too zoomed in: undecided first, most flagged first."""
+    crowd = Classification.origin != "expert"
+    counts = (
+        select(
+            Classification.source_pk,
+            func.count(Classification.id).label("n"),
+            func.sum(case((Classification.artefact, 1), else_=0)).label("artefact"),
+            func.sum(case((Classification.blend, 1), else_=0)).label("blend"),
+            func.sum(case((Classification.too_zoomed_in, 1), else_=0)).label("too_zoomed_in"),
+        )
+        .where(crowd)
+        .group_by(Classification.source_pk)
+        .subquery()
+    )
+    decided = select(Classification.source_pk).where(Classification.origin == "expert")
+    flagged = counts.c.artefact + counts.c.blend + counts.c.too_zoomed_in
+    rows = session.execute(
+        select(Source.id, Source.source_id, counts.c.n, counts.c.artefact, counts.c.blend, counts.c.too_zoomed_in,
+               Source.id.in_(decided), Source.is_gold)
+        .join(counts, counts.c.source_pk == Source.id)
+        .where(flagged > 0)
+        .order_by(Source.id.in_(decided), flagged.desc(), Source.id)
+    ).all()
+    return [QueueRow(*(int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v for v in r))
+            for r in rows]
+
+
+def crowd_marks(session: Session, *, source_pk: int) -> list[tuple[float, float]]:
+    """Every host position the crowd marked on a source (latest answer per annotator)."""
+    latest = (
+        select(func.max(Classification.id).label("id"))
+        .where(Classification.source_pk == source_pk, Classification.origin != "expert")
+        .group_by(Classification.user_pk)
+        .subquery()
+    )
+    return [tuple(r) for r in session.execute(
+        select(HostMark.ra, HostMark.dec).join(latest, latest.c.id == HostMark.classification_pk))]
+
+
+@dataclass(frozen=True)
+class UserStats:
+    name: str
+    role: str
+    classifications: int
+    sources_done: int
+    last_active: str
+    gold_answered: int
+
+
+def user_stats(session: Session) -> list[UserStats]:
+    """Per-user progress for the admin page (crowd answers only)."""
+    crowd = Classification.origin != "expert"
+    rows = session.execute(
+        select(User.name, User.role, func.count(Classification.id), func.count(func.distinct(Classification.source_pk)),
+               func.max(Classification.created_at),
+               func.count(func.distinct(case((Source.is_gold, Classification.source_pk)))))
+        .outerjoin(Classification, (Classification.user_pk == User.id) & crowd)
+        .outerjoin(Source, Source.id == Classification.source_pk)
+        .group_by(User.id, User.name, User.role)
+        .order_by(func.count(Classification.id).desc(), User.name)
+    ).all()
+    return [UserStats(name, role, int(n), int(done), _iso_utc(last) if last else "", int(gold))
+            for name, role, n, done, last, gold in rows]
 
 
 def set_gold(session: Session, *, source_pk: int, gold: bool) -> None:

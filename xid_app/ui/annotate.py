@@ -1,274 +1,336 @@
-"""The annotation page: one user's walk through the sources, and the Panel layout around the viewer.
-
-:class:`AnnotationSession` holds the walk (current source, marks, history) and talks to the store; it has
-no widgets, so it is tested without a browser. :class:`AnnotationPage` binds it to Panel widgets.
-"""
+"""The annotation page: Panel widgets around the :class:`~xid_app.ui.viewer.Viewer`, driving an
+:class:`~xid_app.ui.session.AnnotationSession`."""
 
 from __future__ import annotations
 
 import html
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 import panel as pn
 
-from ..coords import pixel_to_sky, sky_to_pixel
-from ..project import Project, SourceView
+from ..coords import sky_to_pixel
+from ..imaging import INTERVALS, STRETCHES
 from ..store import repository
-from ..store.repository import InvalidSubmission, Mark
-from .viewer import FRAME_PX, Viewer
+from ..store.repository import FLAGS, MAX_COMMENT_LENGTH
+from .keys import KeyShortcuts, help_markdown
+from .session import AnnotationSession, SessionError
+from .viewer import CONTOUR_COLOUR, FRAME_PX, ZOOM_STEP, Viewer
 
-MAX_NAME_LENGTH = 100
 MARK_PICK_RADIUS_SCREEN_PX = 12
-_prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
+FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
+STEPS = {"√2": 2**0.5, "2": 2.0}
 
 
-class SessionError(ValueError):
-    """An action the user cannot take now; the message is shown to them."""
-
-
-@dataclass
-class AnnotationSession:
-    """One user's progress through the sources of a project."""
-
-    project: Project
-    user_pk: int | None = None
-    user_name: str = ""
-    current: SourceView | None = None
-    marks: list[Mark] = field(default_factory=list)
-    history: list[int] = field(default_factory=list)
-    seen: set[int] = field(default_factory=set)
-    submission_id: str = ""
-    loaded_answer: tuple = ()
-
-    def sign_in(self, name: str) -> None:
-        name = name.strip()
-        if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
-            raise SessionError(f"enter a name of 1 to {MAX_NAME_LENGTH} printable characters")
-        with self.project.session() as session, session.begin():
-            user = repository.get_or_create_user(session, name=name)
-            self.user_pk, self.user_name = user.id, user.name
-        self.advance()
-
-    # --- moving between sources -------------------------------------------------------------------
-
-    def _show(self, source_pk: int | None) -> None:
-        self.current = None if source_pk is None else self.project.view(source_pk)
-        self.marks = []
-        self.loaded_answer = ()
-        self.submission_id = uuid.uuid4().hex
-        if source_pk is None:
-            return
-        self.seen.add(source_pk)
-        with self.project.session() as session:
-            answer = repository.latest_answer(session, user_pk=self.user_pk, source_pk=source_pk)
-            if answer is not None:
-                self.marks = [Mark(h.ra, h.dec, h.layer_pk, h.pixel_x, h.pixel_y, h.catalogue_id) for h in answer.hosts]
-                self.loaded_answer = self._answer_key(answer.no_host)
-        self._prefetch()
-
-    def _prefetch(self) -> None:
-        """Compose the likely next source's view in the background so Next draws from the cache."""
-        with self.project.session() as session:
-            upcoming = repository.next_source(session, user_pk=self.user_pk, exclude=self.seen)
-        if upcoming is not None:
-            _prefetcher.submit(self.project.view, upcoming)
-
-    def advance(self) -> None:
-        """Go to the next source this user has not done (least-classified first)."""
-        self._require_user()
-        if self.current is not None:
-            self.history.append(self.current.source.pk)
-        with self.project.session() as session:
-            self._show(repository.next_source(session, user_pk=self.user_pk, exclude=self.seen))
-
-    def randomise(self) -> None:
-        """Go to a random source this user has not done."""
-        self._require_user()
-        if self.current is not None:
-            self.history.append(self.current.source.pk)
-        with self.project.session() as session:
-            self._show(repository.random_source(session, user_pk=self.user_pk, exclude=self.seen))
-
-    def back(self) -> None:
-        """Return to the previous source, showing this user's answer there so it can be changed."""
-        self._require_user()
-        if not self.history:
-            raise SessionError("this is the first source of the session")
-        self._show(self.history.pop())
-
-    # --- answering -------------------------------------------------------------------------------
-
-    def click(self, x: float, y: float, *, pick_radius_px: float = 1.0) -> None:
-        """A click at background pixel ``(x, y)``: remove the mark there, or mark a host."""
-        self._require_source()
-        view = self.current.view
-        for i, (mx, my) in enumerate(zip(*self.mark_pixels())):
-            if np.hypot(mx - x, my - y) <= pick_radius_px:
-                del self.marks[i]
-                return
-        ny, nx = view.image.shape
-        if not (-0.5 <= x <= nx - 0.5 and -0.5 <= y <= ny - 0.5):
-            raise SessionError("click on the image to mark a host")
-        ra, dec = pixel_to_sky(view.wcs, x, y)
-        self.marks.append(Mark(float(ra), float(dec), self.current.background_layer_pk, float(x), float(y)))
-
-    def mark_pixels(self) -> tuple[np.ndarray, np.ndarray]:
-        """The marks in the background's pixel grid (from their sky positions: a mark made on another
-        layer, or an imported one, lands where it belongs)."""
-        if not self.marks or self.current is None or self.current.view is None:
-            return np.empty(0), np.empty(0)
-        return sky_to_pixel(self.current.view.wcs, [m.ra for m in self.marks], [m.dec for m in self.marks])
-
-    def _answer_key(self, no_host: bool) -> tuple:
-        return (no_host, tuple((round(m.ra, 7), round(m.dec, 7)) for m in self.marks))
-
-    def submit(self, *, no_host: bool = False) -> bool:
-        """Store the current answer once (a replay of the same submission lands once); ``False`` if there
-        was nothing new to store."""
-        self._require_source()
-        if not no_host and not self.marks:
-            return False
-        marks = [] if no_host else self.marks
-        if self.loaded_answer and self._answer_key(no_host) == self.loaded_answer:
-            return False  # unchanged since it was stored: no new revision
-        with self.project.session() as session, session.begin():
-            repository.save_classification(
-                session, submission_id=self.submission_id, user_pk=self.user_pk,
-                source_pk=self.current.source.pk, marks=marks, no_host=no_host,
-            )
-        return True
-
-    def progress(self) -> repository.Progress:
-        with self.project.session() as session:
-            return repository.progress(session, user_pk=self.user_pk)
-
-    def _require_user(self) -> None:
-        if self.user_pk is None:
-            raise SessionError("enter your name first")
-
-    def _require_source(self) -> None:
-        self._require_user()
-        if self.current is None or self.current.view is None:
-            raise SessionError("no image to annotate here: press Next")
+def _text(value: str) -> str:
+    """User-supplied text shown as text, never as HTML or Markdown."""
+    return html.escape(value, quote=True)
 
 
 class AnnotationPage:
-    """Panel layout over an :class:`AnnotationSession`."""
+    """One browser session's page. ``user`` is the logged-in name (``None`` in open mode: ask for a name)."""
 
-    def __init__(self, project: Project):
-        self.session = AnnotationSession(project)
+    def __init__(self, session: AnnotationSession, *, user: str | None = None, logout_url: str | None = None):
+        self.session = session
         self.viewer = Viewer(on_click=self._on_click)
+        self._syncing = False
+        self.show_catalogue = False
+
+        # who
         self.name = pn.widgets.TextInput(name="Your name", placeholder="who is annotating?", width=220,
-                                         max_length=MAX_NAME_LENGTH)
-        self.start = pn.widgets.Button(name="Start", button_type="primary", width=90, align="end")
-        self.next = pn.widgets.Button(name="Next ▶", button_type="primary", width=110)
-        self.no_host = pn.widgets.Button(name="No host", button_type="warning", width=110)
-        self.back = pn.widgets.Button(name="◀ Back", width=110)
-        self.randomise = pn.widgets.Button(name="Randomiser", width=110)
-        self.clear = pn.widgets.Button(name="Clear marks", width=110)
-        self.title = pn.pane.Markdown("### Enter your name to start", css_classes=["xid-title"])
-        self.details = pn.pane.Markdown("", css_classes=["xid-details"])
+                                         max_length=100, visible=user is None)
+        self.start = pn.widgets.Button(name="Start", button_type="primary", width=90, align="end",
+                                       visible=user is None)
+        self.who = pn.pane.HTML("", css_classes=["xid-who"], align="center")
+        logout = pn.pane.HTML(f'<a href="{logout_url}">Log out</a>', align="center", visible=bool(logout_url))
+        self.help_button = pn.widgets.Button(name="? Keys", width=80, align="center")
+
+        # navigation and answers
+        self.next = pn.widgets.Button(name="Next ▶", button_type="primary", width=100)
+        self.back = pn.widgets.Button(name="◀ Back", width=100)
+        self.skip = pn.widgets.Button(name="Skip", width=100)
+        self.randomise = pn.widgets.Button(name="Randomiser", width=100)
+        self.no_host = pn.widgets.Button(name="No host", button_type="warning", width=100)
+        self.clear = pn.widgets.Button(name="Clear marks", width=100)
+        self.match_id = pn.widgets.TextInput(placeholder="Write IDs here! (catalogue ID or RA Dec)", width=240)
+        self.go = pn.widgets.Button(name="GO", button_type="primary", width=60)
+        self.flags = pn.widgets.CheckButtonGroup(options={v: k for k, v in FLAG_LABELS.items()}, value=[],
+                                                 button_type="default", button_style="outline", width=330)
+        self.comment = pn.widgets.TextAreaInput(placeholder="Comment (optional)", max_length=MAX_COMMENT_LENGTH,
+                                                height=60, width=330)
+
+        # zoom
+        self.zoom_in = pn.widgets.Button(name="Zoom in", width=78)
+        self.zoom_out = pn.widgets.Button(name="Zoom out", width=78)
+        self.zoom_back = pn.widgets.Button(name="Zoom back", width=78)
+        self.zoom_reset = pn.widgets.Button(name="Reset", width=78)
+
+        # image controls
+        d = session.display
+        self.layer = pn.widgets.Select(name="Image", options={}, width=150)
+        self.stretch = pn.widgets.RadioButtonGroup(options=["auto", *STRETCHES], value="auto", width=310,
+                                                   button_type="default")
+        self.interval = pn.widgets.Select(name="Limits", options=list(INTERVALS), value=d.interval, width=150)
+        self.contours_on = pn.widgets.Checkbox(name="Contours", value=True, width=100)
+        self.contour_layer = pn.widgets.Select(name="Contours of", options={}, width=150)
+        self.floor = pn.widgets.FloatSlider(name="Lowest contour (σ)", start=2, end=10, step=0.5,
+                                            value=d.floor_sigma, width=150)
+        self.step = pn.widgets.Select(name="Step", options=list(STEPS),
+                                      value=min(STEPS, key=lambda k: abs(STEPS[k] - d.step)), width=150)
+        self.colour = pn.widgets.ColorPicker(name="Colour", value=CONTOUR_COLOUR, width=80)
+        self.opacity = pn.widgets.FloatSlider(name="Opacity", start=0.1, end=1.0, step=0.05, value=0.9, width=150)
+        self.catalogue_on = pn.widgets.Checkbox(name="Catalogue objects", value=False, width=160)
+
+        # text
+        self.title = pn.pane.HTML("<h3>Enter your name to start</h3>", css_classes=["xid-title"])
+        self.details = pn.pane.HTML("", css_classes=["xid-details"])
+        self.marks_list = pn.pane.HTML("", css_classes=["xid-marks"])
         self.message = pn.pane.Alert("", alert_type="info", visible=False, css_classes=["xid-message"])
-        self.progress_text = pn.pane.Markdown("", css_classes=["xid-progress"])
+        self.progress_text = pn.pane.HTML("", css_classes=["xid-progress"])
+        self.help = pn.Modal(pn.pane.Markdown("### Keyboard shortcuts\n" + help_markdown(), css_classes=["xid-help-keys"]),
+                             name="Keyboard shortcuts")
+        self.keys = KeyShortcuts(on_action=self._on_key)
 
-        self.start.on_click(lambda _: self._act(lambda: self.session.sign_in(self.name.value)))
-        self.next.on_click(lambda _: self._act(self._next))
-        self.no_host.on_click(lambda _: self._act(self._no_host))
-        self.back.on_click(lambda _: self._act(self.session.back))
-        self.randomise.on_click(lambda _: self._act(self.session.randomise))
-        self.clear.on_click(lambda _: self._act(self.session.marks.clear))
-
-        buttons = pn.Column(
-            pn.Row(self.back, self.next), pn.Row(self.no_host, self.randomise), pn.Row(self.clear),
-        )
-        side = pn.Column(self.title, self.details, buttons, self.progress_text, width=300)
-        self.layout = pn.Column(
-            pn.Row(pn.pane.Markdown("## XID · find the host galaxy", css_classes=["xid-brand"]),
-                   pn.layout.HSpacer(), self.name, self.start),
-            self.message,
-            pn.Row(pn.pane.Bokeh(self.viewer.figure, width=FRAME_PX, height=FRAME_PX), side),
-            pn.pane.Markdown(
-                "Click the galaxy that hosts the radio emission (blue contours); click a mark again to remove "
-                "it. Mark several hosts if the field holds several radio sources. **Next** saves your answer.",
-                css_classes=["xid-help"],
+        self._wire()
+        side = pn.Column(
+            self.title, self.details,
+            pn.Row(self.back, self.skip, self.next),
+            pn.Row(self.randomise, self.no_host, self.clear),
+            pn.Row(self.match_id, self.go),
+            self.marks_list, self.flags, self.comment,
+            pn.Row(self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset),
+            pn.Card(
+                pn.Row(self.layer, self.interval), self.stretch,
+                pn.Row(self.contours_on, self.catalogue_on),
+                pn.Row(self.contour_layer, self.floor), pn.Row(self.step, self.opacity), self.colour,
+                title="Image and contours", collapsed=False, width=340,
             ),
+            width=350,
+        )
+        self.layout = pn.Column(
+            pn.Row(pn.pane.HTML("<h2>XID · find the host galaxy</h2>", css_classes=["xid-brand"]),
+                   pn.layout.HSpacer(), self.progress_text, self.who, self.name, self.start, self.help_button,
+                   logout, sizing_mode="stretch_width"),
+            self.message,
+            pn.Row(pn.pane.Bokeh(self.viewer.layout), side),
+            pn.pane.HTML(
+                "Click the galaxy that hosts the radio emission (contours); click a mark again to remove it. "
+                "Mark several hosts if the field holds several radio sources. <b>Next</b> saves your answer. "
+                "Press <kbd>?</kbd> for keyboard shortcuts.", css_classes=["xid-help"]),
+            self.help, self.keys,
             css_classes=["xid-page"],
         )
-        self._refresh()
+        if user is not None:
+            self._act(lambda: (session.attach_user(user), session.advance()))
+        else:
+            self._refresh()
+
+    # --- wiring ----------------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        s = self.session
+        actions = {
+            self.start: lambda: s.sign_in(self.name.value),
+            self.next: self._next, self.no_host: self._no_host, self.back: s.back, self.skip: self._skip,
+            self.randomise: s.randomise, self.clear: s.marks.clear, self.go: self._match,
+            self.zoom_in: lambda: self.viewer.zoom(ZOOM_STEP), self.zoom_out: self._zoom_out,
+            self.zoom_back: self._zoom_back, self.zoom_reset: self.viewer.zoom_reset,
+            self.help_button: self.help.show,
+        }
+        for button, action in actions.items():
+            button.on_click(lambda _, action=action: self._act(action))
+        self.match_id.param.watch(lambda e: self._act(self._match) if e.new else None, "enter_pressed")
+
+        def watch(widget, change):
+            widget.param.watch(lambda e: None if self._syncing else self._act(lambda: change(e.new)), "value")
+
+        watch(self.flags, lambda v: setattr(s, "flags", set(v)))
+        watch(self.comment, s.set_comment)
+        watch(self.layer, lambda v: s.set_display(background=v))
+        watch(self.contour_layer, lambda v: s.set_display(contours_from=v))
+        watch(self.stretch, lambda v: s.set_display(stretch=None if v == "auto" else v))
+        watch(self.interval, lambda v: s.set_display(interval=v))
+        watch(self.floor, lambda v: s.set_display(floor_sigma=float(v)))
+        watch(self.step, lambda v: s.set_display(step=STEPS[v]))
+        for widget in (self.contours_on, self.colour, self.opacity):
+            watch(widget, lambda _: None)
+        watch(self.catalogue_on, lambda v: setattr(self, "show_catalogue", bool(v)))
+
+    def _on_key(self, action: str) -> None:
+        s = self.session
+        toggles = {"toggle_contours": self.contours_on, "toggle_catalogue": self.catalogue_on}
+        if action in toggles:
+            toggles[action].value = not toggles[action].value
+            return
+        if action.startswith("flag_"):
+            flag = action.removeprefix("flag_")
+            self.flags.value = sorted(set(self.flags.value) ^ {flag})
+            return
+        simple = {
+            "next": self._next, "back": s.back, "skip": self._skip, "randomise": s.randomise,
+            "no_host": self._no_host, "clear": s.marks.clear, "zoom_in": lambda: self.viewer.zoom(ZOOM_STEP),
+            "zoom_out": self._zoom_out, "zoom_back": self._zoom_back, "zoom_reset": self.viewer.zoom_reset,
+            "next_layer": self._next_layer, "help": self._toggle_help, "close_help": self.help.hide,
+            "focus_id": self.match_id.focus,
+        }
+        self._act(simple[action])
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def _source_name(self) -> str:
+        return self.session.current.source.source_id if self.session.current else ""
 
     def _next(self) -> None:
+        name = self._source_name()
         saved = self.session.submit()
-        name = self.session.current.source.source_id if self.session.current else ""
+        feedback = self.session.gold_feedback() if saved else None
         self.session.advance()
-        self._say(f"Saved your answer for {name}." if saved else f"Skipped {name}: nothing marked." if name else "")
+        text = f"Saved your answer for {name}." if saved else f"Skipped {name}: nothing marked." if name else ""
+        self._say(f"{text} {feedback}" if feedback else text, "success" if saved else "info")
 
     def _no_host(self) -> None:
-        name = self.session.current.source.source_id if self.session.current else ""
-        self.session.submit(no_host=True)
+        name = self._source_name()
+        self.session.marks.clear()
+        saved = self.session.submit(no_host=True)
+        feedback = self.session.gold_feedback() if saved else None
         self.session.advance()
-        self._say(f"Saved 'no host' for {name}.")
+        self._say(f"Saved 'no host' for {name}." + (f" {feedback}" if feedback else ""), "success")
+
+    def _skip(self) -> None:
+        name = self._source_name()
+        self.session.skip()
+        self._say(f"Skipped {name}.")
+
+    def _match(self) -> None:
+        mark = self.session.match(self.match_id.value)
+        self.match_id.value = ""
+        what = f"catalogue object {mark.catalogue_id}" if mark.catalogue_id else "the typed position"
+        self._say(f"Marked {what} at RA {mark.ra:.5f}°, Dec {mark.dec:+.5f}°.", "success")
+
+    def _zoom_out(self) -> None:
+        self.viewer.zoom(1 / ZOOM_STEP)
+        if self.viewer.zoomed_out_past_field():
+            self._say("You are looking beyond this cutout. If the source does not fit, flag it "
+                      "'Too zoomed in' (key 3).", "info")
+
+    def _zoom_back(self) -> None:
+        if not self.viewer.zoom_back():
+            raise SessionError("no earlier view to go back to")
+
+    def _next_layer(self) -> None:
+        options = list(self.layer.options.values())
+        if len(options) > 1:
+            self.layer.value = options[(options.index(self.layer.value) + 1) % len(options)]
+
+    def _toggle_help(self) -> None:
+        (self.help.hide if self.help.open else self.help.show)()
 
     def _on_click(self, x: float, y: float) -> None:
-        pick = MARK_PICK_RADIUS_SCREEN_PX * (self.viewer.x_range.end - self.viewer.x_range.start) / FRAME_PX
-        self._act(lambda: self.session.click(x, y, pick_radius_px=pick), redraw=False)
+        pick = MARK_PICK_RADIUS_SCREEN_PX * self.viewer.pixels_per_screen_px()
+        self._act(lambda: self.session.click(x, y, pick_radius_px=pick))
 
-    def _act(self, action, *, redraw: bool = True) -> None:
-        shown = self.session.current
+    def _act(self, action) -> None:
+        """Run a user action; show its error as a message; redraw what changed in one repaint."""
+        def state():
+            current = self.session.current
+            return (current.source.pk, current.view) if current is not None else (None, None)
+
+        before = state()
+        self._say("")
         try:
-            self._say("")
             action()
-        except (SessionError, InvalidSubmission) as exc:
+        except SessionError as exc:
             self._say(str(exc), "warning")
+        after = state()
         with pn.io.hold():
-            if redraw and self.session.current is not shown:
-                self._draw()
+            if after[1] is not before[1] and after[1] is not None:  # views are cached: identity means unchanged
+                self._draw(new_source=after[0] != before[0])
+            elif after[0] != before[0]:
+                self._draw(new_source=True)
             self._refresh()
 
     def _say(self, text: str, kind: str = "info") -> None:
-        self.message.object = text
+        self.message.object = _text(text)
         self.message.alert_type = kind
         self.message.visible = bool(text)
 
-    def _draw(self) -> None:
+    # --- drawing ---------------------------------------------------------------------------------
+
+    def _draw(self, *, new_source: bool) -> None:
         current = self.session.current
         if current is not None and current.view is not None:
-            self.viewer.show(current.view)
+            self.viewer.show(current.view, reset_zoom=new_source)
         if current is not None and current.problems:
             self._say("; ".join(current.problems), "danger")
 
+    def _overlay_points(self) -> None:
+        s, v = self.session, self.session.current
+        self.viewer.show_marks(*s.mark_pixels())
+        empty = (np.empty(0), np.empty(0))
+        if v is None or v.view is None:
+            self.viewer.show_catalogue(*empty)
+            self.viewer.show_crowd(*empty)
+            return
+        if self.show_catalogue:
+            ny, nx = v.view.image.shape
+            radius = 0.75 * max(nx, ny) * v.view.pixel_scale_arcsec
+            index = s.project.catalogue_index()
+            rows = index.cone(v.source.ra, v.source.dec, radius)
+            self.viewer.show_catalogue(*sky_to_pixel(v.view.wcs, index.ra[rows], index.dec[rows]))
+        else:
+            self.viewer.show_catalogue(*empty)
+        if s.expert:
+            with s.project.session() as db:
+                crowd = repository.crowd_marks(db, source_pk=v.source.pk)
+            self.viewer.show_crowd(*(sky_to_pixel(v.view.wcs, *zip(*crowd)) if crowd else empty))
+
     def _refresh(self) -> None:
         s = self.session
-        xs, ys = s.mark_pixels()
-        self.viewer.show_marks(xs, ys)
+        self.viewer.style_contours(colour=self.colour.value, alpha=self.opacity.value, visible=self.contours_on.value)
+        self._overlay_points()
         if s.user_pk is None:
             return
-        self.name.disabled = True
-        self.start.visible = False
+        self.name.visible = self.start.visible = False
+        self.who.object = f"<b>{_text(s.user_name)}</b> · {s.role}"
         p = s.progress()
-        self.progress_text.object = (
-            f"**{s.user_name}**: {p.done_by_user} of {p.total} sources done · "
-            f"team: {p.classified_by_anyone} classified"
-        )
-        if s.current is None and p.total == 0:
-            self.title.object = "### No sources yet"
-            self.details.object = "Ingest a source list first: `xid ingest sources.csv`."
+        self.progress_text.object = (f"{p.done_by_user} of {p.total} done by you · team: "
+                                     f"{p.classified_by_anyone} classified · {p.total - p.done_by_user} left for you")
+        self._syncing = True
+        try:
+            self._sync_widgets()
+        finally:
+            self._syncing = False
+
+    def _sync_widgets(self) -> None:
+        s, v = self.session, self.session.current
+        self.flags.value = sorted(s.flags)
+        self.comment.value = s.comment
+        if v is None:
+            self.title.object = ("<h3>No sources yet</h3>" if s.progress().total == 0
+                                 else "<h3>All sources done. Thank you!</h3>")
+            self.details.object = ("Ingest a source list first: <code>xid ingest sources.csv</code>"
+                                   if s.progress().total == 0 else "")
+            self.marks_list.object = ""
             return
-        if s.current is None:
-            self.title.object = "### All sources done. Thank you!"
-            self.details.object = ""
-            return
-        src = s.current.source
-        self.title.object = f"### {html.escape(src.source_id)}"
+        src = v.source
+        gold = ' <span class="xid-gold">gold</span>' if src.is_gold and s.expert else ""
+        self.title.object = f"<h3>{_text(src.source_id)}{gold}</h3>"
         lines = [f"RA {src.ra:.5f}°, Dec {src.dec:+.5f}° (ICRS)"]
-        if s.current.view is not None:
-            v = s.current.view
-            lines.append(f"Image: {v.background_band}")
-            if v.contour_band:
-                lines.append(f"Contours: {v.contour_band} from {s.project.settings.contour_floor_sigma:g}σ")
-        lines.append("")
-        lines.append(f"Hosts marked: {len(s.marks)}")
-        lines += [f"- {m.ra:.5f}, {m.dec:+.5f}" for m in s.marks]
-        self.details.object = "\n".join(lines)
+        if v.view is not None:
+            lines.append(f"Image: {_text(v.view.background_band)}")
+            if v.view.contour_band:
+                lines.append(f"Contours: {_text(v.view.contour_band)} from {s.display.floor_sigma:g}σ "
+                             f"(rms {v.view.rms:.3g})")
+        self.details.object = "<br>".join(lines)
+        items = "".join(
+            f"<li>{m.ra:.5f}, {m.dec:+.5f}" + (f" · <b>{_text(m.catalogue_id)}</b>" if m.catalogue_id else "") + "</li>"
+            for m in s.marks
+        )
+        self.marks_list.object = f"Hosts marked: {len(s.marks)}" + (f"<ul>{items}</ul>" if items else "")
+        shown = [layer for layer in src.layers if layer.pk in v.shown_layer_pks]
+        self.layer.options = {f"{layer.band} ({layer.kind})": i for i, layer in enumerate(shown)}
+        radio = {f"{layer.band}": i for i, layer in enumerate(shown) if layer.kind == "radio"}
+        self.contour_layer.options = radio
+        if v.view is not None:
+            self.layer.value = v.view.background_index
+            if v.view.contour_index is not None:
+                self.contour_layer.value = v.view.contour_index

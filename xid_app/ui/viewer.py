@@ -9,16 +9,42 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from bokeh.events import Tap
-from bokeh.models import ColumnDataSource, Range1d
+from bokeh.events import RangesUpdate, Tap
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource, CustomJS, Div, Range1d
 from bokeh.palettes import Greys256
 from bokeh.plotting import figure
 
+from ..coords import local_affine
 from ..imaging import View
 
 FRAME_PX = 600
 CONTOUR_COLOUR = "#33ccff"
 MARK_COLOUR = "#ff3355"
+CROWD_COLOUR = "#ffd400"
+CATALOGUE_COLOUR = "#7CFC00"
+OVERLAY_COLOUR = "#ffffff"
+ZOOM_STEP = 2.0
+
+# RA/Dec under the cursor, computed in the browser from a local linear map sent with each view.
+_READOUT_JS = """
+const p = wcs.data;
+if (!p.ra0 || p.ra0.length === 0) { return; }
+const dx = cb_obj.x - p.x0[0], dy = cb_obj.y - p.y0[0];
+const xi = (p.a[0] * dx + p.b[0] * dy) / 206264.80624709636;
+const eta = (p.c[0] * dx + p.d[0] * dy) / 206264.80624709636;
+const ra0 = p.ra0[0] * Math.PI / 180, dec0 = p.dec0[0] * Math.PI / 180;
+const den = Math.cos(dec0) - eta * Math.sin(dec0);
+let ra = (ra0 + Math.atan2(xi, den)) * 180 / Math.PI;
+ra = ((ra % 360) + 360) % 360;
+const dec = Math.atan2(Math.sin(dec0) + eta * Math.cos(dec0), Math.hypot(xi, den)) * 180 / Math.PI;
+const pad = (v, w, d) => v.toFixed(d).padStart(w, "0");
+const h = ra / 15, hh = Math.floor(h), mm = Math.floor((h - hh) * 60), ss = ((h - hh) * 60 - mm) * 60;
+const sign = dec < 0 ? "−" : "+", ad = Math.abs(dec), dd = Math.floor(ad), dm = Math.floor((ad - dd) * 60);
+const ds = ((ad - dd) * 60 - dm) * 60;
+div.text = `RA ${ra.toFixed(5)}°  Dec ${dec >= 0 ? "+" : "−"}${Math.abs(dec).toFixed(5)}°  ` +
+  `(${pad(hh, 2, 0)}:${pad(mm, 2, 0)}:${pad(ss, 5, 2)} ${sign}${pad(dd, 2, 0)}:${pad(dm, 2, 0)}:${pad(ds, 4, 1)})`;
+"""
 
 
 class Viewer:
@@ -37,31 +63,133 @@ class Viewer:
         self.image = ColumnDataSource(dict(image=[np.zeros((1, 1), np.uint8)], x=[-0.5], y=[-0.5], dw=[1], dh=[1]))
         self.contours = ColumnDataSource(dict(xs=[], ys=[]))
         self.marks = ColumnDataSource(dict(x=[], y=[]))
-        self.figure.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image,
-                          palette=Greys256, level="image")
-        self.figure.multi_line(xs="xs", ys="ys", source=self.contours, line_color=CONTOUR_COLOUR,
-                               line_width=1.2, line_alpha=0.9)
-        self.figure.scatter(x="x", y="y", source=self.marks, marker="circle_cross", size=22,
-                            fill_alpha=0.0, line_color=MARK_COLOUR, line_width=3)
-        self.figure.on_event(Tap, lambda event: on_click(event.x, event.y))
-        self.shape = (1, 1)
+        self.crowd = ColumnDataSource(dict(x=[], y=[]))
+        self.catalogue = ColumnDataSource(dict(x=[], y=[]))
+        self.arrows = ColumnDataSource(dict(xs=[], ys=[]))
+        self.labels = ColumnDataSource(dict(x=[], y=[], text=[]))
+        self.wcs = ColumnDataSource(dict(ra0=[], dec0=[], x0=[], y0=[], a=[], b=[], c=[], d=[]))
 
-    def show(self, view: View) -> None:
-        """Draw a source's view and reset the zoom to the whole field."""
+        fig = self.figure
+        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image, palette=Greys256, level="image")
+        self.contour_glyph = fig.multi_line(xs="xs", ys="ys", source=self.contours, line_color=CONTOUR_COLOUR,
+                                            line_width=1.2, line_alpha=0.9)
+        self.catalogue_glyph = fig.scatter(x="x", y="y", source=self.catalogue, marker="square", size=9,
+                                           fill_alpha=0.0, line_color=CATALOGUE_COLOUR, line_width=1.2)
+        self.crowd_glyph = fig.scatter(x="x", y="y", source=self.crowd, marker="x", size=10,
+                                       line_color=CROWD_COLOUR, line_width=2)
+        fig.scatter(x="x", y="y", source=self.marks, marker="circle_cross", size=22,
+                    fill_alpha=0.0, line_color=MARK_COLOUR, line_width=3)
+        fig.multi_line(xs="xs", ys="ys", source=self.arrows, line_color=OVERLAY_COLOUR, line_width=2)
+        fig.text(x="x", y="y", text="text", source=self.labels, text_color=OVERLAY_COLOUR,
+                 text_font_size="13px", text_align="center", text_baseline="middle")
+        fig.on_event(Tap, lambda event: on_click(event.x, event.y))
+        fig.on_event(RangesUpdate, self._on_ranges)
+
+        self.readout = Div(text="RA/Dec under the cursor", width=FRAME_PX, styles={"font-family": "monospace"},
+                           css_classes=["xid-readout"])
+        fig.js_on_event("mousemove", CustomJS(args=dict(wcs=self.wcs, div=self.readout), code=_READOUT_JS))
+        self.layout = column(fig, self.readout)
+        self.shape = (1, 1)
+        self.zoom_history: list[tuple[float, float, float, float]] = []
+        self._last_view: tuple[float, float, float, float] | None = None
+
+    # --- drawing ---------------------------------------------------------------------------------
+
+    def show(self, view: View, *, reset_zoom: bool = True) -> None:
+        """Draw a source's view; with ``reset_zoom`` show the whole field and forget zoom history."""
         ny, nx = view.image.shape
         self.shape = (ny, nx)
-        side = max(nx, ny)
         self.image.data = dict(image=[view.image], x=[-0.5], y=[-0.5], dw=[nx], dh=[ny])
         lines = view.contours.lines
         self.contours.data = dict(xs=[line[:, 0] for line in lines], ys=[line[:, 1] for line in lines])
-        # Square frame, square ranges: a pixel is square on screen.
-        self.x_range.update(start=(nx - side) / 2 - 0.5, end=(nx + side) / 2 - 0.5)
-        self.y_range.update(start=(ny - side) / 2 - 0.5, end=(ny + side) / 2 - 0.5)
-        self.show_marks([], [])
+        self.wcs.data = {k: [v] for k, v in local_affine(view.wcs, (nx - 1) / 2, (ny - 1) / 2).items()}
+        self._draw_orientation(view)
+        if reset_zoom:
+            self.zoom_history.clear()
+            self._set_view(self._full_view(), remember=False)
+
+    def _draw_orientation(self, view: View) -> None:
+        """N/E arrows in the top-right corner, a scale bar bottom-left (both in image pixels)."""
+        ny, nx = view.image.shape
+        side = max(nx, ny)
+        length = 0.1 * side
+        # room for both arrows and their labels whichever way north and east point
+        cx, cy = nx - 0.5 - 0.17 * side, ny - 0.5 - 0.17 * side
+        (nx_, ny_), (ex_, ey_) = view.north * length, view.east * length
+        bar_arcsec = view.scale_bar_arcsec()
+        bar_px = bar_arcsec / view.pixel_scale_arcsec
+        x0, y0 = 0.05 * side, 0.05 * side
+        self.arrows.data = dict(
+            xs=[[cx, cx + nx_], [cx, cx + ex_], [x0, x0 + bar_px]],
+            ys=[[cy, cy + ny_], [cy, cy + ey_], [y0, y0]],
+        )
+        label = f"{bar_arcsec / 60:g}′" if bar_arcsec >= 60 else f"{bar_arcsec:g}″"
+        self.labels.data = dict(
+            x=[cx + 1.35 * nx_, cx + 1.35 * ex_, x0 + bar_px / 2],
+            y=[cy + 1.35 * ny_, cy + 1.35 * ey_, y0 + 0.035 * side],
+            text=["N", "E", label],
+        )
 
     def show_marks(self, xs, ys) -> None:
         self.marks.data = dict(x=list(xs), y=list(ys))
 
-    def on_image(self, x: float, y: float) -> bool:
+    def show_crowd(self, xs, ys) -> None:
+        self.crowd.data = dict(x=list(xs), y=list(ys))
+
+    def show_catalogue(self, xs, ys) -> None:
+        self.catalogue.data = dict(x=list(xs), y=list(ys))
+
+    def style_contours(self, *, colour: str, alpha: float, visible: bool) -> None:
+        self.contour_glyph.glyph.line_color = colour
+        self.contour_glyph.glyph.line_alpha = alpha
+        self.contour_glyph.visible = visible
+
+    # --- zoom ------------------------------------------------------------------------------------
+
+    def _full_view(self) -> tuple[float, float, float, float]:
         ny, nx = self.shape
-        return -0.5 <= x <= nx - 0.5 and -0.5 <= y <= ny - 0.5
+        side = max(nx, ny)  # square frame, square ranges: a pixel is square on screen
+        return ((nx - side) / 2 - 0.5, (nx + side) / 2 - 0.5, (ny - side) / 2 - 0.5, (ny + side) / 2 - 0.5)
+
+    def current_view(self) -> tuple[float, float, float, float]:
+        return (self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
+
+    def _set_view(self, view, *, remember: bool = True) -> None:
+        if remember:
+            self.zoom_history.append(self.current_view())
+        self.x_range.update(start=view[0], end=view[1])
+        self.y_range.update(start=view[2], end=view[3])
+        self._last_view = tuple(view)
+
+    def _on_ranges(self, event) -> None:
+        """Wheel zoom and pan happen in the browser; remember where they started so Zoom back works."""
+        new = (event.x0, event.x1, event.y0, event.y1)
+        if None in new or self._last_view is None:
+            return
+        if not np.allclose(new, self._last_view, rtol=0, atol=1e-6 * (self._last_view[1] - self._last_view[0])):
+            self.zoom_history.append(self._last_view)
+            self._last_view = new
+
+    def zoom(self, factor: float) -> None:
+        """Zoom about the centre of the current view: ``factor`` > 1 zooms in."""
+        x0, x1, y0, y1 = self.current_view()
+        cx, cy, hw, hh = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2 / factor, (y1 - y0) / 2 / factor
+        self._set_view((cx - hw, cx + hw, cy - hh, cy + hh))
+
+    def zoom_back(self) -> bool:
+        """Return to the previous view; ``False`` if there is none."""
+        if not self.zoom_history:
+            return False
+        self._set_view(self.zoom_history.pop(), remember=False)
+        return True
+
+    def zoom_reset(self) -> None:
+        self._set_view(self._full_view())
+
+    def zoomed_out_past_field(self) -> bool:
+        x0, x1, _, _ = self.current_view()
+        full = self._full_view()
+        return (x1 - x0) > 1.01 * (full[1] - full[0])
+
+    def pixels_per_screen_px(self) -> float:
+        return (self.x_range.end - self.x_range.start) / FRAME_PX

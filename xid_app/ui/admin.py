@@ -1,0 +1,126 @@
+"""The admin page: team progress, catalogue downloads, and the expert queue where an admin sees the crowd's
+marks on flagged sources and sets the final answer (which overrides consensus in the export)."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import panel as pn
+
+from ..export import FORMATS, write_table
+from ..project import Project
+from ..store import repository
+from .annotate import AnnotationPage, _text
+from .session import AnnotationSession, SessionError
+
+DOWNLOADS = (".fits", ".vot", ".ecsv", ".csv")
+
+
+def catalogue_bytes(project: Project, suffix: str) -> io.BytesIO:
+    """The consensus catalogue (with expert answers applied) as a file in memory."""
+    if suffix not in FORMATS:
+        raise ValueError(f"unknown format {suffix}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_table(project.catalogue(), Path(tmp) / f"xid_hosts{suffix}")
+        return io.BytesIO(path.read_bytes())
+
+
+class AdminPage:
+    def __init__(self, project: Project, *, user: str, logout_url: str | None = None):
+        self.project = project
+        self.session = AnnotationSession(project, expert=True)
+        self.session.attach_user(user)
+        self.annotator = AnnotationPage(self.session, user=None)
+        self.annotator.title.object = "<h3>Choose a source from the queue</h3>"
+
+        self.progress = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
+                                          css_classes=["xid-user-table"])
+        self.queue = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
+                                       css_classes=["xid-queue-table"])
+        self.pick = pn.widgets.Select(name="Source to decide", options={}, width=260)
+        self.open = pn.widgets.Button(name="Open", button_type="primary", width=80, align="end")
+        self.gold = pn.widgets.Checkbox(name="Gold standard (annotators are scored against this expert answer)")
+        self.refresh_button = pn.widgets.Button(name="Refresh", width=90)
+        self.summary = pn.pane.HTML("", css_classes=["xid-summary"])
+        downloads = [
+            pn.widgets.FileDownload(callback=lambda s=suffix: catalogue_bytes(project, s),
+                                    filename=f"xid_hosts{suffix}", label=f"Catalogue {suffix}",
+                                    button_type="primary", width=150)
+            for suffix in DOWNLOADS
+        ]
+        self.open.on_click(lambda _: self._open())
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.gold.param.watch(self._set_gold, "value")
+        # after the expert saves (Next / No host), the tables change
+        for button in (self.annotator.next, self.annotator.no_host):
+            button.on_click(lambda _: self.refresh())
+
+        links = f'<a href="./">Annotation page</a>' + (f' · <a href="{logout_url}">Log out</a>' if logout_url else "")
+        self.layout = pn.Column(
+            pn.Row(pn.pane.HTML("<h2>XID · admin</h2>", css_classes=["xid-brand"]), pn.layout.HSpacer(),
+                   pn.pane.HTML(f"<b>{_text(user)}</b> · admin · {links}", align="center"),
+                   sizing_mode="stretch_width"),
+            pn.Tabs(
+                ("Progress", pn.Column(self.refresh_button, self.summary,
+                                       pn.Column(self.progress, height=460, scroll=True, sizing_mode="stretch_width"))),
+                ("Expert queue", pn.Column(
+                    pn.pane.HTML("Sources the crowd flagged as artefact, blend or too zoomed in. Open one: the "
+                                 "crowd's marks show as yellow crosses; mark the final host(s) or choose No host, "
+                                 "then Next saves your expert answer, which overrides consensus in the export."),
+                    self.queue, pn.Row(self.pick, self.open), self.gold, self.annotator.layout)),
+                ("Export", pn.Column(
+                    pn.pane.HTML("The consensus host-ID catalogue, one row per host, expert answers applied."),
+                    pn.Row(*downloads))),
+                dynamic=False, css_classes=["xid-admin-tabs"],
+            ),
+            css_classes=["xid-page"],
+        )
+        self.refresh()
+
+    def refresh(self) -> None:
+        with self.project.session() as session:
+            stats = repository.user_stats(session)
+            queue = repository.expert_queue(session)
+        self.progress.object = pd.DataFrame(
+            [(s.name, s.role, s.sources_done, s.classifications, s.gold_answered, s.last_active) for s in stats],
+            columns=["user", "role", "sources done", "answers (with revisions)", "gold sources answered",
+                     "last active (UTC)"],
+        )
+        self.queue.object = pd.DataFrame(
+            [(q.source_id, q.n_classifications, q.n_artefact, q.n_blend, q.n_too_zoomed_in,
+              "yes" if q.decided else "", "yes" if q.is_gold else "") for q in queue],
+            columns=["source", "answers", "artefact", "blend", "too zoomed in", "decided", "gold"],
+        )
+        self.pick.options = {q.source_id: q.source_pk for q in queue}
+        active = sum(s.sources_done > 0 for s in stats)
+        self.summary.object = (f"{len(stats)} users, {active} with answers; "
+                               f"{sum(s.sources_done for s in stats)} source answers in all; "
+                               f"{len(queue)} flagged source(s) in the expert queue, "
+                               f"{sum(not q.decided for q in queue)} undecided.")
+
+    def _open(self) -> None:
+        if self.pick.value is None:
+            return
+        self.annotator._act(lambda: self.session.show(self.pick.value))
+        current = self.session.current
+        self.gold.value = bool(current and current.source.is_gold)
+
+    def _set_gold(self, event) -> None:
+        current = self.session.current
+        if current is None or event.new == current.source.is_gold:
+            return
+        try:
+            with self.project.session() as session, session.begin():
+                if event.new and repository.expert_answer(session, source_pk=current.source.pk) is None:
+                    raise SessionError("save an expert answer first: gold sources are scored against it")
+                repository.set_gold(session, source_pk=current.source.pk, gold=event.new)
+            self.annotator._act(lambda: self.session.show(current.source.pk))
+            self.annotator._say(f"{current.source.source_id} is {'now' if event.new else 'no longer'} gold.",
+                                "success")
+        except SessionError as exc:
+            self.annotator._say(str(exc), "warning")
+            self.gold.value = False
+        self.refresh()

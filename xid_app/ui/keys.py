@@ -1,0 +1,84 @@
+"""Keyboard shortcuts: Panel has no widget for them, so a small JSComponent listens to ``keydown``."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import param
+from panel.custom import JSComponent
+
+# key → (action name, description); one table drives the listener, the dispatcher and the help overlay
+SHORTCUTS: dict[str, tuple[str, str]] = {
+    "n": ("next", "Save the answer and go to the next source"),
+    "Enter": ("next", "Same as n"),
+    "b": ("back", "Back to the previous source (change your answer)"),
+    "s": ("skip", "Skip this source without answering"),
+    "r": ("randomise", "Randomiser: a random source you have not done"),
+    "x": ("no_host", "No host visible: save and go on"),
+    "c": ("clear", "Clear your marks on this source"),
+    "1": ("flag_artefact", "Flag: artefact"),
+    "2": ("flag_blend", "Flag: blend"),
+    "3": ("flag_too_zoomed_in", "Flag: too zoomed in"),
+    "4": ("flag_unsure", "Flag: unsure"),
+    "+": ("zoom_in", "Zoom in"),
+    "=": ("zoom_in", "Zoom in"),
+    "-": ("zoom_out", "Zoom out"),
+    "z": ("zoom_back", "Zoom back to the previous view"),
+    "0": ("zoom_reset", "Show the whole field"),
+    "l": ("next_layer", "Next image layer (band)"),
+    "k": ("toggle_contours", "Contours on / off"),
+    "o": ("toggle_catalogue", "Catalogue objects on / off"),
+    "i": ("focus_id", "Type a match ID or position"),
+    "?": ("help", "Show or hide this help"),
+    "Escape": ("close_help", "Close the help"),
+}
+
+
+class KeyShortcuts(JSComponent):
+    """Invisible listener: sends the action of each shortcut key to Python (ignored while typing)."""
+
+    keys = param.Dict(default={k: v[0] for k, v in SHORTCUTS.items()}, doc="key → action")
+
+    _esm = """
+    export function render({ model }) {
+      const typing = (event) => {
+        const target = event.composedPath()[0];
+        const tag = (target && target.tagName) || "";
+        return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+      };
+      const handler = (event) => {
+        if (event.ctrlKey || event.metaKey || event.altKey) return;
+        const action = model.keys[event.key];
+        if (!action) return;
+        if (typing(event)) {
+          if (event.key !== "Escape") return;
+          event.composedPath()[0].blur();
+        }
+        event.preventDefault();
+        model.send_msg({ action: action });
+      };
+      document.addEventListener("keydown", handler);
+      model.on("remove", () => document.removeEventListener("keydown", handler));
+      const el = document.createElement("span");
+      el.className = "xid-keys";
+      return el;
+    }
+    """
+
+    def __init__(self, on_action: Callable[[str], None], **params):
+        super().__init__(**params)
+        self._on_action = on_action
+
+    def _handle_msg(self, msg) -> None:
+        action = msg.get("action") if isinstance(msg, dict) else None
+        if action in {v[0] for v in SHORTCUTS.values()}:
+            self._on_action(action)
+
+
+def help_markdown() -> str:
+    """The help overlay's text, made from :data:`SHORTCUTS`."""
+    rows = ["| key | action |", "|---|---|"]
+    for key, (_, text) in SHORTCUTS.items():
+        label = {"Enter": "Enter", "Escape": "Esc"}.get(key, key)
+        rows.append(f"| <kbd>{label}</kbd> | {text} |")
+    return "\n".join(rows)

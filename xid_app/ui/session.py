@@ -1,0 +1,329 @@
+"""One user's walk through the sources: current source, marks, flags, history. No widgets here, so the whole
+flow is tested without a browser; :mod:`xid_app.ui.annotate` binds it to the page."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..auth import valid_user_name
+from ..catalogue import Match
+from ..coords import parse_position, pixel_to_sky, sky_to_pixel, tangent_offsets_arcsec
+from ..imaging import Display
+from ..project import Project, SourceView
+from ..store import repository
+from ..store.repository import FLAGS, MAX_COMMENT_LENGTH, InvalidSubmission, Mark
+
+_prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
+
+
+class SessionError(ValueError):
+    """An action the user cannot take now; the message is shown to them."""
+
+
+@dataclass
+class AnnotationSession:
+    """One user's progress through the sources of a project.
+
+    With ``expert=True`` (admins on the admin page) answers are stored as expert answers, which override
+    the crowd's consensus in the export.
+    """
+
+    project: Project
+    expert: bool = False
+    user_pk: int | None = None
+    user_name: str = ""
+    role: str = "annotator"
+    display: Display = None  # type: ignore[assignment]
+    current: SourceView | None = None
+    marks: list[Mark] = field(default_factory=list)
+    flags: set[str] = field(default_factory=set)
+    comment: str = ""
+    history: list[int] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+    submission_id: str = ""
+    loaded_answer: tuple = ()
+    since_gold: int = 0
+    preferred_bands: tuple[str | None, str | None] = (None, None)  # background, contours
+
+    def __post_init__(self):
+        if self.display is None:
+            self.display = self.project.default_display()
+
+    # --- who ------------------------------------------------------------------------------------
+
+    def sign_in(self, name: str) -> None:
+        """Open mode (no passwords configured): annotate under a typed name."""
+        try:
+            name = valid_user_name(name)
+        except ValueError as exc:
+            raise SessionError(str(exc)) from exc
+        with self.project.session() as session, session.begin():
+            existing = repository.user_by_name(session, name=name)
+            if existing is not None and existing.password_hash:
+                raise SessionError(f"{name!r} has a password: log in instead")
+            user = repository.get_or_create_user(session, name=name)
+            self._become(user)
+        self.advance()
+
+    def attach_user(self, name: str) -> None:
+        """Logged-in mode: the user comes from the server-side session (the signed login cookie)."""
+        with self.project.session() as session:
+            user = repository.user_by_name(session, name=name)
+            if user is None:
+                raise SessionError(f"unknown user {name!r}")
+            self._become(user)
+
+    def _become(self, user) -> None:
+        self.user_pk, self.user_name, self.role = user.id, user.name, user.role
+
+    # --- moving between sources -------------------------------------------------------------------
+
+    def show(self, source_pk: int | None) -> None:
+        """Show a source (``None``: nothing left), with this user's current answer on it, if any."""
+        self.current = None
+        self.marks, self.flags, self.comment, self.loaded_answer = [], set(), "", ()
+        self.submission_id = uuid.uuid4().hex
+        if source_pk is None:
+            return
+        self.seen.add(source_pk)
+        self._render(source_pk, keep_bands=True)
+        with self.project.session() as session:
+            if self.expert:
+                answer = repository.expert_answer(session, source_pk=source_pk)
+            else:
+                answer = repository.latest_answer(session, user_pk=self.user_pk, source_pk=source_pk)
+            if answer is not None:
+                self.marks = repository.marks_of(answer)
+                self.flags = {f for f in FLAGS if getattr(answer, f)}
+                self.comment = answer.comment
+                self.loaded_answer = self._answer_key(answer.no_host)
+        if not self.expert:
+            self._prefetch()
+
+    def _render(self, source_pk: int, *, keep_bands: bool = False) -> None:
+        """(Re)compose the current source's view with the session's display choices."""
+        if keep_bands:
+            info = self.project.source(source_pk)
+            bands = [layer.band for layer in info.layers]
+            background, contours = self.preferred_bands
+            self.display = replace(
+                self.display,
+                background=bands.index(background) if background in bands else None,
+                contours_from=bands.index(contours) if contours in bands else None,
+            )
+        self.current = self.project.view(source_pk, self.display)
+
+    def _prefetch(self) -> None:
+        """Compose the likely next source's view in the background so Next draws from the cache."""
+        with self.project.session() as session:
+            upcoming = repository.next_source(session, user_pk=self.user_pk, exclude=self.seen)
+        if upcoming is not None:
+            _prefetcher.submit(self.project.view, upcoming, replace(self.display, background=None,
+                                                                     contours_from=None))
+
+    def _leave(self) -> None:
+        if self.current is not None:
+            self.history.append(self.current.source.pk)
+
+    def advance(self) -> None:
+        """Go to the next source this user has not done: least-classified first, with a gold-standard
+        source now and then."""
+        self._require_user()
+        self._leave()
+        every = self.project.settings.gold_every
+        want_gold = bool(every) and self.since_gold >= every - 1 and not self.expert
+        with self.project.session() as session:
+            if self.expert:
+                upcoming = self._next_expert(session)
+            else:
+                upcoming = repository.next_source(session, user_pk=self.user_pk, exclude=self.seen, gold=want_gold)
+        self.show(upcoming)
+        if self.current is not None and not self.expert:
+            self.since_gold = 0 if self._is_gold() else self.since_gold + 1
+
+    def _next_expert(self, session) -> int | None:
+        queue = [pk for pk, *_ in repository.expert_queue(session) if pk not in self.seen]
+        return queue[0] if queue else None
+
+    def skip(self) -> None:
+        """Move on without answering (this source is not offered again in this session)."""
+        self.advance()
+
+    def randomise(self) -> None:
+        """Go to a random source this user has not done."""
+        self._require_user()
+        self._leave()
+        with self.project.session() as session:
+            self.show(repository.random_source(session, user_pk=self.user_pk, exclude=self.seen))
+
+    def back(self) -> None:
+        """Return to the previous source, showing this user's answer there so it can be changed."""
+        self._require_user()
+        if not self.history:
+            raise SessionError("this is the first source of the session")
+        self.show(self.history.pop())
+
+    def set_display(self, **changes) -> None:
+        """Change how the current source is drawn (stretch, limits, layers, contour levels); keeps the marks."""
+        self.display = replace(self.display, **changes)
+        if self.current is None:
+            return
+        layers = self.current.source.layers
+        shown = [layer for layer in layers if layer.pk in self.current.shown_layer_pks]
+        bands = [layer.band for layer in shown]
+        if "background" in changes or "contours_from" in changes:
+            view = self.current.view
+            background = bands[self.display.background] if self.display.background is not None else (
+                bands[view.background_index] if view else None)
+            contours = bands[self.display.contours_from] if self.display.contours_from is not None else (
+                bands[view.contour_index] if view and view.contour_index is not None else None)
+            self.preferred_bands = (background, contours)
+        self._render(self.current.source.pk)
+
+    # --- answering -------------------------------------------------------------------------------
+
+    def click(self, x: float, y: float, *, pick_radius_px: float = 1.0) -> Mark | None:
+        """A click at background pixel ``(x, y)``: remove the mark there, or mark a host (snapped to the
+        nearest catalogue object within the snap radius; the raw click is kept)."""
+        self._require_source()
+        view = self.current.view
+        for i, (mx, my) in enumerate(zip(*self.mark_pixels())):
+            if np.hypot(mx - x, my - y) <= pick_radius_px:
+                del self.marks[i]
+                return None
+        ny, nx = view.image.shape
+        if not (-0.5 <= x <= nx - 0.5 and -0.5 <= y <= ny - 0.5):
+            raise SessionError("click on the image to mark a host")
+        ra, dec = (float(v) for v in pixel_to_sky(view.wcs, x, y))
+        mark = Mark(ra, dec, self.current.background_layer_pk, float(x), float(y))
+        snap = self.project.settings.snap_radius_arcsec
+        match = self.project.catalogue_index().nearest(ra, dec, snap) if snap > 0 else None
+        if match is not None:
+            mark = replace(mark, ra=float(match.ra), dec=float(match.dec), catalogue_id=str(match.object_id),
+                           click_ra=ra, click_dec=dec)
+        self.marks.append(mark)
+        return mark
+
+    def match(self, text: str) -> Mark:
+        """A typed host: an optical/IR catalogue ID, or RA/Dec in degrees or sexagesimal, on this field."""
+        self._require_source()
+        catalogue = self.project.catalogue_index()
+        found: Match | None = catalogue.get(text) if text.strip() else None
+        if found is None:
+            try:
+                ra, dec = parse_position(text)
+            except ValueError as exc:
+                known = f"not an ID of the catalogue ({len(catalogue)} objects), and " if len(catalogue) else ""
+                raise SessionError(f"{text.strip()!r} is {known}{exc}") from None
+            snap = self.project.settings.snap_radius_arcsec
+            found = catalogue.nearest(ra, dec, snap) if snap > 0 else None
+            if found is None:
+                found = Match("", ra, dec, 0.0)
+        view = self.current.view
+        x, y = (float(v) for v in sky_to_pixel(view.wcs, found.ra, found.dec))
+        ny, nx = view.image.shape
+        if not (-0.5 <= x <= nx - 0.5 and -0.5 <= y <= ny - 0.5):
+            xi, eta = tangent_offsets_arcsec(found.ra, found.dec, self.current.source.ra, self.current.source.dec)
+            raise SessionError(f"{text.strip()!r} lies outside this field, {np.hypot(xi, eta) / 60:.1f}′ from the source")
+        mark = Mark(float(found.ra), float(found.dec), self.current.background_layer_pk, x, y,
+                    catalogue_id=str(found.object_id) or None)
+        self.marks.append(mark)
+        return mark
+
+    def toggle_flag(self, flag: str) -> None:
+        if flag not in FLAGS:
+            raise SessionError(f"unknown flag {flag!r}")
+        self.flags ^= {flag}
+
+    def set_comment(self, text: str) -> None:
+        if len(text) > MAX_COMMENT_LENGTH:
+            raise SessionError(f"a comment has at most {MAX_COMMENT_LENGTH} characters")
+        self.comment = text
+
+    def mark_pixels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The marks in the background's pixel grid (from their sky positions: a mark made on another
+        layer, or an imported one, lands where it belongs)."""
+        if not self.marks or self.current is None or self.current.view is None:
+            return np.empty(0), np.empty(0)
+        return sky_to_pixel(self.current.view.wcs, [m.ra for m in self.marks], [m.dec for m in self.marks])
+
+    def _answer_key(self, no_host: bool) -> tuple:
+        marks = () if no_host else tuple(sorted((round(m.ra, 7), round(m.dec, 7)) for m in self.marks))
+        return (no_host, marks, tuple(sorted(self.flags)), self.comment)
+
+    def submit(self, *, no_host: bool = False) -> bool:
+        """Store the current answer once (a replay of the same submission lands once); ``False`` if there
+        was nothing new to store. An unchanged answer makes no new revision."""
+        self._require_source()
+        if not no_host and not self.marks and not self.flags:
+            return False
+        if self.loaded_answer and self._answer_key(no_host) == self.loaded_answer:
+            return False
+        with self.project.session() as session, session.begin():
+            try:
+                repository.save_classification(
+                    session, submission_id=self.submission_id, user_pk=self.user_pk,
+                    source_pk=self.current.source.pk, marks=[] if no_host else self.marks, no_host=no_host,
+                    flags=self.flags, comment=self.comment, origin="expert" if self.expert else "app",
+                )
+            except InvalidSubmission as exc:
+                raise SessionError(str(exc)) from exc
+        self.loaded_answer = self._answer_key(no_host)
+        return True
+
+    def gold_feedback(self) -> str | None:
+        """After answering a gold-standard source: how the answer compares with the expert's."""
+        if self.expert or not self._is_gold():
+            return None
+        with self.project.session() as session:
+            expert = repository.expert_answer(session, source_pk=self.current.source.pk)
+            mine = repository.latest_answer(session, user_pk=self.user_pk, source_pk=self.current.source.pk,
+                                            origin="app")
+            if expert is None or mine is None:
+                return None
+            return compare_with_gold(repository.marks_of(expert), expert.no_host, repository.marks_of(mine),
+                                     mine.no_host, self.project.settings.gold_match_radius_arcsec)
+
+    def _is_gold(self) -> bool:
+        return self.current is not None and self.current.source.is_gold
+
+    def progress(self) -> repository.Progress:
+        with self.project.session() as session:
+            return repository.progress(session, user_pk=self.user_pk)
+
+    def _require_user(self) -> None:
+        if self.user_pk is None:
+            raise SessionError("enter your name first")
+
+    def _require_source(self) -> None:
+        self._require_user()
+        if self.current is None or self.current.view is None:
+            raise SessionError("no image to annotate here: press Next")
+
+
+def compare_with_gold(expert: list[Mark], expert_no_host: bool, mine: list[Mark], my_no_host: bool,
+                      radius_arcsec: float) -> str:
+    """A sentence telling an annotator how their answer compares with the expert's."""
+    if not expert:
+        return ("Gold check: the expert also saw no host. ✔" if my_no_host or not mine
+                else f"Gold check: the expert saw no host here; you marked {len(mine)}.")
+    if not mine:
+        return f"Gold check: the expert marked {len(expert)} host(s); you marked none."
+    found, offsets = 0, []
+    for e in expert:
+        xi, eta = tangent_offsets_arcsec([m.ra for m in mine], [m.dec for m in mine], e.ra, e.dec)
+        d = float(np.min(np.hypot(xi, eta)))
+        if d <= radius_arcsec:
+            found += 1
+            offsets.append(d)
+    extra = max(len(mine) - found, 0)
+    text = f"Gold check: you found {found} of the expert's {len(expert)} host(s)"
+    if offsets:
+        text += f" (within {max(offsets):.1f}″)"
+    if extra:
+        text += f"; {extra} of your marks match no expert host"
+    return text + (". ✔" if found == len(expert) and not extra else ".")
