@@ -1,143 +1,461 @@
-"""The real thing: `xid serve --demo` in a subprocess, driven by Debian's Chromium through Playwright."""
+"""The real thing: `xid serve --demo` in a subprocess, driven by Debian's Chromium through Playwright.
+
+Every control and shortcut of the annotation page, login, roles, the admin page and gold feedback.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
+import re
 import time
-import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 from astropy.io import fits
+from astropy.table import Table
 
-from tests.conftest import IN_CI
+from tests.browser import (
+    ARTIFACTS,
+    browser_page,
+    bokeh_model,
+    canvas_png,
+    same_picture,
+    log_in,
+    require_chromium,
+    screen_point,
+    served,
+    view_range,
+    wait_for_source,
+)
+from xid_app.config import Settings
 from xid_app.coords import celestial_wcs, pixel_scale_arcsec, pixel_to_sky
 from xid_app.demo import DEMO_DIR
-from xid_app.store.models import Classification, HostMark
-
-CHROMIUM = os.environ.get("XID_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
+from xid_app.project import Project
+from xid_app.store.models import Classification, HostMark, Source, User
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PASSWORD = "test-password"
+WISE = DEMO_DIR / "first_wise/WISE_W1_J151227.2+454026.fits"
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
-    """A served demo on a free port with its own data directory; yields (url, database url)."""
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        if IN_CI:
-            pytest.fail(f"Chromium not found at {CHROMIUM}: .ci/run must install Debian's chromium")
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set XID_CHROMIUM)")
+def demo(tmp_path_factory):
+    """A served demo with its own data directory: (base url, Project on its database)."""
+    require_chromium()
     data_dir = tmp_path_factory.mktemp("demo")
-    port = _free_port()
-    env = {**os.environ, "XID_DATA_DIR": str(data_dir)}
-    env.pop("XID_DATABASE_URL", None)
-    log = open(data_dir / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "xid_app.cli", "serve", "--demo", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/liveness", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("xid serve --demo did not start:\n" + (data_dir / "server.log").read_text())
-            time.sleep(0.3)
-    yield url, f"sqlite:///{data_dir / 'demo.sqlite'}"
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    with served(["--demo"], data_dir, env={"XID_DATABASE_URL": ""}) as url:
+        project = Project(f"sqlite:///{data_dir / 'demo.sqlite'}", settings=Settings(data_dir=data_dir))
+        yield url, project
+
+
+def new_user(project: Project, name: str, *, admin: bool = False) -> str:
+    project.set_user(name, password=PASSWORD, role="admin" if admin else "annotator")
+    return name
 
 
 @pytest.fixture
-def page(demo_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page(viewport={"width": 1100, "height": 820})
-        page.goto(demo_server[0])
-        yield page
-        browser.close()
+def page():
+    with browser_page() as p:
+        yield p
 
 
-def _sign_in(page, name) -> str:
-    """Sign in; return the first source shown."""
+def app_answers(project: Project, user: str):
+    with project.engine.connect() as conn:
+        return conn.execute(
+            sa.select(Classification.id, Source.source_id, Classification.no_host, Classification.artefact,
+                      Classification.comment, Classification.origin)
+            .join(Source).join(User).where(User.name == user).order_by(Classification.id)
+        ).all()
+
+
+def marks_of(project: Project, classification_id: int):
+    with project.engine.connect() as conn:
+        return conn.execute(
+            sa.select(HostMark.ra, HostMark.dec, HostMark.pixel_x, HostMark.pixel_y, HostMark.catalogue_id)
+            .where(HostMark.classification_pk == classification_id)
+        ).all()
+
+
+def expect_range(page, check, timeout_s: float = 5.0):
+    deadline = time.monotonic() + timeout_s
+    while not check(view_range(page)):
+        assert time.monotonic() < deadline, f"view range {view_range(page)} never passed the check"
+        page.wait_for_timeout(100)
+
+
+def expect_model(page, name, expression, value, timeout_s: float = 5.0):
+    deadline = time.monotonic() + timeout_s
+    while bokeh_model(page, name, expression) != value:
+        assert time.monotonic() < deadline, f"{name}: {expression} stayed {bokeh_model(page, name, expression)!r}"
+        page.wait_for_timeout(100)
+
+
+def skip_to(page, source_id: str) -> None:
+    """Press Skip until the page shows ``source_id``."""
     from playwright.sync_api import expect
 
-    page.get_by_placeholder("who is annotating?").fill(name)
-    page.get_by_role("button", name="Start").click()
-    title = page.locator(".xid-title h3")
-    expect(title).not_to_have_text("Enter your name to start", timeout=20_000)
-    return title.inner_text()
+    for _ in range(30):
+        shown = title(page).inner_text()
+        if shown == source_id:
+            return
+        page.get_by_role("button", name="Skip").click()
+        expect(title(page)).not_to_have_text(shown)
+    raise AssertionError(f"never reached {source_id}")
 
 
-def _screen_point(page, px: float, py: float, shape: tuple[int, int]):
-    """Screen position of background pixel (px, py): the canvas is the frame, ranges span the image."""
-    box = page.locator(".bk-Canvas canvas, canvas").first.bounding_box()
-    ny, nx = shape
-    return box["x"] + (px + 0.5) / nx * box["width"], box["y"] + (1 - (py + 0.5) / ny) * box["height"]
+def title(page):
+    return page.locator(".xid-title h3").first
 
 
-def test_click_a_known_pixel_then_next_stores_its_sky_position(page, demo_server):
+def message(page):
+    return page.locator(".xid-message").first
+
+
+# --- login and roles ------------------------------------------------------------------------------
+
+
+def test_login_is_required_and_wrong_password_refused(demo, page):
     from playwright.sync_api import expect
 
-    assert _sign_in(page, "browser-alice") == "J151227+454026"  # unclassified sources first
-    header = fits.getheader(DEMO_DIR / "first_wise/WISE_W1_J151227.2+454026.fits")
+    url, _ = demo
+    page.goto(url + "/")
+    expect(page.locator("input[name=username]")).to_be_visible(timeout=20_000)  # redirected to the login
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "login.png"))
+    log_in(page, url, "alice", "wrong-password")
+    expect(page.locator(".error")).to_contain_text("Invalid username or password")
+    log_in(page, url, "alice", "alice-demo")
+    wait_for_source(page)
+    expect(page.locator(".xid-who")).to_contain_text("alice · annotator")
+
+
+def test_annotator_cannot_open_admin_page_or_download(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    log_in(page, url, new_user(project, "roles-ann"), PASSWORD)
+    wait_for_source(page)
+    page.goto(url + "/admin")
+    page.wait_for_timeout(2000)
+    body = page.content()
+    assert "Catalogue .fits" not in body and "Expert queue" not in body
+    assert page.get_by_text("Catalogue .fits").count() == 0
+    expect(page.locator("body")).to_contain_text("not authorized", ignore_case=True, timeout=10_000)
+
+
+# --- marking hosts --------------------------------------------------------------------------------
+
+
+def test_click_a_known_pixel_then_next_stores_its_sky_position(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    user = new_user(project, "click-user")
+    log_in(page, url, user, PASSWORD)
+    first = wait_for_source(page)
+    assert first == "J151227+454026"  # unclassified sources come first; nobody has answered it yet
+    header = fits.getheader(WISE)
     wcs = celestial_wcs(header)
     px, py = 186.0, 182.0  # on the radio galaxy, in WISE W1 pixels
-    page.mouse.click(*_screen_point(page, px, py, (header["NAXIS2"], header["NAXIS1"])))
-    expect(page.locator(".xid-details")).to_contain_text("Hosts marked: 1")
-    ARTIFACTS.mkdir(exist_ok=True)
+    page.mouse.click(*screen_point(page, px, py, (header["NAXIS2"], header["NAXIS1"])))
+    expect(page.locator(".xid-marks")).to_contain_text("Hosts marked: 1")
+    page.mouse.move(*screen_point(page, px, py, (header["NAXIS2"], header["NAXIS1"])))
+    exp_ra, exp_dec = pixel_to_sky(wcs, px, py)
+    expect(page.locator(".xid-readout")).to_contain_text(f"RA {float(exp_ra):.3f}")
     page.screenshot(path=str(ARTIFACTS / "annotate.png"))
     page.get_by_role("button", name="Next ▶").click()
-    expect(page.locator(".xid-title h3")).not_to_have_text("J151227+454026", timeout=20_000)
-    expect(page.locator(".xid-message")).to_contain_text("Saved your answer for J151227+454026")
+    expect(title(page)).not_to_have_text(first, timeout=20_000)
+    expect(message(page)).to_contain_text(f"Saved your answer for {first}")
 
-    engine = sa.create_engine(demo_server[1])
-    with engine.connect() as conn:
-        marks = conn.execute(
-            sa.select(HostMark.ra, HostMark.dec, HostMark.pixel_x, HostMark.pixel_y)
-            .join(Classification).where(Classification.origin == "app")
-        ).all()
-    engine.dispose()
-    assert len(marks) == 1
-    ra, dec, sx, sy = marks[0]
-    exp_ra, exp_dec = pixel_to_sky(wcs, px, py)
+    (cid, source_id, no_host, *_), = app_answers(project, user)
+    (ra, dec, sx, sy, _), = marks_of(project, cid)
+    assert source_id == first and not no_host
     offset_arcsec = np.hypot((ra - exp_ra) * np.cos(np.radians(dec)), dec - exp_dec) * 3600
     assert offset_arcsec < 0.5 * pixel_scale_arcsec(wcs)
     assert abs(sx - px) < 0.5 and abs(sy - py) < 0.5
 
 
-def test_no_host_back_and_randomiser_buttons(page, demo_server):
+def test_click_on_a_mark_removes_it_and_clear_marks(demo, page):
     from playwright.sync_api import expect
 
-    first = _sign_in(page, "browser-bob")
-    title = page.locator(".xid-title h3")
+    url, project = demo
+    log_in(page, url, new_user(project, "remove-user"), PASSWORD)
+    wait_for_source(page)
+    box = page.locator("canvas").first.bounding_box()
+    point = (box["x"] + 200, box["y"] + 250)
+    page.mouse.click(*point)
+    expect(page.locator(".xid-marks")).to_contain_text("Hosts marked: 1")
+    page.wait_for_timeout(500)  # two clicks within Bokeh's double-tap time are one double tap
+    page.mouse.click(box["x"] + 400, box["y"] + 100)
+    expect(page.locator(".xid-marks")).to_contain_text("Hosts marked: 2")
+    page.wait_for_timeout(500)
+    page.mouse.click(*point)
+    expect(page.locator(".xid-marks")).to_contain_text("Hosts marked: 1")
+    page.get_by_role("button", name="Clear marks").click()
+    expect(page.locator(".xid-marks")).to_contain_text("Hosts marked: 0")
+
+
+def test_typed_match_id_position_and_bad_input(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    user = new_user(project, "typing-user")
+    log_in(page, url, user, PASSWORD)
+    shown = wait_for_source(page)
+    with project.engine.connect() as conn:
+        ra, dec = conn.execute(sa.select(Source.ra, Source.dec).where(Source.source_id == shown)).one()
+    box = page.get_by_placeholder("Write IDs here! (catalogue ID or RA Dec)")
+    box.fill("not a position")
+    page.get_by_role("button", name="GO").click()
+    expect(message(page)).to_contain_text("cannot read 'not a position' as a position")
+    box.fill("10:03:08.6 +10:50:48")  # an RGZ host far from this field
+    page.get_by_role("button", name="GO").click()
+    expect(message(page)).to_contain_text("lies outside this field")
+    box.fill(f"{ra + 0.002:.5f} {dec:+.5f}")
+    box.press("Enter")
+    expect(message(page)).to_contain_text(f"Marked the typed position at RA {ra + 0.002:.5f}")
+    expect(page.locator(".xid-marks")).to_contain_text("Hosts marked: 1")
+
+
+def test_typed_catalogue_id_and_snapping_on_an_rgz_source(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    user = new_user(project, "snap-user")
+    log_in(page, url, user, PASSWORD)
+    wait_for_source(page)
+    # go to ARG000307k, whose host J100308.64+105048.6 is in the demo's AllWISE catalogue
+    skip_to(page, "ARG000307k")
+    box = page.get_by_placeholder("Write IDs here! (catalogue ID or RA Dec)")
+    box.fill("J100308.64+105048.6")
+    box.press("Enter")
+    expect(page.locator(".xid-marks")).to_contain_text("J100308.64+105048.6")
+    page.get_by_role("button", name="Clear marks").click()
+    # a click 1.5" from the catalogue object snaps to it; the raw click is kept
+    header = fits.getheader(DEMO_DIR / "rgz_first/52af80ff7aa69f059a001478.fits")
+    wcs = celestial_wcs(header)
+    from xid_app.coords import sky_to_pixel
+
+    x, y = sky_to_pixel(wcs, 150.786 + 1.5 / 3600, 10.846833)
+    page.mouse.click(*screen_point(page, float(x), float(y), (100, 100)))
+    expect(page.locator(".xid-marks")).to_contain_text("J100308.64+105048.6")
+    page.get_by_role("button", name="Next ▶").click()
+    expect(message(page)).to_contain_text("Saved your answer for ARG000307k")
+    cid = app_answers(project, user)[-1][0]
+    (_, _, _, _, catalogue_id), = marks_of(project, cid)
+    assert catalogue_id == "J100308.64+105048.6"
+
+
+# --- navigation -----------------------------------------------------------------------------------
+
+
+def test_no_host_back_skip_and_randomiser_buttons(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    user = new_user(project, "nav-user")
+    log_in(page, url, user, PASSWORD)
+    first = wait_for_source(page)
     page.get_by_role("button", name="No host").click()
-    expect(page.locator(".xid-message")).to_contain_text(f"Saved 'no host' for {first}")
-    expect(title).not_to_have_text(first)
+    expect(message(page)).to_contain_text(f"Saved 'no host' for {first}")
+    expect(title(page)).not_to_have_text(first)
+    second = title(page).inner_text()
+    page.get_by_role("button", name="Skip").click()
+    expect(message(page)).to_contain_text(f"Skipped {second}")
     page.get_by_role("button", name="◀ Back").click()
-    expect(title).to_have_text(first)
+    expect(title(page)).to_have_text(second)
+    page.get_by_role("button", name="◀ Back").click()
+    expect(title(page)).to_have_text(first)
     page.get_by_role("button", name="Randomiser").click()
-    expect(title).not_to_have_text(first)
-    expect(page.locator(".xid-progress")).to_contain_text("1 of 19 sources done")
+    expect(title(page)).not_to_have_text(first)
+    expect(page.locator(".xid-progress")).to_contain_text("1 of 19 done by you")
+    answers = app_answers(project, user)
+    assert [(a.source_id, a.no_host) for a in answers] == [(first, True)]
+
+
+def test_back_shows_my_answer_and_a_change_is_a_new_revision(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    user = new_user(project, "revise-user")
+    log_in(page, url, user, PASSWORD)
+    first = wait_for_source(page)
+    box = page.locator("canvas").first.bounding_box()
+    page.mouse.click(box["x"] + 300, box["y"] + 300)
+    page.get_by_placeholder("Comment (optional)").fill("<b>not bold</b> <script>alert(1)</script>")
+    page.get_by_role("button", name="Next ▶").click()
+    expect(message(page)).to_contain_text(f"Saved your answer for {first}")
+    page.get_by_role("button", name="◀ Back").click()
+    expect(title(page)).to_have_text(first)
+    expect(page.locator(".xid-marks")).to_contain_text("Hosts marked: 1")
+    expect(page.get_by_placeholder("Comment (optional)")).to_have_value("<b>not bold</b> <script>alert(1)</script>")
+    page.get_by_role("button", name="No host").click()
+    expect(message(page)).to_contain_text(f"Saved 'no host' for {first}")
+    answers = app_answers(project, user)
+    assert [(a.source_id, a.no_host) for a in answers] == [(first, False), (first, True)]
+    assert answers[0].comment == "<b>not bold</b> <script>alert(1)</script>"
+
+
+# --- keyboard --------------------------------------------------------------------------------------
+
+
+def test_keyboard_shortcuts(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    user = new_user(project, "keys-user")
+    log_in(page, url, user, PASSWORD)
+    first = wait_for_source(page)
+    page.keyboard.press("?")
+    expect(page.get_by_text("Save the answer and go to the next source")).to_be_visible()
+    page.wait_for_timeout(500)  # the modal fades in
+    page.screenshot(path=str(ARTIFACTS / "help.png"))
+    page.keyboard.press("Escape")
+    page.keyboard.press("1")  # artefact
+    expect(page.get_by_role("button", name="Artefact")).to_have_class(re.compile("active"))
+    full = view_range(page)
+    page.keyboard.press("+")
+    expect_range(page, lambda r: r[1] - r[0] == pytest.approx((full[1] - full[0]) / 2))
+    page.keyboard.press("=")
+    expect_range(page, lambda r: r[1] - r[0] == pytest.approx((full[1] - full[0]) / 4))
+    page.keyboard.press("z")  # zoom back, one step at a time
+    expect_range(page, lambda r: r[1] - r[0] == pytest.approx((full[1] - full[0]) / 2))
+    page.keyboard.press("-")
+    expect_range(page, lambda r: r[1] - r[0] == pytest.approx(full[1] - full[0]))
+    page.keyboard.press("-")
+    expect(message(page)).to_contain_text("beyond this cutout")
+    page.keyboard.press("0")
+    expect_range(page, lambda r: r == pytest.approx(full))
+    page.keyboard.press("k")  # contours off and on again
+    expect_model(page, "xid-contours", "m.visible", False)
+    page.keyboard.press("k")
+    expect_model(page, "xid-contours", "m.visible", True)
+    page.keyboard.press("o")  # catalogue objects on
+    expect(page.locator(".xid-catalogue-on input")).to_be_checked()
+    page.keyboard.press("o")
+    details = page.locator(".xid-details")
+    image_line = "Image: " + page.locator(".xid-details .xid-band").first.inner_text()
+    page.keyboard.press("l")  # next layer (the radio image as background), and back
+    expect(details).not_to_contain_text(image_line)
+    page.keyboard.press("l")
+    expect(details).to_contain_text(image_line)
+    page.keyboard.press("n")  # only a flag: saved as an answer
+    expect(message(page)).to_contain_text(f"Saved your answer for {first}")
+    expect(title(page)).not_to_have_text(first)
+    second = title(page).inner_text()
+    page.keyboard.press("s")
+    expect(message(page)).to_contain_text(f"Skipped {second}")
+    expect(title(page)).not_to_have_text(second)
+    third = title(page).inner_text()
+    page.keyboard.press("x")
+    expect(message(page)).to_contain_text(f"Saved 'no host' for {third}")
+    page.keyboard.press("b")
+    expect(title(page)).to_have_text(third)
+    page.keyboard.press("r")
+    expect(title(page)).not_to_have_text(third)
+    page.keyboard.press("i")
+    page.keyboard.type("n")  # typed into the ID box, not taken as Next
+    expect(page.get_by_placeholder("Write IDs here! (catalogue ID or RA Dec)")).to_have_value("n")
+    answers = app_answers(project, user)
+    assert [(a.source_id, a.no_host, a.artefact) for a in answers] == [(first, False, True), (third, True, False)]
+
+
+# --- image controls --------------------------------------------------------------------------------
+
+
+def test_image_and_contour_controls(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    log_in(page, url, new_user(project, "controls-user"), PASSWORD)
+    wait_for_source(page)
+    base = canvas_png(page)
+    page.get_by_role("button", name="log", exact=True).click()
+    log_stretch = canvas_png(page)
+    assert not same_picture(log_stretch, base)
+    page.get_by_role("button", name="auto", exact=True).click()
+    assert same_picture(canvas_png(page), base)
+    page.locator("select").filter(has_text="zscale").select_option("99.5%")
+    assert not same_picture(canvas_png(page), base)
+    page.locator("select").filter(has_text="zscale").select_option("auto")
+    assert same_picture(canvas_png(page), base)
+    n_lines = bokeh_model(page, "xid-contours", "m.data_source.data.xs.length")
+    page.locator("select").filter(has_text="√2").select_option("2")
+    expect(page.locator(".xid-details")).to_contain_text("from 4σ")
+    page.wait_for_timeout(500)
+    assert bokeh_model(page, "xid-contours", "m.data_source.data.xs.length") < n_lines  # fewer levels
+    page.locator("select").filter(has_text="√2").select_option("√2")
+    page.get_by_role("slider").first.focus()  # lowest contour: keyboard steps of 0.5σ
+    page.keyboard.press("ArrowRight")
+    expect(page.locator(".xid-details")).to_contain_text("from 4.5σ")
+    page.locator(".xid-contours-on input").uncheck()
+    expect_model(page, "xid-contours", "m.visible", False)
+    page.locator(".xid-contours-on input").check()
+    expect_model(page, "xid-contours", "m.visible", True)
+    layer = page.locator("select").filter(has_text="(optical)")
+    radio = [o for o in layer.locator("option").all_inner_texts() if o.endswith("(radio)")][0]
+    layer.select_option(radio)
+    expect(page.locator(".xid-details")).to_contain_text(f"Image: {radio.removesuffix(' (radio)')}")
+    page.screenshot(path=str(ARTIFACTS / "radio-background.png"))
+
+
+# --- admin, expert answers, gold --------------------------------------------------------------------
+
+
+def test_admin_expert_queue_override_gold_and_download(demo, page, tmp_path):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    # an annotator flags a source as a blend
+    annotator = new_user(project, "flagger")
+    log_in(page, url, annotator, PASSWORD)
+    flagged = wait_for_source(page)
+    page.get_by_role("button", name="Blend").click()
+    page.get_by_role("button", name="Next ▶").click()
+    expect(message(page)).to_contain_text(f"Saved your answer for {flagged}")
+
+    # the admin sees it in the expert queue, marks the host, and makes it gold
+    page.goto(url + "/logout")
+    admin = new_user(project, "boss", admin=True)
+    log_in(page, url, admin, PASSWORD, path="/admin")
+    expect(page.locator(".xid-summary")).to_contain_text("flagged source(s) in the expert queue", timeout=30_000)
+    page.locator(".bk-tab").filter(has_text="Expert queue").click()
+    expect(page.locator(".xid-queue-table")).to_contain_text(flagged)
+    page.locator("select").filter(has_text=flagged).select_option(flagged)
+    page.get_by_role("button", name="Open").click()
+    expect(title(page)).to_contain_text(flagged)
+    box = page.locator("canvas").first.bounding_box()
+    page.mouse.click(box["x"] + 310, box["y"] + 290)
+    page.screenshot(path=str(ARTIFACTS / "admin-expert.png"), full_page=True)
+    page.get_by_role("button", name="Next ▶").click()
+    expect(message(page)).to_contain_text(f"Saved your answer for {flagged}")
+    page.locator("select").filter(has_text=flagged).select_option(flagged)
+    page.get_by_role("button", name="Open").click()
+    page.locator(".xid-gold-on input").check()
+    expect(message(page)).to_contain_text(f"{flagged} is now gold")
+
+    # the expert answer overrides consensus in the export, with who and when
+    table = project.catalogue()
+    row = table[table["source_id"] == flagged]
+    assert list(row["answer"]) == ["expert"] and list(row["decided_by"]) == ["boss"]
+    assert row["decided_at"][0].startswith("20")
+
+    # download from the admin page
+    page.locator(".bk-tab").filter(has_text="Export").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Catalogue .fits").click()
+    path = tmp_path / "hosts.fits"
+    info.value.save_as(path)
+    downloaded = Table.read(path)
+    assert "expert" in [a.decode() if isinstance(a, bytes) else a for a in downloaded["answer"]]
+    page.locator(".bk-tab").filter(has_text="Progress").click()
+    expect(page.locator(".xid-user-table")).to_contain_text("flagger")
+    page.screenshot(path=str(ARTIFACTS / "admin.png"))
+
+    # an annotator meets the gold source and is told how the answer compares
+    page.goto(url + "/logout")
+    log_in(page, url, new_user(project, "gold-meeter"), PASSWORD)
+    wait_for_source(page)
+    skip_to(page, flagged)
+    page.get_by_role("button", name="No host").click()
+    expect(message(page)).to_contain_text("Gold check: the expert marked 1 host(s); you marked none.")

@@ -109,3 +109,7 @@ def test_read_fits_layer_errors_name_the_file(tmp_path):
     html.write_text("<html><body>502 Bad Gateway</body></html>")
     with pytest.raises(ImageError, match="error.fits: not a readable FITS image"):
         read_fits_layer(html, band="x", kind="radio")
+
+
+def test_levels_with_a_background_offset():
+    np.testing.assert_allclose(contour_levels(1.0, 50.0, floor_sigma=4, step=2, background=10.0), [14, 18, 26, 42])

@@ -67,31 +67,37 @@ def to_uint8(data: np.ndarray, *, stretch: str = "linear", percentile: float | N
     return out
 
 
-def estimate_rms(data: np.ndarray) -> float:
-    """Noise of a radio image: standard deviation after 3σ clipping of the finite pixels.
+def estimate_noise(data: np.ndarray) -> tuple[float, float]:
+    """Background level and noise of an image: median and standard deviation after 3σ clipping.
 
-    Radio sources fill a small part of a cutout, so clipping removes them and leaves the noise.
+    Radio sources fill a small part of a cutout, so clipping removes them and leaves the noise. The
+    background is ~0 for radio maps, but not for rendered (display-stretched) images.
     """
     finite = data[np.isfinite(data)]
     if finite.size == 0:
-        return float("nan")
-    _, _, std = sigma_clipped_stats(finite, sigma=3.0, maxiters=10)
-    return float(std)
+        return float("nan"), float("nan")
+    _, median, std = sigma_clipped_stats(finite, sigma=3.0, maxiters=10)
+    return float(median), float(std)
+
+
+def estimate_rms(data: np.ndarray) -> float:
+    """Noise of a radio image (see :func:`estimate_noise`)."""
+    return estimate_noise(data)[1]
 
 
 def contour_levels(rms: float, peak: float, *, floor_sigma: float = 4.0, step: float = 2**0.5,
-                   max_levels: int = 12) -> np.ndarray:
-    """Geometric contour levels ``floor_sigma * rms * step**k`` below ``peak``.
+                   max_levels: int = 12, background: float = 0.0) -> np.ndarray:
+    """Geometric contour levels ``background + floor_sigma * rms * step**k`` below ``peak``.
 
     Returns an empty array when the image has no emission above the floor (or no usable rms).
     """
-    if not (np.isfinite(rms) and rms > 0 and np.isfinite(peak)):
+    if not (np.isfinite(rms) and rms > 0 and np.isfinite(peak) and np.isfinite(background)):
         return np.empty(0)
     lowest = floor_sigma * rms
-    if peak <= lowest:
+    if peak - background <= lowest:
         return np.empty(0)
-    n = min(max_levels, int(np.floor(np.log(peak / lowest) / np.log(step))) + 1)
-    return lowest * step ** np.arange(n)
+    n = min(max_levels, int(np.floor(np.log((peak - background) / lowest) / np.log(step))) + 1)
+    return background + lowest * step ** np.arange(n)
 
 
 @dataclass(frozen=True)
@@ -239,9 +245,9 @@ def compose_view(layers, display: Display = Display()) -> View:
     contours, band, rms = ContourSet([], np.empty(0)), "", float("nan")
     if contour_index is not None:
         r = layers[contour_index]
-        rms = estimate_rms(r.data)
+        background_level, rms = estimate_noise(r.data)
         levels = contour_levels(rms, float(np.nanmax(r.data)), floor_sigma=display.floor_sigma,
-                                step=display.step, max_levels=display.max_levels)
+                                step=display.step, max_levels=display.max_levels, background=background_level)
         contours = contour_lines(r.data, levels)
         if contour_index != bg_index:
             contours = reproject_lines(contours, r.wcs, background.wcs)

@@ -42,7 +42,8 @@ class AdminPage:
                                        css_classes=["xid-queue-table"])
         self.pick = pn.widgets.Select(name="Source to decide", options={}, width=260)
         self.open = pn.widgets.Button(name="Open", button_type="primary", width=80, align="end")
-        self.gold = pn.widgets.Checkbox(name="Gold standard (annotators are scored against this expert answer)")
+        self.gold = pn.widgets.Checkbox(name="Gold standard (annotators are scored against this expert answer)",
+                                       css_classes=["xid-gold-on"])
         self.refresh_button = pn.widgets.Button(name="Refresh", width=90)
         self.summary = pn.pane.HTML("", css_classes=["xid-summary"])
         downloads = [

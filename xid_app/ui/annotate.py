@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import logging
 
 import numpy as np
 import panel as pn
@@ -16,6 +17,7 @@ from .keys import KeyShortcuts, help_markdown
 from .session import AnnotationSession, SessionError
 from .viewer import CONTOUR_COLOUR, FRAME_PX, ZOOM_STEP, Viewer
 
+log = logging.getLogger(__name__)
 MARK_PICK_RADIUS_SCREEN_PX = 12
 FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
 STEPS = {"√2": 2**0.5, "2": 2.0}
@@ -70,7 +72,7 @@ class AnnotationPage:
         self.stretch = pn.widgets.RadioButtonGroup(options=["auto", *STRETCHES], value="auto", width=310,
                                                    button_type="default")
         self.interval = pn.widgets.Select(name="Limits", options=list(INTERVALS), value=d.interval, width=150)
-        self.contours_on = pn.widgets.Checkbox(name="Contours", value=True, width=100)
+        self.contours_on = pn.widgets.Checkbox(name="Contours", value=True, width=100, css_classes=["xid-contours-on"])
         self.contour_layer = pn.widgets.Select(name="Contours of", options={}, width=150)
         self.floor = pn.widgets.FloatSlider(name="Lowest contour (σ)", start=2, end=10, step=0.5,
                                             value=d.floor_sigma, width=150)
@@ -78,7 +80,8 @@ class AnnotationPage:
                                       value=min(STEPS, key=lambda k: abs(STEPS[k] - d.step)), width=150)
         self.colour = pn.widgets.ColorPicker(name="Colour", value=CONTOUR_COLOUR, width=80)
         self.opacity = pn.widgets.FloatSlider(name="Opacity", start=0.1, end=1.0, step=0.05, value=0.9, width=150)
-        self.catalogue_on = pn.widgets.Checkbox(name="Catalogue objects", value=False, width=160)
+        self.catalogue_on = pn.widgets.Checkbox(name="Catalogue objects", value=False, width=160,
+                                                css_classes=["xid-catalogue-on"])
 
         # text
         self.title = pn.pane.HTML("<h3>Enter your name to start</h3>", css_classes=["xid-title"])
@@ -131,7 +134,7 @@ class AnnotationPage:
         actions = {
             self.start: lambda: s.sign_in(self.name.value),
             self.next: self._next, self.no_host: self._no_host, self.back: s.back, self.skip: self._skip,
-            self.randomise: s.randomise, self.clear: s.marks.clear, self.go: self._match,
+            self.randomise: s.randomise, self.clear: s.clear_marks, self.go: self._match,
             self.zoom_in: lambda: self.viewer.zoom(ZOOM_STEP), self.zoom_out: self._zoom_out,
             self.zoom_back: self._zoom_back, self.zoom_reset: self.viewer.zoom_reset,
             self.help_button: self.help.show,
@@ -167,12 +170,12 @@ class AnnotationPage:
             return
         simple = {
             "next": self._next, "back": s.back, "skip": self._skip, "randomise": s.randomise,
-            "no_host": self._no_host, "clear": s.marks.clear, "zoom_in": lambda: self.viewer.zoom(ZOOM_STEP),
+            "no_host": self._no_host, "clear": s.clear_marks, "zoom_in": lambda: self.viewer.zoom(ZOOM_STEP),
             "zoom_out": self._zoom_out, "zoom_back": self._zoom_back, "zoom_reset": self.viewer.zoom_reset,
             "next_layer": self._next_layer, "help": self._toggle_help, "close_help": self.help.hide,
-            "focus_id": self.match_id.focus,
         }
-        self._act(simple[action])
+        if action in simple:  # focus_id is handled in the browser
+            self._act(simple[action])
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -189,7 +192,7 @@ class AnnotationPage:
 
     def _no_host(self) -> None:
         name = self._source_name()
-        self.session.marks.clear()
+        self.session.clear_marks()
         saved = self.session.submit(no_host=True)
         feedback = self.session.gold_feedback() if saved else None
         self.session.advance()
@@ -240,6 +243,10 @@ class AnnotationPage:
             action()
         except SessionError as exc:
             self._say(str(exc), "warning")
+        except Exception as exc:  # keep the page usable; what was stored stays stored
+            log.exception("action failed")
+            self._say(f"Something went wrong ({type(exc).__name__}: {exc}). It has been logged; "
+                      "your earlier answers are safe.", "danger")
         after = state()
         with pn.io.hold():
             if after[1] is not before[1] and after[1] is not None:  # views are cached: identity means unchanged
@@ -316,7 +323,7 @@ class AnnotationPage:
         self.title.object = f"<h3>{_text(src.source_id)}{gold}</h3>"
         lines = [f"RA {src.ra:.5f}°, Dec {src.dec:+.5f}° (ICRS)"]
         if v.view is not None:
-            lines.append(f"Image: {_text(v.view.background_band)}")
+            lines.append(f'Image: <span class="xid-band">{_text(v.view.background_band)}</span>')
             if v.view.contour_band:
                 lines.append(f"Contours: {_text(v.view.contour_band)} from {s.display.floor_sigma:g}σ "
                              f"(rms {v.view.rms:.3g})")

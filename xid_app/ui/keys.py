@@ -55,7 +55,23 @@ class KeyShortcuts(JSComponent):
           event.composedPath()[0].blur();
         }
         event.preventDefault();
+        if (action === "focus_id") {  // focus is a browser matter: find the ID box through the shadow roots
+          const box = findDeep(document, 'input[placeholder^="Write IDs"]');
+          if (box) box.focus();
+          return;
+        }
         model.send_msg({ action: action });
+      };
+      const findDeep = (root, selector) => {
+        const hit = root.querySelector(selector);
+        if (hit) return hit;
+        for (const el of root.querySelectorAll("*")) {
+          if (el.shadowRoot) {
+            const inner = findDeep(el.shadowRoot, selector);
+            if (inner) return inner;
+          }
+        }
+        return null;
       };
       document.addEventListener("keydown", handler);
       model.on("remove", () => document.removeEventListener("keydown", handler));

@@ -146,7 +146,7 @@ class AnnotationSession:
             self.since_gold = 0 if self._is_gold() else self.since_gold + 1
 
     def _next_expert(self, session) -> int | None:
-        queue = [pk for pk, *_ in repository.expert_queue(session) if pk not in self.seen]
+        queue = [row.source_pk for row in repository.expert_queue(session) if row.source_pk not in self.seen]
         return queue[0] if queue else None
 
     def skip(self) -> None:
@@ -233,6 +233,9 @@ class AnnotationSession:
                     catalogue_id=str(found.object_id) or None)
         self.marks.append(mark)
         return mark
+
+    def clear_marks(self) -> None:
+        self.marks = []
 
     def toggle_flag(self, flag: str) -> None:
         if flag not in FLAGS:

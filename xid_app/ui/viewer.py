@@ -70,9 +70,10 @@ class Viewer:
         self.wcs = ColumnDataSource(dict(ra0=[], dec0=[], x0=[], y0=[], a=[], b=[], c=[], d=[]))
 
         fig = self.figure
-        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image, palette=Greys256, level="image")
+        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image, palette=Greys256, level="image",
+                  name="xid-image")
         self.contour_glyph = fig.multi_line(xs="xs", ys="ys", source=self.contours, line_color=CONTOUR_COLOUR,
-                                            line_width=1.2, line_alpha=0.9)
+                                            line_width=1.2, line_alpha=0.9, name="xid-contours")
         self.catalogue_glyph = fig.scatter(x="x", y="y", source=self.catalogue, marker="square", size=9,
                                            fill_alpha=0.0, line_color=CATALOGUE_COLOUR, line_width=1.2)
         self.crowd_glyph = fig.scatter(x="x", y="y", source=self.crowd, marker="x", size=10,
@@ -166,7 +167,8 @@ class Viewer:
         new = (event.x0, event.x1, event.y0, event.y1)
         if None in new or self._last_view is None:
             return
-        if not np.allclose(new, self._last_view, rtol=0, atol=1e-6 * (self._last_view[1] - self._last_view[0])):
+        # the browser echoes views the server set, in its own float precision: only real moves count
+        if not np.allclose(new, self._last_view, rtol=0, atol=1e-3 * (self._last_view[1] - self._last_view[0])):
             self.zoom_history.append(self._last_view)
             self._last_view = new
 
