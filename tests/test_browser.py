@@ -379,11 +379,11 @@ def test_image_and_contour_controls(demo, page):
     assert not same_picture(canvas_png(page), base)
     page.locator("select").filter(has_text="zscale").select_option("auto")
     assert same_picture(canvas_png(page), base)
-    n_lines = bokeh_model(page, "xid-contours", "m.data_source.data.xs.length")
+    n_points = bokeh_model(page, "xid-contours", "m.data_source.data.x.length")
     page.locator("select").filter(has_text="√2").select_option("2")
     expect(page.locator(".xid-details")).to_contain_text("from 4σ")
     page.wait_for_timeout(500)
-    assert bokeh_model(page, "xid-contours", "m.data_source.data.xs.length") < n_lines  # fewer levels
+    assert bokeh_model(page, "xid-contours", "m.data_source.data.x.length") < n_points  # fewer levels
     page.locator("select").filter(has_text="√2").select_option("√2")
     page.get_by_role("slider").first.focus()  # lowest contour: keyboard steps of 0.5σ
     page.keyboard.press("ArrowRight")

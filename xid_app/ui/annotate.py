@@ -19,6 +19,7 @@ from .viewer import CONTOUR_COLOUR, FRAME_PX, ZOOM_STEP, Viewer
 
 log = logging.getLogger(__name__)
 MARK_PICK_RADIUS_SCREEN_PX = 12
+PREFETCH_DELAY_MS = 400  # after the browser has the patch: the prefetch holds the GIL while it runs
 FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
 STEPS = {"√2": 2**0.5, "2": 2.0}
 
@@ -237,23 +238,33 @@ class AnnotationPage:
             current = self.session.current
             return (current.source.pk, current.view) if current is not None else (None, None)
 
-        before = state()
-        self._say("")
-        try:
-            action()
-        except SessionError as exc:
-            self._say(str(exc), "warning")
-        except Exception as exc:  # keep the page usable; what was stored stays stored
-            log.exception("action failed")
-            self._say(f"Something went wrong ({type(exc).__name__}: {exc}). It has been logged; "
-                      "your earlier answers are safe.", "danger")
-        after = state()
-        with pn.io.hold():
+        with pn.io.hold():  # one patch to the browser per action, not one per changed property
+            before = state()
+            self._say("")
+            try:
+                action()
+            except SessionError as exc:
+                self._say(str(exc), "warning")
+            except Exception as exc:  # keep the page usable; what was stored stays stored
+                log.exception("action failed")
+                self._say(f"Something went wrong ({type(exc).__name__}: {exc}). It has been logged; "
+                          "your earlier answers are safe.", "danger")
+            after = state()
             if after[1] is not before[1] and after[1] is not None:  # views are cached: identity means unchanged
                 self._draw(new_source=after[0] != before[0])
             elif after[0] != before[0]:
                 self._draw(new_source=True)
             self._refresh()
+        if after[0] != before[0]:
+            self._after_reply(self.session.prefetch)
+
+    def _after_reply(self, task) -> None:
+        """Run ``task`` shortly after this action's changes have gone to the browser."""
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            doc.add_timeout_callback(task, PREFETCH_DELAY_MS)
+        else:  # no server (tests, notebooks): just run it
+            task()
 
     def _say(self, text: str, kind: str = "info") -> None:
         self.message.object = _text(text)

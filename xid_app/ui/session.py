@@ -4,7 +4,7 @@ flow is tested without a browser; :mod:`xid_app.ui.annotate` binds it to the pag
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -48,6 +48,7 @@ class AnnotationSession:
     loaded_answer: tuple = ()
     since_gold: int = 0
     preferred_bands: tuple[str | None, str | None] = (None, None)  # background, contours
+    _prefetching: tuple[int, Future] | None = None
 
     def __post_init__(self):
         if self.display is None:
@@ -101,11 +102,12 @@ class AnnotationSession:
                 self.flags = {f for f in FLAGS if getattr(answer, f)}
                 self.comment = answer.comment
                 self.loaded_answer = self._answer_key(answer.no_host)
-        if not self.expert:
-            self._prefetch()
 
     def _render(self, source_pk: int, *, keep_bands: bool = False) -> None:
         """(Re)compose the current source's view with the session's display choices."""
+        if self._prefetching is not None and self._prefetching[0] == source_pk:
+            # being composed in the background right now: wait for it rather than compose it twice
+            self._prefetching[1].result(timeout=30)
         if keep_bands:
             info = self.project.source(source_pk)
             bands = [layer.band for layer in info.layers]
@@ -117,13 +119,18 @@ class AnnotationSession:
             )
         self.current = self.project.view(source_pk, self.display)
 
-    def _prefetch(self) -> None:
-        """Compose the likely next source's view in the background so Next draws from the cache."""
+    def prefetch(self) -> None:
+        """Compose the likely next source's view in the background so Next draws from the cache.
+
+        The page calls this once the current source has been sent to the browser, so the two don't
+        compete for the interpreter."""
+        if self.expert or self.user_pk is None:
+            return
         with self.project.session() as session:
             upcoming = repository.next_source(session, user_pk=self.user_pk, exclude=self.seen)
         if upcoming is not None:
-            _prefetcher.submit(self.project.view, upcoming, replace(self.display, background=None,
-                                                                     contours_from=None))
+            display = replace(self.display, background=None, contours_from=None)
+            self._prefetching = (upcoming, _prefetcher.submit(self.project.view, upcoming, display))
 
     def _leave(self) -> None:
         if self.current is not None:

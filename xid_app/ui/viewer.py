@@ -15,8 +15,7 @@ from bokeh.models import ColumnDataSource, CustomJS, Div, Range1d
 from bokeh.palettes import Greys256
 from bokeh.plotting import figure
 
-from ..coords import local_affine
-from ..imaging import View
+from ..imaging import View, joined_lines
 
 FRAME_PX = 600
 CONTOUR_COLOUR = "#33ccff"
@@ -61,7 +60,7 @@ class Viewer:
         self.figure.axis.visible = False
         self.figure.grid.visible = False
         self.image = ColumnDataSource(dict(image=[np.zeros((1, 1), np.uint8)], x=[-0.5], y=[-0.5], dw=[1], dh=[1]))
-        self.contours = ColumnDataSource(dict(xs=[], ys=[]))
+        self.contours = ColumnDataSource(dict(x=[], y=[]))
         self.marks = ColumnDataSource(dict(x=[], y=[]))
         self.crowd = ColumnDataSource(dict(x=[], y=[]))
         self.catalogue = ColumnDataSource(dict(x=[], y=[]))
@@ -72,8 +71,8 @@ class Viewer:
         fig = self.figure
         fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image, palette=Greys256, level="image",
                   name="xid-image")
-        self.contour_glyph = fig.multi_line(xs="xs", ys="ys", source=self.contours, line_color=CONTOUR_COLOUR,
-                                            line_width=1.2, line_alpha=0.9, name="xid-contours")
+        self.contour_glyph = fig.line(x="x", y="y", source=self.contours, line_color=CONTOUR_COLOUR,
+                                      line_width=1.2, line_alpha=0.9, name="xid-contours")
         self.catalogue_glyph = fig.scatter(x="x", y="y", source=self.catalogue, marker="square", size=9,
                                            fill_alpha=0.0, line_color=CATALOGUE_COLOUR, line_width=1.2)
         self.crowd_glyph = fig.scatter(x="x", y="y", source=self.crowd, marker="x", size=10,
@@ -101,9 +100,9 @@ class Viewer:
         ny, nx = view.image.shape
         self.shape = (ny, nx)
         self.image.data = dict(image=[view.image], x=[-0.5], y=[-0.5], dw=[nx], dh=[ny])
-        lines = view.contours.lines
-        self.contours.data = dict(xs=[line[:, 0] for line in lines], ys=[line[:, 1] for line in lines])
-        self.wcs.data = {k: [v] for k, v in local_affine(view.wcs, (nx - 1) / 2, (ny - 1) / 2).items()}
+        x, y = joined_lines(view.contours)
+        self.contours.data = dict(x=x, y=y)
+        self.wcs.data = {k: [v] for k, v in view.readout.items()}
         self._draw_orientation(view)
         if reset_zoom:
             self.zoom_history.clear()
