@@ -16,12 +16,12 @@ from astropy.table import Table
 
 from tests.browser import (
     ARTIFACTS,
-    browser_page,
     bokeh_model,
+    browser_page,
     canvas_png,
-    same_picture,
     log_in,
     require_chromium,
+    same_picture,
     screen_point,
     served,
     view_range,

@@ -6,8 +6,8 @@ Each write runs in one transaction: an ingest or import either lands whole or no
 from __future__ import annotations
 
 import random
-from datetime import timezone
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Iterable, Sequence
 
 import numpy as np

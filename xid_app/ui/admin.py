@@ -59,7 +59,7 @@ class AdminPage:
         for button in (self.annotator.next, self.annotator.no_host):
             button.on_click(lambda _: self.refresh())
 
-        links = f'<a href="./">Annotation page</a>' + (f' · <a href="{logout_url}">Log out</a>' if logout_url else "")
+        links = '<a href="./">Annotation page</a>' + (f' · <a href="{logout_url}">Log out</a>' if logout_url else "")
         self.layout = pn.Column(
             pn.Row(pn.pane.HTML("<h2>XID · admin</h2>", css_classes=["xid-brand"]), pn.layout.HSpacer(),
                    pn.pane.HTML(f"<b>{_text(user)}</b> · admin · {links}", align="center"),

@@ -12,10 +12,10 @@ import panel as pn
 from ..coords import sky_to_pixel
 from ..imaging import INTERVALS, STRETCHES
 from ..store import repository
-from ..store.repository import FLAGS, MAX_COMMENT_LENGTH
+from ..store.repository import MAX_COMMENT_LENGTH
 from .keys import KeyShortcuts, help_markdown
 from .session import AnnotationSession, SessionError
-from .viewer import CONTOUR_COLOUR, FRAME_PX, ZOOM_STEP, Viewer
+from .viewer import CONTOUR_COLOUR, ZOOM_STEP, Viewer
 
 log = logging.getLogger(__name__)
 MARK_PICK_RADIUS_SCREEN_PX = 12
