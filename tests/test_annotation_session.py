@@ -1,5 +1,6 @@
 """The annotation walk without a browser: queue, marks, submissions, Back and revisions."""
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -110,3 +111,87 @@ def test_source_with_a_missing_image_shows_a_notice(demo_project, tmp_path):
     assert s.current.source.pk == 1
     assert "cannot display layer WISE W1" in s.current.problems[0]
     assert s.current.view.background_band == "FIRST 1.4 GHz"  # the radio layer still shows
+
+
+def _go_to(session, source_id):
+    while session.current.source.source_id != source_id:
+        session.skip()
+
+
+def test_typed_ids_positions_and_snapping(demo_project):
+    s = AnnotationSession(demo_project)
+    s.sign_in("typist")
+    _go_to(s, "ARG000307k")
+    mark = s.match("J100308.64+105048.6")  # an AllWISE ID of the demo catalogue
+    assert mark.catalogue_id == "J100308.64+105048.6" and mark.ra == pytest.approx(150.786, abs=1e-5)
+    mark = s.match("10:03:08.65 +10:50:48.7")  # sexagesimal, within the snap radius of that object
+    assert mark.catalogue_id == "J100308.64+105048.6"
+    with pytest.raises(SessionError, match="lies outside this field"):
+        s.match("0 0")
+    with pytest.raises(SessionError, match="not an ID of the catalogue"):
+        s.match("J999")
+    s.clear_marks()
+    from xid_app.coords import sky_to_pixel
+
+    x, y = sky_to_pixel(s.current.view.wcs, 150.786 + 1 / 3600, 10.846833)
+    snapped = s.click(float(x), float(y))
+    assert snapped.catalogue_id == "J100308.64+105048.6"
+    assert snapped.click_ra == pytest.approx(150.786 + 1 / 3600 / np.cos(np.radians(10.85)), abs=2e-4)
+
+
+def test_flags_and_comment_are_an_answer(demo_project):
+    s = AnnotationSession(demo_project)
+    s.sign_in("flagger")
+    s.toggle_flag("artefact")
+    s.set_comment("<i>double-lobed, core missing</i>")
+    assert s.submit()
+    with demo_project.session() as session:
+        answer = repository.latest_answer(session, user_pk=s.user_pk, source_pk=s.current.source.pk)
+        assert answer.artefact and not answer.no_host and answer.comment == "<i>double-lobed, core missing</i>"
+        assert [q.source_id for q in repository.expert_queue(session)] == [s.current.source.source_id]
+    with pytest.raises(SessionError, match="unknown flag"):
+        s.toggle_flag("boring")
+
+
+def test_expert_answer_overrides_consensus_and_gold_feedback(demo_project):
+    crowd = AnnotationSession(demo_project)
+    crowd.sign_in("crowd")
+    _go_to(crowd, "ARG000307k")
+    source_pk = crowd.current.source.pk
+    crowd.toggle_flag("blend")
+    crowd.submit()
+
+    expert = AnnotationSession(demo_project, expert=True)
+    expert.attach_user("admin")
+    expert.advance()  # the expert queue: the flagged source
+    assert expert.current.source.pk == source_pk
+    expert.match("J100308.64+105048.6")
+    assert expert.submit()
+    with demo_project.session() as session, session.begin():
+        repository.set_gold(session, source_pk=source_pk, gold=True)
+
+    table = demo_project.catalogue()
+    row = table[table["source_id"] == "ARG000307k"]
+    assert list(row["answer"]) == ["expert"] and list(row["decided_by"]) == ["admin"]
+    assert row["host_ra"][0] == pytest.approx(150.786, abs=1e-5)
+
+    student = AnnotationSession(demo_project)
+    student.sign_in("student")
+    _go_to(student, "ARG000307k")
+    student.match("10:03:08.6 +10:50:48.5")
+    student.submit()
+    assert student.gold_feedback().startswith("Gold check: you found 1 of the expert's 1 host(s)")
+
+
+def test_gold_sources_come_now_and_then(demo_project):
+    with demo_project.session() as session, session.begin():
+        gold_pk = session.scalar(sa.select(sa.func.max(Classification.source_pk)))
+        repository.set_gold(session, source_pk=gold_pk, gold=True)
+    demo_project.settings.gold_every = 3
+    s = AnnotationSession(demo_project)
+    s.sign_in("learner")
+    shown = [s.current.source.pk]
+    for _ in range(3):
+        s.skip()
+        shown.append(s.current.source.pk)
+    assert gold_pk in shown[:4]
