@@ -3,11 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from astropy.table import Table
 from click.testing import CliRunner
 
 from xid_app.cli import main
 from xid_app.export import COLUMNS
+from xid_app.store.models import Source
 
 REQUIRED = ["source_id", "ra", "dec", "host_ra", "host_dec", "consensus_level", "n_classifications",
             "n_host_votes", "no_host_fraction"]
@@ -141,3 +143,34 @@ def test_consensus_on_rgz_matches_published_consensus(rgz_project, shared_data):
     agree_no_host = sum(t[t.source_id == s].host_ra.isna().all() for s in no_host_sources)
     assert found >= 12  # of 14 published hosts
     assert agree_no_host == len(no_host_sources)
+
+
+def test_answers_flags_expert_queue_and_override_on_both_databases(rgz_project):
+    """The page's store calls, on SQLite and PostgreSQL: flags, replayed submissions, expert answers."""
+    from xid_app.store import repository
+    from xid_app.store.repository import Mark
+
+    with rgz_project.session() as session, session.begin():
+        src = {s.source_id: s.id for s in session.scalars(sa.select(Source))}
+        ann = repository.get_or_create_user(session, name="ann")
+        boss = repository.set_user(session, name="boss", password="boss-password", role="admin")
+        first = repository.save_classification(session, submission_id="s1", user_pk=ann.id,
+                                               source_pk=src["ARG000307k"], marks=[], flags={"blend"})
+        replay = repository.save_classification(session, submission_id="s1", user_pk=ann.id,
+                                                source_pk=src["ARG000307k"], marks=[], flags={"blend"})
+        assert first == replay
+        repository.save_classification(session, submission_id="e1", user_pk=boss.id, source_pk=src["ARG000307k"],
+                                       marks=[Mark(150.786, 10.846833)], origin="expert")
+        repository.set_gold(session, source_pk=src["ARG000307k"], gold=True)
+    with rgz_project.session() as session:
+        (row,) = repository.expert_queue(session)
+        assert (row.source_id, row.n_blend, row.decided, row.is_gold) == ("ARG000307k", 1, True, True)
+        stats = {s.name: s for s in repository.user_stats(session)}
+        assert stats["ann"].sources_done == 1 and stats["ann"].gold_answered == 1
+        assert stats["boss"].classifications == 0  # expert answers are not crowd answers
+        assert repository.authenticate(session, name="boss", password="boss-password").role == "admin"
+        assert repository.authenticate(session, name="boss", password="wrong") is None
+    table = rgz_project.catalogue()
+    row = table[table["source_id"] == "ARG000307k"]
+    assert list(row["answer"]) == ["expert"] and list(row["decided_by"]) == ["boss"]
+    assert row["n_classifications"][0] == 1  # the crowd's answer still counted, the expert's not

@@ -22,7 +22,8 @@ from ..coords import valid_sky_position
 from ..ingest import AnnotationRows, CatalogueRows, IngestError, SourceRecord
 from .models import CatalogueObject, Classification, HostMark, Layer, Source, User
 
-SAME_POSITION_DEG = 0.1 / 3600  # re-ingesting a source within 0.1" of where it was is a no-op
+SAME_POSITION_DEG = 0.1 / 3600
+CROWD = Classification.origin != "expert"  # annotators' answers, as opposed to admins' final answers  # re-ingesting a source within 0.1" of where it was is a no-op
 
 
 @dataclass
@@ -255,7 +256,6 @@ class QueueRow:
 
 def expert_queue(session: Session) -> list[QueueRow]:
     """Sources the crowd flagged as artefact, blend or too zoomed in: undecided first, most flagged first."""
-    crowd = Classification.origin != "expert"
     counts = (
         select(
             Classification.source_pk,
@@ -264,7 +264,7 @@ def expert_queue(session: Session) -> list[QueueRow]:
             func.sum(case((Classification.blend, 1), else_=0)).label("blend"),
             func.sum(case((Classification.too_zoomed_in, 1), else_=0)).label("too_zoomed_in"),
         )
-        .where(crowd)
+        .where(CROWD)
         .group_by(Classification.source_pk)
         .subquery()
     )
@@ -277,15 +277,15 @@ def expert_queue(session: Session) -> list[QueueRow]:
         .where(flagged > 0)
         .order_by(Source.id.in_(decided), flagged.desc(), Source.id)
     ).all()
-    return [QueueRow(*(int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v for v in r))
-            for r in rows]
+    return [QueueRow(pk, sid, int(n), int(a), int(b), int(z), bool(decided), bool(gold))
+            for pk, sid, n, a, b, z, decided, gold in rows]
 
 
 def crowd_marks(session: Session, *, source_pk: int) -> list[tuple[float, float]]:
     """Every host position the crowd marked on a source (latest answer per annotator)."""
     latest = (
         select(func.max(Classification.id).label("id"))
-        .where(Classification.source_pk == source_pk, Classification.origin != "expert")
+        .where(Classification.source_pk == source_pk, CROWD)
         .group_by(Classification.user_pk)
         .subquery()
     )
@@ -305,12 +305,11 @@ class UserStats:
 
 def user_stats(session: Session) -> list[UserStats]:
     """Per-user progress for the admin page (crowd answers only)."""
-    crowd = Classification.origin != "expert"
     rows = session.execute(
         select(User.name, User.role, func.count(Classification.id), func.count(func.distinct(Classification.source_pk)),
                func.max(Classification.created_at),
                func.count(func.distinct(case((Source.is_gold, Classification.source_pk)))))
-        .outerjoin(Classification, (Classification.user_pk == User.id) & crowd)
+        .outerjoin(Classification, (Classification.user_pk == User.id) & CROWD)
         .outerjoin(Source, Source.id == Classification.source_pk)
         .group_by(User.id, User.name, User.role)
         .order_by(func.count(Classification.id).desc(), User.name)
@@ -326,7 +325,7 @@ def set_gold(session: Session, *, source_pk: int, gold: bool) -> None:
 
 def _undone_by(user_pk: int):
     done = select(Classification.source_pk).where(Classification.user_pk == user_pk,
-                                                  Classification.origin != "expert")
+                                                  CROWD)
     return Source.id.not_in(done)
 
 
@@ -337,7 +336,7 @@ def next_source(session: Session, *, user_pk: int, exclude: Iterable[int] = (), 
     """
     counts = (
         select(Classification.source_pk, func.count(func.distinct(Classification.user_pk)).label("n"))
-        .where(Classification.origin != "expert")
+        .where(CROWD)
         .group_by(Classification.source_pk)
         .subquery()
     )
@@ -375,14 +374,13 @@ class Progress:
 
 
 def progress(session: Session, *, user_pk: int | None) -> Progress:
-    crowd = Classification.origin != "expert"
     total = session.scalar(select(func.count(Source.id))) or 0
-    anyone = session.scalar(select(func.count(func.distinct(Classification.source_pk))).where(crowd)) or 0
+    anyone = session.scalar(select(func.count(func.distinct(Classification.source_pk))).where(CROWD)) or 0
     mine = 0
     if user_pk is not None:
         mine = session.scalar(
             select(func.count(func.distinct(Classification.source_pk)))
-            .where(Classification.user_pk == user_pk, crowd)
+            .where(Classification.user_pk == user_pk, CROWD)
         ) or 0
     return Progress(done_by_user=mine, total=total, classified_by_anyone=anyone)
 
@@ -398,7 +396,7 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     """
     latest = (
         select(func.max(Classification.id).label("id"))
-        .where(Classification.origin != "expert")
+        .where(CROWD)
         .group_by(Classification.source_pk, Classification.user_pk)
         .subquery()
     )
