@@ -174,3 +174,30 @@ def test_answers_flags_expert_queue_and_override_on_both_databases(rgz_project):
     row = table[table["source_id"] == "ARG000307k"]
     assert list(row["answer"]) == ["expert"] and list(row["decided_by"]) == ["boss"]
     assert row["n_classifications"][0] == 1  # the crowd's answer still counted, the expert's not
+
+
+def test_consensus_command_scores_methods_against_rgz(rgz_project, shared_data):
+    rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    reference = shared_data / "rgz_first/consensus_hosts.csv"
+    code, out = run("consensus", "--reference", reference, "--db", rgz_project.url)
+    assert code == 0 and "found 12 of 14 host(s), 1 extra, no host agreed on 5 of 5" in out
+    code, out = run("consensus", "--method", "dbscan", "--param", "min_samples=3", "--reference", reference,
+                    "--db", rgz_project.url)
+    assert code == 0 and "found 12 of 14 host(s), 16 extra" in out
+    code, out = run("consensus", "--param", "nonsense", "--db", rgz_project.url)
+    assert code != 0 and "use key=number" in out
+    code, out = run("consensus", "--list", "--db", rgz_project.url)
+    assert "reliability_iterations" in out and "dbscan" in out
+
+
+def test_export_matches_hosts_to_the_catalogue(rgz_project, shared_data, tmp_path):
+    rgz_project.ingest_catalogue(shared_data / "rgz_first/allwise_candidates.csv")
+    rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    code, _ = run("export", tmp_path / "hosts.ecsv", "--db", rgz_project.url)
+    assert code == 0
+    t = Table.read(tmp_path / "hosts.ecsv")
+    row = t[t["source_id"] == "ARG000307k"][0]
+    assert row["host_id"] == "J100308.64+105048.6" and 0 < row["host_separation"] < 3
+    assert t["host_separation"].unit == "arcsec"
+    blank = t[t["source_id"] == "ARG00031r7"][0]  # no host: no match
+    assert np.ma.is_masked(blank["host_separation"]) and not blank["host_id"]

@@ -123,3 +123,63 @@ def test_large_inputs_do_not_overflow_index_keys():
     ann = _random_crowd(12_000, 15, seed=3)
     c = run_consensus(ann)
     assert (c.host_votes > 0).all() and len(np.unique(c.host_source)) > 10_000
+
+
+def test_dbscan_matches_scikit_learn_source_by_source():
+    from sklearn.cluster import DBSCAN
+
+    from xid_app.consensus import _dbscan, _offsets
+
+    ann = _random_crowd(150, 12, seed=5)
+    click_src, xi, eta = _offsets(ann)
+    ours = _dbscan(xi, eta, click_src, 5.0, 3)
+    for s in range(ann.n_sources):
+        mine = click_src == s
+        theirs = DBSCAN(eps=5.0, min_samples=3).fit(np.column_stack([xi[mine], eta[mine]])).labels_
+        a, b = ours[mine], theirs
+        assert ((a == -1) == (b == -1)).all()
+        # same partition of the clustered points (label numbers differ)
+        pairs_a = a[:, None] == a[None, :]
+        pairs_b = b[:, None] == b[None, :]
+        clustered = (a >= 0)[:, None] & (a >= 0)[None, :]
+        # border points reachable from two clusters may go either way, as in scikit-learn
+        assert (pairs_a == pairs_b)[clustered].mean() > 0.99
+
+
+def test_xid_beats_rgz_and_dbscan_on_a_synthetic_crowd():
+    from xid_app.accuracy import score_hosts
+    from xid_app.simulate import synthetic_crowd
+
+    ann, truth, _ = synthetic_crowd(800, seed=2)
+    scores = {m: score_hosts(run_consensus(ann, m), truth.host_source, truth.host_ra, truth.host_dec)
+              for m in ("xid", "rgz", "dbscan")}
+    xid = scores["xid"]
+    for other in ("rgz", "dbscan"):
+        assert xid.found >= scores[other].found - 2
+        assert xid.found - xid.extra > scores[other].found - scores[other].extra
+    assert xid.no_host_agreed >= max(s.no_host_agreed for s in scores.values())
+
+
+def test_reliability_weights_help_against_random_clickers():
+    from xid_app.accuracy import score_hosts
+    from xid_app.simulate import synthetic_crowd
+
+    ann, truth, _ = synthetic_crowd(800, seed=4)
+    weighted = score_hosts(run_consensus(ann, "xid"), truth.host_source, truth.host_ra, truth.host_dec)
+    flat = score_hosts(run_consensus(ann, "xid", reliability_iterations=0), truth.host_source, truth.host_ra,
+                       truth.host_dec)
+    assert weighted.found - weighted.extra > flat.found - flat.extra
+
+
+def test_competing_answers_are_not_second_hosts_but_co_marked_ones_are():
+    # 4 mark A alone, 3 mark B alone (competing): one host. 4 mark A and B together: two hosts.
+    competing = [[(-15, 0)]] * 4 + [[(15, 0)]] * 3
+    together = [[(-15, 0), (15, 0)]] * 4
+    c = run_consensus(build([competing, together]))
+    assert np.bincount(c.host_source, minlength=2).tolist() == [1, 2]
+
+
+def test_rgz_style_keeps_only_the_first_click():
+    both = [(-20, 0), (20, 0)]
+    c = run_consensus(build([[both, both, both]]), "rgz")
+    assert len(c.host_ra) == 1

@@ -60,6 +60,22 @@ class CatalogueIndex:
         separation = np.degrees(2 * np.arcsin(distance / 2)) * 3600
         return Match(self.ids[i], self.ra[i], self.dec[i], float(separation))
 
+    def match(self, ra, dec, radius_arcsec: float) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest object of each position within ``radius_arcsec``: IDs ('' where none) and separations
+        in arcsec (NaN where none). Non-finite positions match nothing."""
+        ra, dec = np.asarray(ra, float), np.asarray(dec, float)
+        ids = np.full(len(ra), "", dtype=object)
+        separation = np.full(len(ra), np.nan)
+        ok = np.isfinite(ra) & np.isfinite(dec)
+        if self._tree is None or not ok.any():
+            return ids, separation
+        distance, rows = self._tree.query(_unit_vectors(ra[ok], dec[ok]), distance_upper_bound=_chord(radius_arcsec))
+        hit = np.isfinite(distance)
+        where = np.flatnonzero(ok)[hit]
+        ids[where] = self.ids[rows[hit]]
+        separation[where] = np.degrees(2 * np.arcsin(distance[hit] / 2)) * 3600
+        return ids, separation
+
     def cone(self, ra: float, dec: float, radius_arcsec: float) -> np.ndarray:
         """Row indices of every object within ``radius_arcsec`` of ``(ra, dec)``."""
         if self._tree is None:

@@ -116,14 +116,65 @@ def import_annotations(project: Project, file):
         click.echo(f"  ... and {len(report.rejected) - 50} more", err=True)
 
 
+def _params(values: tuple[str, ...]) -> dict[str, float]:
+    params = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        try:
+            params[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise click.BadParameter(f"{item!r}: use key=number, e.g. link_radius_arcsec=4", param_hint="--param")
+    return params
+
+
+method_option = click.option("--method", type=click.Choice(sorted(METHODS)), default=None,
+                             help="Consensus method (default: $XID_CONSENSUS_METHOD, else xid).")
+param_option = click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+                            help="A parameter of the method; repeat for several. See `xid consensus --list`.")
+
+
 @main.command()
 @click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--method", type=click.Choice(sorted(METHODS)), default=None, help="Consensus method.")
+@method_option
+@param_option
 @with_project
-def export(project: Project, out, method):
+def export(project: Project, out, method, params):
     """Write the consensus host-ID catalogue; format from OUT's extension (.csv .ecsv .fits .vot)."""
-    table = project.export(out, method)
+    table = project.export(out, method, **_params(params))
     click.echo(f"wrote {len(table)} row(s) for {table.meta['NSOURCES']} source(s) to {out}")
+
+
+@main.command()
+@method_option
+@param_option
+@click.option("--reference", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="CSV of reference hosts (source_id, host_ra, host_dec, has_host) to score against.")
+@click.option("--radius", type=float, default=3.0, show_default=True,
+              help="A host within this many arcsec of a reference host found it.")
+@click.option("--list", "list_methods", is_flag=True, help="List the methods and their parameters.")
+@with_project
+def consensus(project: Project, method, params, reference, radius, list_methods):
+    """Run a consensus method and summarise it; with --reference, score it against known hosts."""
+    if list_methods:
+        for name, spec in METHODS.items():
+            click.echo(f"{name}: {spec.doc}")
+            for key, p in spec.params.items():
+                unit = f" {p.unit}" if p.unit else ""
+                click.echo(f"    {key} = {p.default:g}{unit}: {p.doc}")
+        return
+    source_ids, _, result = project.consensus(method, **_params(params))
+    classified = int((result.n_classifications > 0).sum())
+    with_host = len(set(result.host_source.tolist()))
+    click.echo(f"method {result.method} {result.params}")
+    click.echo(f"{classified} classified source(s): {with_host} with a host ({len(result.host_ra)} host(s)), "
+               f"{classified - with_host} without")
+    if reference:
+        score = project.score(reference, result, source_ids, radius_arcsec=radius)
+        click.echo(f"against {reference} within {radius:g}\": found {score.found} of {score.n_reference} host(s), "
+                   f"{score.extra} extra, no host agreed on {score.no_host_agreed} of {score.no_host_sources} "
+                   f"(completeness {score.completeness:.3f}, purity {score.purity:.3f})")
 
 
 @main.command()

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     )
     contour_max_levels: int = Field(12, ge=1, description="Most radio contour levels drawn.")
     consensus_method: str = Field("xid", description="Consensus method used by export and the page.")
+    host_match_radius_arcsec: float = Field(
+        3.0, gt=0, description="The export matches each host to the nearest catalogue object within this (arcsec)."
+    )
     snap_radius_arcsec: float = Field(
         3.0, ge=0, description="A click within this of an optical/IR catalogue object marks that object (0: never snap)."
     )

@@ -36,6 +36,9 @@ class Annotations:
         ``(n_clicks,)`` index into the classifications.
     click_ra, click_dec : numpy.ndarray
         ``(n_clicks,)`` host positions marked, ICRS degrees.
+    cls_user : numpy.ndarray, optional
+        ``(n_classifications,)`` index of each classification's annotator, for reliability weights;
+        ``None``: every classification is its own annotator.
     """
 
     source_ra: np.ndarray
@@ -44,6 +47,7 @@ class Annotations:
     click_cls: np.ndarray
     click_ra: np.ndarray
     click_dec: np.ndarray
+    cls_user: np.ndarray | None = None
 
     @property
     def n_sources(self) -> int:
@@ -140,99 +144,251 @@ def _group_sum(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(labels, weights=values, minlength=n)
 
 
-def _friends_of_friends(x: np.ndarray, y: np.ndarray, group: np.ndarray, radius: float) -> np.ndarray:
-    """Single-linkage clusters of points closer than ``radius`` within the same ``group``; labels 0..k-1."""
-    n = len(x)
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    # Groups are pushed far apart along a third axis, so one tree clusters every source at once.
-    separation = 10.0 * radius + 1.0
-    tree = cKDTree(np.column_stack([x, y, group * separation]))
-    pairs = tree.query_pairs(radius, output_type="ndarray")
+def _points(x: np.ndarray, y: np.ndarray, group: np.ndarray, radius: float) -> cKDTree:
+    """A tree over points whose groups (sources) are pushed far apart along a third axis, so that one tree
+    serves every source at once and no neighbourhood crosses from one source to another."""
+    return cKDTree(np.column_stack([x, y, group * (10.0 * radius + 1.0)]))
+
+
+def _components(n: int, pairs: np.ndarray) -> np.ndarray:
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return labels.astype(np.int64)  # int32 from scipy would overflow in the (cluster, classification) keys
 
 
-def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_fraction: float = 0.5,
-               min_secondary_votes: float = 2) -> Consensus:
-    """XID's consensus v0: friends-of-friends clusters of clicks, counted once per classification.
+def _friends_of_friends(x: np.ndarray, y: np.ndarray, group: np.ndarray, radius: float) -> np.ndarray:
+    """Single-linkage clusters of points closer than ``radius`` within the same ``group``; labels 0..k-1."""
+    if len(x) == 0:
+        return np.empty(0, dtype=np.int64)
+    return _components(len(x), _points(x, y, group, radius).query_pairs(radius, output_type="ndarray"))
 
-    Clicks closer than ``link_radius_arcsec`` (transitively) form a host candidate. Its votes are the
-    number of distinct classifications with a click in it; its position is the mean of those
-    classifications' positions (each classification's clicks in the candidate averaged first, so one
-    user cannot pull the host by clicking twice).
 
-    The best candidate of a source is its host when it has more votes than "no host" answers. Further
-    candidates are also hosts when they reach ``secondary_fraction`` of the best candidate's votes and at
-    least ``min_secondary_votes`` — several radio sources in one field each have their own host.
-    """
-    n_src = ann.n_sources
+def _dbscan(x: np.ndarray, y: np.ndarray, group: np.ndarray, eps: float, min_samples: int) -> np.ndarray:
+    """DBSCAN labels (``-1`` for noise) within each group, in one pass (as scikit-learn's, same eps
+    semantics: a core point has at least ``min_samples`` points, itself included, within ``eps``)."""
+    n = len(x)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    pairs = _points(x, y, group, eps).query_pairs(eps, output_type="ndarray")
+    neighbours = 1 + np.bincount(pairs.ravel(), minlength=n)
+    core = neighbours >= min_samples
+    core_pairs = pairs[core[pairs[:, 0]] & core[pairs[:, 1]]]
+    labels = np.where(core, _components(n, core_pairs), -1)
+    # border points join the cluster of a core neighbour
+    for a, b in ((0, 1), (1, 0)):
+        border = ~core[pairs[:, a]] & core[pairs[:, b]]
+        labels[pairs[border, a]] = labels[pairs[border, b]]
+    _, labels[labels >= 0] = np.unique(labels[labels >= 0], return_inverse=True)
+    return labels
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """Host candidates (clusters of clicks) of every source, with each classification counted once."""
+
+    source: np.ndarray       # (n_cand,) source index
+    xi: np.ndarray           # (n_cand,) weighted mean offset east of the source, arcsec
+    eta: np.ndarray          # (n_cand,) north
+    votes: np.ndarray        # (n_cand,) distinct classifications
+    weight: np.ndarray       # (n_cand,) summed annotator weights of those classifications
+    scatter: np.ndarray      # (n_cand,) rms distance of the votes from the position, arcsec
+    vote_cand: np.ndarray    # (n_votes,) candidate of each (candidate, classification) vote
+    vote_cls: np.ndarray     # (n_votes,) classification of each vote
+
+
+def _candidates(ann: Annotations, labels: np.ndarray, xi: np.ndarray, eta: np.ndarray,
+                cls_weight: np.ndarray) -> _Candidates:
+    """Collapse clicks with cluster ``labels`` (-1: ignored) to one vote per (cluster, classification):
+    the mean of that classification's clicks, so a double click cannot pull a host."""
     n_cls = len(ann.cls_source)
-    n_classifications = np.bincount(ann.cls_source, minlength=n_src)
-    clicks_per_cls = np.bincount(ann.click_cls, minlength=n_cls)
-    n_no_host = np.bincount(ann.cls_source[clicks_per_cls == 0], minlength=n_src)
+    keep = labels >= 0
+    labels, click_cls, xi, eta = labels[keep], ann.click_cls[keep], xi[keep], eta[keep]
+    n_cand = int(labels.max()) + 1 if len(labels) else 0
+    vote_key, vote_of_click = np.unique(labels * n_cls + click_cls, return_inverse=True)
+    n_in_vote = np.bincount(vote_of_click, minlength=len(vote_key))
+    vote_xi = _group_sum(vote_of_click, xi, len(vote_key)) / np.maximum(n_in_vote, 1)
+    vote_eta = _group_sum(vote_of_click, eta, len(vote_key)) / np.maximum(n_in_vote, 1)
+    vote_cand, vote_cls = vote_key // n_cls, vote_key % n_cls
+    w = cls_weight[vote_cls]
+    weight = _group_sum(vote_cand, w, n_cand)
+    safe = np.where(weight > 0, weight, 1.0)
+    c_xi = _group_sum(vote_cand, w * vote_xi, n_cand) / safe
+    c_eta = _group_sum(vote_cand, w * vote_eta, n_cand) / safe
+    d2 = (vote_xi - c_xi[vote_cand]) ** 2 + (vote_eta - c_eta[vote_cand]) ** 2
+    votes = np.bincount(vote_cand, minlength=n_cand)
+    scatter = np.sqrt(_group_sum(vote_cand, d2, n_cand) / np.maximum(votes, 1))
+    source = np.zeros(n_cand, dtype=np.int64)
+    source[vote_cand] = ann.cls_source[vote_cls]
+    return _Candidates(source, c_xi, c_eta, votes, weight, scatter, vote_cand, vote_cls)
 
+
+def _best(source: np.ndarray, score: np.ndarray, tiebreak: np.ndarray, n_src: int):
+    """Per source, the candidate with the highest score (ties: smallest ``tiebreak``). Returns the
+    candidates sorted (source, best first), a mask of the best ones, and each source's best score."""
+    order = np.lexsort((tiebreak, -score, source))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = source[order][1:] != source[order][:-1]
+    is_best = np.zeros(len(order), dtype=bool)
+    is_best[order[first]] = True
+    best_score = np.zeros(n_src)
+    best_score[source[order][first]] = score[order][first]
+    return order, is_best, best_score
+
+
+def _offsets(ann: Annotations):
     click_src = ann.cls_source[ann.click_cls]
     xi, eta = tangent_offsets_arcsec(ann.click_ra, ann.click_dec, ann.source_ra[click_src], ann.source_dec[click_src])
+    return click_src, xi, eta
+
+
+def _counts(ann: Annotations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Classifications per source, "no host" classifications per source, and which classifications are."""
+    n_src, n_cls = ann.n_sources, len(ann.cls_source)
+    no_host = np.bincount(ann.click_cls, minlength=n_cls) == 0
+    return (np.bincount(ann.cls_source, minlength=n_src), np.bincount(ann.cls_source[no_host], minlength=n_src),
+            no_host)
+
+
+def _result(ann: Annotations, cand: _Candidates, kept: np.ndarray, method: str, params: dict) -> Consensus:
+    n_classifications, n_no_host, _ = _counts(ann)
+    src = cand.source[kept]
+    ra, dec = tangent_to_sky(cand.xi[kept], cand.eta[kept], ann.source_ra[src], ann.source_dec[src])
+    return Consensus(n_classifications=n_classifications, n_no_host=n_no_host, host_source=src, host_ra=ra,
+                     host_dec=dec, host_votes=cand.votes[kept], host_scatter_arcsec=cand.scatter[kept],
+                     method=method, params=params)
+
+
+def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_fraction: float = 0.5,
+               co_marked_fraction: float = 0.5, min_secondary_votes: float = 2,
+               reliability_iterations: float = 3) -> Consensus:
+    """XID's consensus: clusters of clicks, votes weighted by each annotator's reliability.
+
+    Clicks closer than ``link_radius_arcsec`` (transitively) form a host candidate; each classification
+    counts once per candidate. The best candidate of a source is its host when its weighted votes beat
+    the weighted "no host" answers. Another candidate is a host too — several radio sources in one
+    field — only when it reaches ``secondary_fraction`` of the best candidate's weight, at least
+    ``min_secondary_votes`` votes, and at least ``co_marked_fraction`` of its weight comes from
+    classifications that marked the best host *together* with it: a position picked instead of the best
+    host is a competing answer, not a second host.
+
+    Annotators are weighted by how often their answers agree with the consensus, (agreed + 1) /
+    (answered + 2), re-estimated ``reliability_iterations`` times, so careless or random clickers stop
+    dragging hosts around.
+    """
+    n_src, n_cls = ann.n_sources, len(ann.cls_source)
+    _, _, no_host = _counts(ann)
+    click_src, xi, eta = _offsets(ann)
     labels = _friends_of_friends(xi, eta, click_src, link_radius_arcsec)
-    n_clusters = int(labels.max()) + 1 if len(labels) else 0
+    users = ann.cls_user if ann.cls_user is not None else np.arange(n_cls)
+    n_users = int(users.max()) + 1 if n_cls else 0
+    user_weight = np.ones(n_users)
+    for iteration in range(int(reliability_iterations) + 1):
+        cls_weight = user_weight[users]
+        cand = _candidates(ann, labels, xi, eta, cls_weight)
+        no_host_weight = _group_sum(ann.cls_source[no_host], cls_weight[no_host], n_src)
+        order, is_best, best_weight = _best(cand.source, cand.weight, cand.scatter, n_src)
+        # weight of each candidate's votes from classifications that also marked their source's best
+        marked_best = np.zeros(n_cls, dtype=bool)
+        marked_best[cand.vote_cls[is_best[cand.vote_cand]]] = True
+        co_weight = _group_sum(cand.vote_cand, (cls_weight * marked_best)[cand.vote_cls], len(cand.source))
+        has_host = best_weight > no_host_weight
+        keep = has_host[cand.source] & (
+            is_best
+            | ((cand.weight >= secondary_fraction * best_weight[cand.source])
+               & (cand.votes >= min_secondary_votes)
+               & (co_weight >= co_marked_fraction * cand.weight))
+        )
+        if iteration == reliability_iterations:
+            break
+        # a classification agrees if it marked a kept host, or said "no host" where there is none
+        agrees = np.where(no_host, ~has_host[ann.cls_source], False)
+        agrees[cand.vote_cls[keep[cand.vote_cand]]] = True
+        agreed = np.bincount(users, weights=agrees.astype(float), minlength=n_users)
+        answered = np.bincount(users, minlength=n_users)
+        user_weight = (agreed + 1.0) / (answered + 2.0)
+    kept = order[keep[order]]
+    return _result(ann, cand, kept, "xid", dict(
+        link_radius_arcsec=link_radius_arcsec, secondary_fraction=secondary_fraction,
+        co_marked_fraction=co_marked_fraction, min_secondary_votes=min_secondary_votes,
+        reliability_iterations=reliability_iterations))
 
-    # Collapse to one vote per (cluster, classification): mean of that classification's clicks.
-    vote_key, vote_of_click = np.unique(labels * n_cls + ann.click_cls, return_inverse=True)
-    n_in_vote = np.bincount(vote_of_click)
-    vote_xi = _group_sum(vote_of_click, xi, len(vote_key)) / n_in_vote
-    vote_eta = _group_sum(vote_of_click, eta, len(vote_key)) / n_in_vote
-    vote_cluster = vote_key // n_cls
 
-    votes = np.bincount(vote_cluster, minlength=n_clusters)
-    c_xi = _group_sum(vote_cluster, vote_xi, n_clusters) / np.maximum(votes, 1)
-    c_eta = _group_sum(vote_cluster, vote_eta, n_clusters) / np.maximum(votes, 1)
-    d2 = (vote_xi - c_xi[vote_cluster]) ** 2 + (vote_eta - c_eta[vote_cluster]) ** 2
-    scatter = np.sqrt(_group_sum(vote_cluster, d2, n_clusters) / np.maximum(votes, 1))
-    c_src = np.zeros(n_clusters, dtype=np.int64)
-    c_src[labels] = click_src
+def reduce_rgz(ann: Annotations, *, bandwidth_arcsec: float = 3.0) -> Consensus:
+    """Radio Galaxy Zoo style: one host per source at the densest point of the classifications' first clicks.
 
-    # The best candidate per source: sort by source, then votes descending, then tighter scatter.
-    order = np.lexsort((scatter, -votes, c_src))
-    first = np.ones(n_clusters, dtype=bool)
-    first[1:] = c_src[order][1:] != c_src[order][:-1]
-    best_votes = np.zeros(n_src, dtype=np.int64)
-    best_votes[c_src[order][first]] = votes[order][first]
+    As in RGZ's ``consensus.py``, only the first click of each classification counts (so a second host in
+    the field is lost); the peak is the click with most others within ``bandwidth_arcsec`` (a stand-in
+    for RGZ's ``gaussian_kde`` maximum), the host the mean of the clicks within the bandwidth of it; a
+    source has a host when more classifications clicked than said "no host".
+    """
+    n_src, n_cls = ann.n_sources, len(ann.cls_source)
+    _, n_no_host, _ = _counts(ann)
+    first_click = np.unique(ann.click_cls, return_index=True)[1]
+    click_src, xi, eta = _offsets(ann)
+    fx, fy, fsrc = xi[first_click], eta[first_click], click_src[first_click]
+    n = len(first_click)
+    pairs = _points(fx, fy, fsrc, bandwidth_arcsec).query_pairs(bandwidth_arcsec, output_type="ndarray") \
+        if n else np.empty((0, 2), dtype=np.int64)
+    density = 1 + np.bincount(pairs.ravel(), minlength=n)
+    _, is_best, _ = _best(fsrc, density.astype(float), np.arange(n), n_src)
+    # label the peak click and its neighbours as the source's single candidate; the rest are ignored
+    labels = np.full(n, -1)
+    labels[is_best] = fsrc[is_best]
+    for a, b in ((0, 1), (1, 0)):
+        near_peak = is_best[pairs[:, b]]
+        labels[pairs[near_peak, a]] = fsrc[pairs[near_peak, b]]
+    click_labels = np.full(len(ann.click_cls), -1)
+    click_labels[first_click] = labels
+    _, click_labels[click_labels >= 0] = np.unique(click_labels[click_labels >= 0], return_inverse=True)
+    cand = _candidates(ann, click_labels, xi, eta, np.ones(n_cls))
+    clicked = np.bincount(ann.cls_source[np.unique(ann.click_cls)], minlength=n_src)
+    kept = np.flatnonzero(clicked[cand.source] > n_no_host[cand.source])
+    return _result(ann, cand, kept[np.argsort(cand.source[kept], kind="stable")], "rgz",
+                   dict(bandwidth_arcsec=bandwidth_arcsec))
 
-    is_best = np.zeros(n_clusters, dtype=bool)
-    is_best[order[first]] = True
-    src_has_host = best_votes > n_no_host
-    keep = src_has_host[c_src] & (
-        is_best
-        | ((votes >= secondary_fraction * best_votes[c_src]) & (votes >= min_secondary_votes))
-    )
-    kept = order[keep[order]]  # sorted by source, best first
-    ra, dec = tangent_to_sky(c_xi[kept], c_eta[kept], ann.source_ra[c_src[kept]], ann.source_dec[c_src[kept]])
-    return Consensus(
-        n_classifications=n_classifications,
-        n_no_host=n_no_host,
-        host_source=c_src[kept],
-        host_ra=ra,
-        host_dec=dec,
-        host_votes=votes[kept],
-        host_scatter_arcsec=scatter[kept],
-        method="xid",
-        params=dict(link_radius_arcsec=link_radius_arcsec, secondary_fraction=secondary_fraction,
-                    min_secondary_votes=min_secondary_votes),
-    )
+
+def reduce_dbscan(ann: Annotations, *, eps_arcsec: float = 5.0, min_samples: float = 3) -> Consensus:
+    """Zooniverse Panoptes style (``point_reducer_dbscan``): every DBSCAN cluster of clicks is a host.
+
+    ``eps_arcsec`` and ``min_samples`` as in scikit-learn's DBSCAN; no "no host" vote and no competing
+    answers: a source has as many hosts as clusters, and none if no cluster forms.
+    """
+    _, xi, eta = _offsets(ann)
+    click_src = ann.cls_source[ann.click_cls]
+    labels = _dbscan(xi, eta, click_src, eps_arcsec, int(min_samples))
+    cand = _candidates(ann, labels, xi, eta, np.ones(len(ann.cls_source)))
+    order, _, _ = _best(cand.source, cand.votes.astype(float), cand.scatter, ann.n_sources)
+    return _result(ann, cand, order, "dbscan", dict(eps_arcsec=eps_arcsec, min_samples=min_samples))
+
+
+def _doc(function) -> str:
+    return " ".join(function.__doc__.split("\n\n")[0].split())
 
 
 METHODS: dict[str, Method] = {
     "xid": Method(
         reduce=reduce_xid,
-        doc=reduce_xid.__doc__.split("\n\n")[0].strip(),
+        doc=_doc(reduce_xid),
         params={
             "link_radius_arcsec": Param(5.0, "Clicks closer than this (transitively) mark the same host.", "arcsec"),
-            "secondary_fraction": Param(
-                0.5, "A further host needs at least this fraction of the best host's votes."
-            ),
-            "min_secondary_votes": Param(2, "A further host needs at least this many votes."),
+            "secondary_fraction": Param(0.5, "A further host needs at least this fraction of the best host's weight."),
+            "co_marked_fraction": Param(
+                0.5, "...and at least this fraction of its weight from classifications that also marked the best host."),
+            "min_secondary_votes": Param(2, "...and at least this many votes."),
+            "reliability_iterations": Param(3, "Rounds of re-estimating annotator weights (0: all weigh the same)."),
+        },
+    ),
+    "rgz": Method(
+        reduce=reduce_rgz,
+        doc=_doc(reduce_rgz),
+        params={"bandwidth_arcsec": Param(3.0, "Radius around the densest first click that makes the host.", "arcsec")},
+    ),
+    "dbscan": Method(
+        reduce=reduce_dbscan,
+        doc=_doc(reduce_dbscan),
+        params={
+            "eps_arcsec": Param(5.0, "DBSCAN neighbourhood radius.", "arcsec"),
+            "min_samples": Param(3, "DBSCAN: points (itself included) within eps that make a core point."),
         },
     ),
 }

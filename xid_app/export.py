@@ -15,6 +15,7 @@ import numpy as np
 from astropy.table import Column, MaskedColumn, Table
 
 from . import __version__
+from .catalogue import CatalogueIndex
 from .consensus import Consensus, ExpertAnswers
 
 
@@ -34,6 +35,9 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("host_rank", "i4", None, "1 for the best-supported host of the source, 2 for the next...; 0 if no host"),
     ColumnSpec("host_ra", "f8", "deg", "Consensus host right ascension (ICRS); blank if no host", True),
     ColumnSpec("host_dec", "f8", "deg", "Consensus host declination (ICRS); blank if no host", True),
+    ColumnSpec("host_id", "str", None,
+               "Nearest optical/IR catalogue object to the host within the match radius; empty if none"),
+    ColumnSpec("host_separation", "f8", "arcsec", "Distance from the host to host_id; blank if no match", True),
     ColumnSpec("consensus_level", "f8", None,
                "Fraction of the source's classifications that marked this host (for a no-host row: that marked "
                "no host); blank for an expert answer", True),
@@ -66,7 +70,8 @@ def _rank_within_runs(keys: np.ndarray) -> np.ndarray:
 
 
 def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
-                    expert: ExpertAnswers | None = None) -> Table:
+                    expert: ExpertAnswers | None = None, catalogue: CatalogueIndex | None = None,
+                    match_radius_arcsec: float = 3.0) -> Table:
     """Build the host-ID catalogue.
 
     Parameters
@@ -77,6 +82,8 @@ def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
         ``(n_sources,)`` identifiers and ICRS positions in degrees.
     expert : xid_app.consensus.ExpertAnswers, optional
         Admins' final answers; they replace the consensus of their sources (``answer = 'expert'``).
+    catalogue : xid_app.catalogue.CatalogueIndex, optional
+        Optical/IR catalogue: each host is matched to its nearest object within ``match_radius_arcsec``.
 
     Returns
     -------
@@ -127,6 +134,9 @@ def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
         parts["decided_at"].append(np.asarray(expert.decided_at, str)[answers])
     values = {name: np.concatenate(arrays) for name, arrays in parts.items()}
     src = values.pop("src")
+    values["host_id"], values["host_separation"] = (
+        catalogue.match(values["host_ra"], values["host_dec"], match_radius_arcsec) if catalogue is not None
+        else (np.full(len(src), ""), np.full(len(src), np.nan)))
     values.update(
         source_id=source_ids[src],
         ra=np.asarray(source_ra, float)[src],
@@ -152,6 +162,8 @@ def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
             "NHOSTS": int(np.isfinite(values["host_ra"]).sum()),
             "NCLASSIF": int(consensus.n_classifications.sum()),
             "NEXPERT": int(decided.sum()),
+            "MATCHRAD": float(match_radius_arcsec),
+            "NCATOBJ": len(catalogue) if catalogue is not None else 0,
         }
     )
     for i, (key, value) in enumerate(sorted(consensus.params.items()), start=1):

@@ -16,9 +16,12 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from astropy.table import Table
 from sqlalchemy import Engine, select
 
+from .accuracy import Score, score_hosts
 from .catalogue import CatalogueIndex
 from .config import Settings
 from .consensus import Consensus, run_consensus
@@ -156,7 +159,23 @@ class Project:
         """The consensus host-ID catalogue as an astropy Table (see :mod:`xid_app.export`)."""
         source_ids, ann, result = self.consensus(method, **params)
         expert = repository.load_expert_answers(self.engine)
-        return catalogue_table(result, source_ids, ann.source_ra, ann.source_dec, expert)
+        return catalogue_table(result, source_ids, ann.source_ra, ann.source_dec, expert, self.catalogue_index(),
+                               self.settings.host_match_radius_arcsec)
+
+    def score(self, reference: str | Path, result: Consensus, source_ids, *, radius_arcsec: float = 3.0) -> Score:
+        """Score a consensus against a CSV of reference hosts: ``source_id, host_ra, host_dec, has_host``
+        (several rows for several hosts; ``has_host = 0`` for none), like RGZ's ``consensus_hosts.csv``."""
+        ref = pd.read_csv(reference)
+        missing = {"source_id", "host_ra", "host_dec", "has_host"} - set(ref.columns)
+        if missing:
+            raise ValueError(f"{reference}: missing column(s) {', '.join(sorted(missing))}")
+        index = {sid: i for i, sid in enumerate(source_ids)}
+        ref = ref[ref.source_id.isin(index.keys())]
+        hosts = ref[ref.has_host == 1]
+        return score_hosts(result, hosts.source_id.map(index).to_numpy(int), hosts.host_ra.to_numpy(float),
+                           hosts.host_dec.to_numpy(float), radius_arcsec=radius_arcsec,
+                           sources=np.intersect1d(ref.source_id.map(index).to_numpy(int),
+                                                  np.flatnonzero(result.n_classifications > 0)))
 
     def export(self, path: str | Path, method: str | None = None, **params: float) -> Table:
         """Write the catalogue; format from the extension (.csv .ecsv .fits .vot)."""

@@ -403,7 +403,7 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     with engine.connect() as conn:
         sources = conn.execute(select(Source.id, Source.source_id, Source.ra, Source.dec).order_by(Source.id)).all()
         cls = conn.execute(
-            select(Classification.id, Classification.source_pk)
+            select(Classification.id, Classification.source_pk, Classification.user_pk)
             .join(latest, latest.c.id == Classification.id)
             .order_by(Classification.id)
         ).all()
@@ -416,6 +416,7 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     source_ids = np.array([r[1] for r in sources], dtype=object)
     cls_pk = np.fromiter((r[0] for r in cls), dtype=np.int64, count=len(cls))
     cls_src_pk = np.fromiter((r[1] for r in cls), dtype=np.int64, count=len(cls))
+    _, cls_user = np.unique(np.fromiter((r[2] for r in cls), dtype=np.int64, count=len(cls)), return_inverse=True)
     click_arr = np.array([tuple(r) for r in clicks], dtype=float).reshape(-1, 3)
     annotations = Annotations(
         source_ra=np.fromiter((r[2] for r in sources), dtype=float, count=len(sources)),
@@ -424,6 +425,7 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
         click_cls=np.searchsorted(cls_pk, click_arr[:, 0].astype(np.int64)),
         click_ra=click_arr[:, 1],
         click_dec=click_arr[:, 2],
+        cls_user=cls_user,
     )
     return source_ids, annotations
 
