@@ -183,8 +183,37 @@ def _dbscan(x: np.ndarray, y: np.ndarray, group: np.ndarray, eps: float, min_sam
 
 
 @dataclass(frozen=True)
+class _Votes:
+    """One vote per (cluster, classification): the mean of that classification's clicks in the cluster, so
+    a double click cannot pull a host. Independent of annotator weights, so computed once."""
+
+    n_cand: int
+    cand: np.ndarray         # (n_votes,) cluster of each vote
+    cls: np.ndarray          # (n_votes,) classification of each vote
+    xi: np.ndarray           # (n_votes,) offsets east and north of the source, arcsec
+    eta: np.ndarray
+    source: np.ndarray       # (n_cand,) source of each cluster
+
+
+def _votes(ann: Annotations, labels: np.ndarray, xi: np.ndarray, eta: np.ndarray) -> _Votes:
+    """Collapse clicks with cluster ``labels`` (-1: ignored) to votes."""
+    n_cls = len(ann.cls_source)
+    keep = labels >= 0
+    labels, click_cls, xi, eta = labels[keep], ann.click_cls[keep], xi[keep], eta[keep]
+    n_cand = int(labels.max()) + 1 if len(labels) else 0
+    vote_key, vote_of_click = np.unique(labels * n_cls + click_cls, return_inverse=True)
+    n_in_vote = np.bincount(vote_of_click, minlength=len(vote_key))
+    vote_xi = _group_sum(vote_of_click, xi, len(vote_key)) / np.maximum(n_in_vote, 1)
+    vote_eta = _group_sum(vote_of_click, eta, len(vote_key)) / np.maximum(n_in_vote, 1)
+    vote_cand, vote_cls = vote_key // n_cls, vote_key % n_cls
+    source = np.zeros(n_cand, dtype=np.int64)
+    source[vote_cand] = ann.cls_source[vote_cls]
+    return _Votes(n_cand, vote_cand, vote_cls, vote_xi, vote_eta, source)
+
+
+@dataclass(frozen=True)
 class _Candidates:
-    """Host candidates (clusters of clicks) of every source, with each classification counted once."""
+    """Host candidates (clusters of clicks) of every source, weighed."""
 
     source: np.ndarray       # (n_cand,) source index
     xi: np.ndarray           # (n_cand,) weighted mean offset east of the source, arcsec
@@ -196,30 +225,18 @@ class _Candidates:
     vote_cls: np.ndarray     # (n_votes,) classification of each vote
 
 
-def _candidates(ann: Annotations, labels: np.ndarray, xi: np.ndarray, eta: np.ndarray,
-                cls_weight: np.ndarray) -> _Candidates:
-    """Collapse clicks with cluster ``labels`` (-1: ignored) to one vote per (cluster, classification):
-    the mean of that classification's clicks, so a double click cannot pull a host."""
-    n_cls = len(ann.cls_source)
-    keep = labels >= 0
-    labels, click_cls, xi, eta = labels[keep], ann.click_cls[keep], xi[keep], eta[keep]
-    n_cand = int(labels.max()) + 1 if len(labels) else 0
-    vote_key, vote_of_click = np.unique(labels * n_cls + click_cls, return_inverse=True)
-    n_in_vote = np.bincount(vote_of_click, minlength=len(vote_key))
-    vote_xi = _group_sum(vote_of_click, xi, len(vote_key)) / np.maximum(n_in_vote, 1)
-    vote_eta = _group_sum(vote_of_click, eta, len(vote_key)) / np.maximum(n_in_vote, 1)
-    vote_cand, vote_cls = vote_key // n_cls, vote_key % n_cls
-    w = cls_weight[vote_cls]
-    weight = _group_sum(vote_cand, w, n_cand)
+def _candidates(votes: _Votes, cls_weight: np.ndarray) -> _Candidates:
+    """Weigh the votes: positions are weighted means, scatter is about them."""
+    n = votes.n_cand
+    w = cls_weight[votes.cls]
+    weight = _group_sum(votes.cand, w, n)
     safe = np.where(weight > 0, weight, 1.0)
-    c_xi = _group_sum(vote_cand, w * vote_xi, n_cand) / safe
-    c_eta = _group_sum(vote_cand, w * vote_eta, n_cand) / safe
-    d2 = (vote_xi - c_xi[vote_cand]) ** 2 + (vote_eta - c_eta[vote_cand]) ** 2
-    votes = np.bincount(vote_cand, minlength=n_cand)
-    scatter = np.sqrt(_group_sum(vote_cand, d2, n_cand) / np.maximum(votes, 1))
-    source = np.zeros(n_cand, dtype=np.int64)
-    source[vote_cand] = ann.cls_source[vote_cls]
-    return _Candidates(source, c_xi, c_eta, votes, weight, scatter, vote_cand, vote_cls)
+    c_xi = _group_sum(votes.cand, w * votes.xi, n) / safe
+    c_eta = _group_sum(votes.cand, w * votes.eta, n) / safe
+    d2 = (votes.xi - c_xi[votes.cand]) ** 2 + (votes.eta - c_eta[votes.cand]) ** 2
+    count = np.bincount(votes.cand, minlength=n)
+    scatter = np.sqrt(_group_sum(votes.cand, d2, n) / np.maximum(count, 1))
+    return _Candidates(votes.source, c_xi, c_eta, count, weight, scatter, votes.cand, votes.cls)
 
 
 def _best(source: np.ndarray, score: np.ndarray, tiebreak: np.ndarray, n_src: int):
@@ -282,9 +299,10 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_f
     users = ann.cls_user if ann.cls_user is not None else np.arange(n_cls)
     n_users = int(users.max()) + 1 if n_cls else 0
     user_weight = np.ones(n_users)
+    votes = _votes(ann, labels, xi, eta)
     for iteration in range(int(reliability_iterations) + 1):
         cls_weight = user_weight[users]
-        cand = _candidates(ann, labels, xi, eta, cls_weight)
+        cand = _candidates(votes, cls_weight)
         no_host_weight = _group_sum(ann.cls_source[no_host], cls_weight[no_host], n_src)
         order, is_best, best_weight = _best(cand.source, cand.weight, cand.scatter, n_src)
         # weight of each candidate's votes from classifications that also marked their source's best
@@ -340,7 +358,7 @@ def reduce_rgz(ann: Annotations, *, bandwidth_arcsec: float = 3.0) -> Consensus:
     click_labels = np.full(len(ann.click_cls), -1)
     click_labels[first_click] = labels
     _, click_labels[click_labels >= 0] = np.unique(click_labels[click_labels >= 0], return_inverse=True)
-    cand = _candidates(ann, click_labels, xi, eta, np.ones(n_cls))
+    cand = _candidates(_votes(ann, click_labels, xi, eta), np.ones(n_cls))
     clicked = np.bincount(ann.cls_source[np.unique(ann.click_cls)], minlength=n_src)
     kept = np.flatnonzero(clicked[cand.source] > n_no_host[cand.source])
     return _result(ann, cand, kept[np.argsort(cand.source[kept], kind="stable")], "rgz",
@@ -356,7 +374,7 @@ def reduce_dbscan(ann: Annotations, *, eps_arcsec: float = 5.0, min_samples: flo
     _, xi, eta = _offsets(ann)
     click_src = ann.cls_source[ann.click_cls]
     labels = _dbscan(xi, eta, click_src, eps_arcsec, int(min_samples))
-    cand = _candidates(ann, labels, xi, eta, np.ones(len(ann.cls_source)))
+    cand = _candidates(_votes(ann, labels, xi, eta), np.ones(len(ann.cls_source)))
     order, _, _ = _best(cand.source, cand.votes.astype(float), cand.scatter, ann.n_sources)
     return _result(ann, cand, order, "dbscan", dict(eps_arcsec=eps_arcsec, min_samples=min_samples))
 

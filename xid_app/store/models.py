@@ -124,7 +124,10 @@ class Classification(Base):
 
     hosts: Mapped[list[HostMark]] = relationship(back_populates="classification", cascade="all, delete-orphan")
 
-    __table_args__ = (Index("ix_classifications_source_user", "source_pk", "user_pk", "created_at"),)
+    __table_args__ = (
+        Index("ix_classifications_source_user", "source_pk", "user_pk", "created_at"),
+        Index("ix_classifications_origin", "origin"),  # expert answers are few among millions
+    )
 
 
 class HostMark(Base):
