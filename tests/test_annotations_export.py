@@ -8,6 +8,7 @@ from astropy.table import Table
 from click.testing import CliRunner
 
 from xid_app.cli import main
+from xid_app.demo import DEMO_SOURCES
 from xid_app.export import COLUMNS
 from xid_app.store.models import Source
 
@@ -201,3 +202,37 @@ def test_export_matches_hosts_to_the_catalogue(rgz_project, shared_data, tmp_pat
     assert t["host_separation"].unit == "arcsec"
     blank = t[t["source_id"] == "ARG00031r7"][0]  # no host: no match
     assert np.ma.is_masked(blank["host_separation"]) and not blank["host_id"]
+
+
+def test_raw_classifications_export_round_trips_through_import(demo_project, tmp_path):
+    from xid_app.project import Project
+    from xid_app.ui.session import AnnotationSession
+
+    s = AnnotationSession(demo_project)
+    s.sign_in("reviser")
+    s.click(100.0, 120.0)
+    s.set_comment("first thought")
+    s.submit()
+    s.advance()
+    s.toggle_flag("unsure")
+    s.submit(no_host=True)
+    s.back()
+    s.clear_marks()
+    s.submit(no_host=True)  # a revision: the latest counts, both are exported
+    out = tmp_path / "classifications.csv"
+    code, text = run("export-classifications", out, "--db", demo_project.url)
+    assert code == 0
+    t = Table.read(out)
+    mine = t[t["user"] == "reviser"]
+    assert len(mine) == 3 and list(mine["is_latest"]) == [0, 1, 1]  # A (revised later), B, A again
+    assert list(mine["no_host"]) == [0, 1, 1] and mine["comment"][0] == "first thought" and mine["unsure"][1] == 1
+    assert mine["band"][0] == "WISE W1" and mine["pixel_x"][0] == 100.0
+
+    fresh = Project(f"sqlite:///{tmp_path / 'fresh.sqlite'}", settings=demo_project.settings)
+    fresh.init()
+    fresh.ingest(DEMO_SOURCES)
+    report = fresh.import_annotations(out)
+    assert report.rejected == []
+    a, b = demo_project.catalogue(), fresh.catalogue()
+    assert list(a["source_id"]) == list(b["source_id"])
+    np.testing.assert_allclose(np.ma.filled(a["host_ra"], 0), np.ma.filled(b["host_ra"], 0), atol=1e-9)

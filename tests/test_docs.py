@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from xid_app.cli import main
 from xid_app.config import Settings
-from xid_app.export import COLUMNS
+from xid_app.export import CLASSIFICATION_COLUMNS, COLUMNS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -35,11 +35,24 @@ def test_every_setting_is_documented():
         assert field.description
 
 
+def _documented(section: str) -> dict:
+    text = README.split(section)[1].split("\n### ")[0]
+    rows = re.findall(r"^\| `(\w+)` \| (\w*) \| (.+) \|$", text, flags=re.M)
+    return {name: (unit, meaning) for name, unit, meaning in rows}
+
+
 def test_catalogue_columns_in_readme_match_the_code():
-    rows = re.findall(r"^\| `(\w+)` \| (\w*) \| (.+) \|$", README, flags=re.M)
-    documented = {name: (unit, text) for name, unit, text in rows}
+    documented = _documented("### Host-ID catalogue")
+    assert list(documented) == [spec.name for spec in COLUMNS]
     for spec in COLUMNS:
-        assert documented.get(spec.name) == (spec.unit or "", spec.description), spec.name
+        assert documented[spec.name] == (spec.unit or "", spec.description), spec.name
+
+
+def test_classification_columns_in_readme_match_the_code():
+    documented = _documented("### Raw classifications")
+    assert list(documented) == [spec.name for spec in CLASSIFICATION_COLUMNS]
+    for spec in CLASSIFICATION_COLUMNS:
+        assert documented[spec.name] == (spec.unit or "", spec.description), spec.name
 
 
 def test_quick_start_is_two_commands():

@@ -146,6 +146,16 @@ def export(project: Project, out, method, params):
     click.echo(f"wrote {len(table)} row(s) for {table.meta['NSOURCES']} source(s) to {out}")
 
 
+@main.command("export-classifications")
+@click.argument("out", type=click.Path(dir_okay=False))
+@with_project
+def export_classifications(project: Project, out):
+    """Write every answer ever given (all revisions, flags, comments, raw clicks), one row per mark; its first
+    six columns are the interchange format, so `xid import-annotations` reads it back."""
+    table = project.export_classifications(out)
+    click.echo(f"wrote {len(table)} row(s) to {out}")
+
+
 @main.command()
 @method_option
 @param_option

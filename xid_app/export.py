@@ -50,6 +50,45 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("decided_at", "str", None, "When the expert answer was given (UTC, ISO 8601); empty for consensus"),
 )
 
+# The raw answers, every revision: the first six columns are the interchange format of
+# `xid import-annotations`, so an export can be imported into another XID database.
+CLASSIFICATION_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("classification_id", "str", None, "Submission id of the classification (one per answer)"),
+    ColumnSpec("source_id", "str", None, "Radio source identifier"),
+    ColumnSpec("user", "str", None, "Annotator (or admin, for expert answers)"),
+    ColumnSpec("host_ra", "f8", "deg", "Marked host right ascension (ICRS); blank for an answer without a host", True),
+    ColumnSpec("host_dec", "f8", "deg", "Marked host declination (ICRS); blank for an answer without a host", True),
+    ColumnSpec("no_host", "i1", None, "1 for an answer that marked no host (one row, blank position)"),
+    ColumnSpec("created_at", "str", None, "When the answer was given (UTC, ISO 8601)"),
+    ColumnSpec("origin", "str", None, "'app', 'import' or 'expert'"),
+    ColumnSpec("is_latest", "i1", None, "1 if this is the user's current answer for the source (the one consensus uses)"),
+    ColumnSpec("artefact", "i1", None, "Flag: artefact"),
+    ColumnSpec("blend", "i1", None, "Flag: blend"),
+    ColumnSpec("too_zoomed_in", "i1", None, "Flag: too zoomed in"),
+    ColumnSpec("unsure", "i1", None, "Flag: unsure"),
+    ColumnSpec("comment", "str", None, "Free comment (plain text)"),
+    ColumnSpec("catalogue_id", "str", None, "Catalogue object the mark snapped or was typed to; empty if none"),
+    ColumnSpec("click_ra", "f8", "deg", "Where the click was before snapping (ICRS); blank if not snapped", True),
+    ColumnSpec("click_dec", "f8", "deg", "Where the click was before snapping (ICRS); blank if not snapped", True),
+    ColumnSpec("band", "str", None, "Image layer the mark was made on; empty for imported marks"),
+    ColumnSpec("pixel_x", "f8", None, "0-based column clicked on that layer; blank if not clicked", True),
+    ColumnSpec("pixel_y", "f8", None, "0-based row clicked on that layer; blank if not clicked", True),
+)
+
+
+def columns_table(values: dict, columns: tuple[ColumnSpec, ...]) -> Table:
+    """A Table from column arrays, typed and described as in ``columns``."""
+    table = Table()
+    for spec in columns:
+        data = np.asarray(values[spec.name]).astype(str if spec.dtype == "str" else spec.dtype)
+        meta = dict(name=spec.name, unit=spec.unit, description=spec.description)
+        if spec.nullable:
+            table[spec.name] = MaskedColumn(data, mask=~np.isfinite(data), **meta)
+        else:
+            table[spec.name] = Column(data, **meta)
+    return table
+
+
 FORMATS = {
     ".csv": "ascii.csv",
     ".ecsv": "ascii.ecsv",
@@ -144,14 +183,7 @@ def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
         n_classifications=consensus.n_classifications[src],
         no_host_fraction=consensus.no_host_fraction[src],
     )
-    table = Table()
-    for spec in COLUMNS:
-        data = np.asarray(values[spec.name]).astype(str if spec.dtype == "str" else spec.dtype)
-        meta = dict(name=spec.name, unit=spec.unit, description=spec.description)
-        if spec.nullable:
-            table[spec.name] = MaskedColumn(data, mask=~np.isfinite(data), **meta)
-        else:
-            table[spec.name] = Column(data, **meta)
+    table = columns_table(values, COLUMNS)
     table.sort(["source_id", "host_rank"])
     table.meta.update(
         {

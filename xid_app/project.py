@@ -21,12 +21,13 @@ import pandas as pd
 from astropy.table import Table
 from sqlalchemy import Engine, select
 
+from . import __version__
 from .accuracy import Score, score_hosts
 from .catalogue import CatalogueIndex
 from .config import Settings
 from .consensus import Consensus, run_consensus
 from .cutouts import Cutout, ImageError, read_fits_layer
-from .export import catalogue_table, write_table
+from .export import CLASSIFICATION_COLUMNS, catalogue_table, columns_table, write_table
 from .imaging import Display, View, compose_view
 from .ingest import read_annotations, read_catalogue, read_sources
 from .store import db, repository
@@ -176,6 +177,18 @@ class Project:
                            hosts.host_dec.to_numpy(float), radius_arcsec=radius_arcsec,
                            sources=np.intersect1d(ref.source_id.map(index).to_numpy(int),
                                                   np.flatnonzero(result.n_classifications > 0)))
+
+    def classifications(self) -> Table:
+        """Every answer ever given, every revision, one row per mark (see ``CLASSIFICATION_COLUMNS``)."""
+        self.check_ready()
+        table = columns_table(repository.classification_rows(self.engine), CLASSIFICATION_COLUMNS)
+        table.meta["CREATOR"] = f"XID {__version__}"
+        return table
+
+    def export_classifications(self, path: str | Path) -> Table:
+        table = self.classifications()
+        write_table(table, path)
+        return table
 
     def export(self, path: str | Path, method: str | None = None, **params: float) -> Table:
         """Write the catalogue; format from the extension (.csv .ecsv .fits .vot)."""

@@ -6,9 +6,9 @@ Each write runs in one transaction: an ingest or import either lands whole or no
 from __future__ import annotations
 
 import random
-from itertools import chain
 from dataclasses import dataclass, field
 from datetime import timezone
+from itertools import chain
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -512,3 +512,48 @@ def _iso_utc(moment) -> str:
     if moment.tzinfo is None:  # SQLite returns naive datetimes; XID stores UTC
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def classification_rows(engine: Engine) -> dict[str, list]:
+    """Every answer ever given, one row per mark (one row for an answer without marks), oldest first,
+    as columns named as in :data:`xid_app.export.CLASSIFICATION_COLUMNS`."""
+    latest = set(
+        r[0] for r in _fetch(engine, select(func.max(Classification.id)).group_by(
+            Classification.source_pk, Classification.user_pk, Classification.origin == "expert"))
+    )
+    rows = _fetch(engine, (
+        select(Classification.id, Classification.submission_id, Source.source_id, User.name, HostMark.ra,
+               HostMark.dec, Classification.created_at, Classification.origin, Classification.artefact,
+               Classification.blend, Classification.too_zoomed_in, Classification.unsure, Classification.comment,
+               HostMark.catalogue_id, HostMark.click_ra, HostMark.click_dec, Layer.band, HostMark.pixel_x,
+               HostMark.pixel_y)
+        .join(Source, Source.id == Classification.source_pk)
+        .join(User, User.id == Classification.user_pk)
+        .outerjoin(HostMark, HostMark.classification_pk == Classification.id)
+        .outerjoin(Layer, Layer.id == HostMark.layer_pk)
+        .order_by(Classification.id, HostMark.id)
+    ))
+    nan = float("nan")
+    out: dict[str, list] = {name: [] for name in (
+        "classification_id", "source_id", "user", "host_ra", "host_dec", "no_host", "created_at", "origin",
+        "is_latest", "artefact", "blend", "too_zoomed_in", "unsure", "comment", "catalogue_id", "click_ra",
+        "click_dec", "band", "pixel_x", "pixel_y")}
+    for (pk, sub, sid, user, ra, dec, at, origin, artefact, blend, tzi, unsure, comment, cat, cra, cdec, band,
+         px, py) in rows:
+        for name, value in (
+            ("classification_id", sub), ("source_id", sid), ("user", user),
+            ("host_ra", nan if ra is None else ra), ("host_dec", nan if dec is None else dec),
+            ("no_host", int(ra is None)), ("created_at", _iso_utc(at)), ("origin", origin),
+            ("is_latest", int(pk in latest)), ("artefact", int(artefact)), ("blend", int(blend)),
+            ("too_zoomed_in", int(tzi)), ("unsure", int(unsure)), ("comment", comment or ""),
+            ("catalogue_id", cat or ""), ("click_ra", nan if cra is None else cra),
+            ("click_dec", nan if cdec is None else cdec), ("band", band or ""),
+            ("pixel_x", nan if px is None else px), ("pixel_y", nan if py is None else py),
+        ):
+            out[name].append(value)
+    return out
+
+
+def _fetch(engine: Engine, statement) -> list:
+    with engine.connect() as conn:
+        return conn.execute(statement).all()
