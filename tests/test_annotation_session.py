@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from xid_app.coords import pixel_to_sky
 from xid_app.store import repository
-from xid_app.store.models import Classification, HostMark
+from xid_app.store.models import Classification, HostMark, Source
 from xid_app.ui.session import AnnotationSession, SessionError
 
 
@@ -195,3 +195,24 @@ def test_gold_sources_come_now_and_then(demo_project):
         s.skip()
         shown.append(s.current.source.pk)
     assert gold_pk in shown[:4]
+
+
+def test_retired_sources_leave_the_queue(tmp_path, settings):
+    from xid_app.demo import DEMO_ANNOTATIONS, DEMO_SOURCES
+    from xid_app.project import Project
+
+    project = Project(f"sqlite:///{tmp_path / 'r.sqlite'}", settings=settings)  # real retirement settings
+    project.init()
+    project.ingest(DEMO_SOURCES)
+    project.import_annotations(DEMO_ANNOTATIONS)
+    gone = project.retired_sources(wait=True)
+    with project.session() as session:
+        ids = dict(session.execute(sa.select(Source.id, Source.source_id)).all())
+    assert {ids[pk] for pk in gone} >= {"ARG00030wk", "ARG00031w6"}  # 5 of 5 agree; 20 answers
+    s = AnnotationSession(project)
+    s.sign_in("late-comer")
+    shown = set()
+    while s.current is not None:
+        shown.add(s.current.source.pk)
+        s.skip()
+    assert shown.isdisjoint(gone) and len(shown) == 19 - len(gone)

@@ -183,3 +183,16 @@ def test_rgz_style_keeps_only_the_first_click():
     both = [(-20, 0), (20, 0)]
     c = run_consensus(build([[both, both, both]]), "rgz")
     assert len(c.host_ra) == 1
+
+
+def test_retirement_when_agreed_or_at_the_cap():
+    from xid_app.consensus import retired
+
+    agreed = [[(0, 0)]] * 5                      # 5 of 5 agree: retires
+    split = [[(0, 0)]] * 3 + [[(30, 0)]] * 2     # 3 of 5: not yet
+    few = [[(0, 0)]] * 3                         # too few
+    no_host = [[]] * 5                           # agreed on no host: retires
+    many = [[(0, 0)]] * 11 + [[(30, 0)]] * 9     # 20 answers, no agreement: retires at the cap
+    c = run_consensus(build([agreed, split, few, no_host, many]))
+    assert retired(c, min_classifications=5, agreement=0.8, max_classifications=20).tolist() == [
+        True, False, False, True, True]

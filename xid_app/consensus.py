@@ -421,3 +421,20 @@ def run_consensus(ann: Annotations, method: str = "xid", **params: float) -> Con
     if unknown:
         raise ValueError(f"unknown parameter(s) for {method!r}: {', '.join(sorted(unknown))}")
     return spec.reduce(ann, **{**spec.defaults(), **params})
+
+
+def retired(consensus: Consensus, *, min_classifications: int = 5, agreement: float = 0.8,
+            max_classifications: int = 20) -> np.ndarray:
+    """Which sources need no more classifications: boolean ``(n_sources,)``.
+
+    A source retires once it has ``min_classifications`` and its best-supported answer — its best host, or
+    "no host" — has at least ``agreement`` of them; or, agreed or not, at ``max_classifications``
+    (further answers would not settle it: it is for the expert queue).
+    """
+    n = consensus.n_classifications
+    best_host = np.zeros(len(n))
+    np.maximum.at(best_host, consensus.host_source, consensus.host_level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        no_host = np.where(n > 0, consensus.n_no_host / np.maximum(n, 1), 0.0)
+    settled = np.maximum(best_host, no_host) >= agreement
+    return ((n >= min_classifications) & settled) | (n >= max_classifications)

@@ -22,6 +22,8 @@ def prepare_demo(settings: Settings | None = None, *, url: str | None = None) ->
     passwords (re)set, so logging in always works.
     """
     settings = settings or Settings()
+    # the RGZ subjects already have up to 20 classifications: the demo retires nothing, so all can be tried
+    settings = settings.model_copy(update=dict(retire_min_classifications=10**6, retire_max_classifications=10**6))
     project = Project(url or settings.demo_database_url(), settings=settings)
     project.init()
     project.ingest(DEMO_SOURCES)

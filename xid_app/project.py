@@ -12,6 +12,8 @@ The CLI and the server are thin shells over :class:`Project`::
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -25,13 +27,16 @@ from . import __version__
 from .accuracy import Score, score_hosts
 from .catalogue import CatalogueIndex
 from .config import Settings
-from .consensus import Consensus, run_consensus
+from .consensus import Consensus, retired, run_consensus
 from .cutouts import Cutout, ImageError, read_fits_layer
 from .export import CLASSIFICATION_COLUMNS, catalogue_table, columns_table, write_table
 from .imaging import Display, View, compose_view
 from .ingest import read_annotations, read_catalogue, read_sources
 from .store import db, repository
 from .store.models import Layer, Source
+
+
+_background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-retire")
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,8 @@ class Project:
         self.settings = settings or Settings()
         self.url = url or self.settings.resolved_database_url()
         self._catalogue: tuple | None = None
+        self._retired: tuple[float, frozenset[int]] | None = None
+        self._retiring: Future | None = None
 
     @property
     def engine(self) -> Engine:
@@ -162,6 +169,27 @@ class Project:
         expert = repository.load_expert_answers(self.engine)
         return catalogue_table(result, source_ids, ann.source_ra, ann.source_dec, expert, self.catalogue_index(),
                                self.settings.host_match_radius_arcsec)
+
+    def retired_sources(self, *, max_age_s: float = 30.0, wait: bool = False) -> frozenset[int]:
+        """Primary keys of retired sources (see :func:`xid_app.consensus.retired`).
+
+        The queue asks on every Next, but consensus runs over every source: the set is recomputed in the
+        background when older than ``max_age_s`` and the last one is returned meanwhile (empty at first);
+        ``wait=True`` waits for a fresh one."""
+        stale = self._retired is None or time.monotonic() - self._retired[0] > max_age_s
+        if stale and (self._retiring is None or self._retiring.done()):
+            self._retiring = _background.submit(self._compute_retired)
+        if wait:
+            self._retiring.result()
+        return self._retired[1] if self._retired is not None else frozenset()
+
+    def _compute_retired(self) -> None:
+        s = self.settings
+        started = time.monotonic()
+        _, _, result = self.consensus()
+        mask = retired(result, min_classifications=s.retire_min_classifications, agreement=s.retire_agreement,
+                       max_classifications=s.retire_max_classifications)
+        self._retired = (started, frozenset(repository.source_pks(self.engine)[mask].tolist()))
 
     def score(self, reference: str | Path, result: Consensus, source_ids, *, radius_arcsec: float = 3.0) -> Score:
         """Score a consensus against a CSV of reference hosts: ``source_id, host_ra, host_dec, has_host``

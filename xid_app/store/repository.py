@@ -446,6 +446,12 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     return np.array([r[1] for r in sources], dtype=object), annotations
 
 
+def source_pks(engine: Engine) -> np.ndarray:
+    """Primary keys of every source, in the order :func:`load_annotations` indexes them."""
+    with engine.connect() as conn:
+        return np.array(conn.scalars(select(Source.id).order_by(Source.id)).all(), dtype=np.int64)
+
+
 def dict_lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """``values`` at the positions of ``wanted`` among ``keys`` (every wanted key present)."""
     order = np.argsort(keys)

@@ -127,7 +127,8 @@ class AnnotationSession:
         if self.expert or self.user_pk is None:
             return
         with self.project.session() as session:
-            upcoming = repository.next_source(session, user_pk=self.user_pk, exclude=self.seen)
+            upcoming = repository.next_source(session, user_pk=self.user_pk,
+                                              exclude=self.seen | self.project.retired_sources())
         if upcoming is not None:
             display = replace(self.display, background=None, contours_from=None)
             self._prefetching = (upcoming, _prefetcher.submit(self.project.view, upcoming, display))
@@ -147,7 +148,8 @@ class AnnotationSession:
             if self.expert:
                 upcoming = self._next_expert(session)
             else:
-                upcoming = repository.next_source(session, user_pk=self.user_pk, exclude=self.seen, gold=want_gold)
+                upcoming = repository.next_source(session, user_pk=self.user_pk, gold=want_gold,
+                                                  exclude=self.seen | self.project.retired_sources())
         self.show(upcoming)
         if self.current is not None and not self.expert:
             self.since_gold = 0 if self._is_gold() else self.since_gold + 1
@@ -165,7 +167,8 @@ class AnnotationSession:
         self._require_user()
         self._leave()
         with self.project.session() as session:
-            self.show(repository.random_source(session, user_pk=self.user_pk, exclude=self.seen))
+            self.show(repository.random_source(session, user_pk=self.user_pk,
+                                               exclude=self.seen | self.project.retired_sources()))
 
     def back(self) -> None:
         """Return to the previous source, showing this user's answer there so it can be changed."""
