@@ -35,7 +35,6 @@ from .ingest import read_annotations, read_catalogue, read_sources
 from .store import db, repository
 from .store.models import Layer, Source
 
-
 _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-retire")
 
 
