@@ -39,6 +39,8 @@ class Annotations:
     cls_user : numpy.ndarray, optional
         ``(n_classifications,)`` index of each classification's annotator, for reliability weights;
         ``None``: every classification is its own annotator.
+    gold : ExpertAnswers, optional
+        Experts' answers on gold-standard sources: annotators' reliability is also measured against them.
     """
 
     source_ra: np.ndarray
@@ -48,6 +50,7 @@ class Annotations:
     click_ra: np.ndarray
     click_dec: np.ndarray
     cls_user: np.ndarray | None = None
+    gold: ExpertAnswers | None = None
 
     @property
     def n_sources(self) -> int:
@@ -275,9 +278,37 @@ def _result(ann: Annotations, cand: _Candidates, kept: np.ndarray, method: str, 
                      method=method, params=params)
 
 
+def _agrees_with_gold(ann: Annotations, votes: _Votes, no_host: np.ndarray, radius: float):
+    """For classifications on gold-standard sources: whether each agrees with the expert's answer.
+    Returns (mask of classifications on gold sources, their agreement)."""
+    n_cls = len(ann.cls_source)
+    gold = ann.gold
+    on_gold = np.zeros(n_cls, dtype=bool)
+    agrees = np.zeros(n_cls, dtype=bool)
+    if gold is None or len(gold.source) == 0:
+        return on_gold, agrees
+    gold_source = np.zeros(ann.n_sources, dtype=bool)
+    gold_source[gold.source] = True
+    gold_has_host = np.zeros(ann.n_sources, dtype=bool)
+    gold_has_host[gold.source[gold.host_answer]] = True
+    on_gold = gold_source[ann.cls_source]
+    agrees = on_gold & no_host & ~gold_has_host[ann.cls_source]
+    if len(gold.host_answer) and len(votes.cls):
+        hsrc = gold.source[gold.host_answer]
+        hx, hy = tangent_offsets_arcsec(gold.host_ra, gold.host_dec, ann.source_ra[hsrc], ann.source_dec[hsrc])
+        tree = _points(hx, hy, hsrc, radius)
+        vsrc = votes.source[votes.cand]
+        separation = 10.0 * radius + 1.0
+        distance, _ = tree.query(np.column_stack([votes.xi, votes.eta, vsrc * separation]),
+                                 distance_upper_bound=radius)
+        agrees[votes.cls[np.isfinite(distance)]] = True
+        agrees &= on_gold
+    return on_gold, agrees
+
+
 def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_fraction: float = 0.5,
                co_marked_fraction: float = 0.5, min_secondary_votes: float = 2,
-               reliability_iterations: float = 3) -> Consensus:
+               reliability_iterations: float = 3, gold_weight: float = 3) -> Consensus:
     """XID's consensus: clusters of clicks, votes weighted by each annotator's reliability.
 
     Clicks closer than ``link_radius_arcsec`` (transitively) form a host candidate; each classification
@@ -290,7 +321,8 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_f
 
     Annotators are weighted by how often their answers agree with the consensus, (agreed + 1) /
     (answered + 2), re-estimated ``reliability_iterations`` times, so careless or random clickers stop
-    dragging hosts around.
+    dragging hosts around. On gold-standard sources (``ann.gold``) an answer is judged against the
+    expert's instead, and counts ``gold_weight`` times.
     """
     n_src, n_cls = ann.n_sources, len(ann.cls_source)
     _, _, no_host = _counts(ann)
@@ -300,6 +332,8 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_f
     n_users = int(users.max()) + 1 if n_cls else 0
     user_weight = np.ones(n_users)
     votes = _votes(ann, labels, xi, eta)
+    on_gold, gold_agrees = _agrees_with_gold(ann, votes, no_host, link_radius_arcsec)
+    cls_count = np.where(on_gold, gold_weight, 1.0)
     for iteration in range(int(reliability_iterations) + 1):
         cls_weight = user_weight[users]
         cand = _candidates(votes, cls_weight)
@@ -321,14 +355,15 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_f
         # a classification agrees if it marked a kept host, or said "no host" where there is none
         agrees = np.where(no_host, ~has_host[ann.cls_source], False)
         agrees[cand.vote_cls[keep[cand.vote_cand]]] = True
-        agreed = np.bincount(users, weights=agrees.astype(float), minlength=n_users)
-        answered = np.bincount(users, minlength=n_users)
+        agrees = np.where(on_gold, gold_agrees, agrees)
+        agreed = np.bincount(users, weights=agrees * cls_count, minlength=n_users)
+        answered = np.bincount(users, weights=cls_count, minlength=n_users)
         user_weight = (agreed + 1.0) / (answered + 2.0)
     kept = order[keep[order]]
     return _result(ann, cand, kept, "xid", dict(
         link_radius_arcsec=link_radius_arcsec, secondary_fraction=secondary_fraction,
         co_marked_fraction=co_marked_fraction, min_secondary_votes=min_secondary_votes,
-        reliability_iterations=reliability_iterations))
+        reliability_iterations=reliability_iterations, gold_weight=gold_weight))
 
 
 def reduce_rgz(ann: Annotations, *, bandwidth_arcsec: float = 3.0) -> Consensus:
@@ -394,6 +429,7 @@ METHODS: dict[str, Method] = {
                 0.5, "...and at least this fraction of its weight from classifications that also marked the best host."),
             "min_secondary_votes": Param(2, "...and at least this many votes."),
             "reliability_iterations": Param(3, "Rounds of re-estimating annotator weights (0: all weigh the same)."),
+            "gold_weight": Param(3, "An answer on a gold-standard source counts this many times in its annotator's weight."),
         },
     ),
     "rgz": Method(

@@ -159,6 +159,7 @@ class Project:
         """Source ids, positions and the consensus over every source's current answers."""
         self.check_ready()
         source_ids, ann = repository.load_annotations(self.engine)
+        ann = replace(ann, gold=repository.load_expert_answers(self.engine, gold_only=True))
         result: Consensus = run_consensus(ann, method or self.settings.consensus_method, **params)
         return source_ids, ann, result
 

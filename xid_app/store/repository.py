@@ -481,14 +481,13 @@ def load_catalogue(engine: Engine) -> CatalogueIndex:
     return CatalogueIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
 
 
-def load_expert_answers(engine: Engine) -> ExpertAnswers:
-    """The latest expert answer of every source that has one, indexed like :func:`load_annotations`."""
-    latest = (
-        select(func.max(Classification.id).label("id"))
-        .where(Classification.origin == "expert")
-        .group_by(Classification.source_pk)
-        .subquery()
-    )
+def load_expert_answers(engine: Engine, *, gold_only: bool = False) -> ExpertAnswers:
+    """The latest expert answer of every source that has one (``gold_only``: of gold-standard sources),
+    indexed like :func:`load_annotations`."""
+    expert = select(func.max(Classification.id).label("id")).where(Classification.origin == "expert")
+    if gold_only:
+        expert = expert.join(Source, Source.id == Classification.source_pk).where(Source.is_gold)
+    latest = expert.group_by(Classification.source_pk).subquery()
     with engine.connect() as conn:
         src_pk = np.array(conn.scalars(select(Source.id).order_by(Source.id)).all(), dtype=np.int64)
         answers = conn.execute(
