@@ -105,7 +105,10 @@ def users_list(project: Project):
 @with_project
 def import_annotations(project: Project, file):
     """Import clicks in the interchange CSV: classification_id, source_id, user, host_ra, host_dec, no_host."""
-    report = project.import_annotations(file)
+    _report_import(project.import_annotations(file))
+
+
+def _report_import(report) -> None:
     click.echo(
         f"imported {report.classifications_added} classification(s) with {report.clicks_added} click(s); "
         f"{report.already_stored} already stored; {len(report.rejected)} row(s) rejected"
@@ -133,6 +136,23 @@ method_option = click.option("--method", type=click.Choice(sorted(METHODS)), def
                              help="Consensus method (default: $XID_CONSENSUS_METHOD, else xid).")
 param_option = click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
                             help="A parameter of the method; repeat for several. See `xid consensus --list`.")
+
+
+@main.command("import-panoptes")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--subject-field", default="source_id", show_default=True,
+              help="Subject metadata field holding the source_id ('' to use the Panoptes subject id).")
+@click.option("--band", default=None, help="Layer the subject images show (default: the source's background).")
+@click.option("--image-size", type=(int, int), default=None, metavar="W H",
+              help="Subject image size in pixels, if it differs from the layer's.")
+@click.option("--tool", type=int, default=None, help="Only this point tool's clicks (default: all).")
+@with_project
+def import_panoptes(project: Project, file, subject_field, band, image_size, tool):
+    """Import a Zooniverse Panoptes classification export: point clicks in subject-image pixels become sky
+    positions through the layer's WCS; question answers become flags ("no host", artefact, blend...)."""
+    report = project.import_panoptes(file, subject_field=subject_field or None, band=band, image_size=image_size,
+                                     tool=tool)
+    _report_import(report)
 
 
 @main.command()

@@ -155,6 +155,40 @@ class Project:
         with self.session() as session, session.begin():
             repository.set_user(session, name=name, password=password, role=role)
 
+    def import_panoptes(self, path: str | Path, *, subject_field: str | None = "source_id", band: str | None = None,
+                        image_size: tuple[int, int] | None = None, tool: int | None = None) -> repository.ImportReport:
+        """Import a Zooniverse Panoptes classification export (see :func:`xid_app.panoptes.read_panoptes`).
+
+        Each subject image is taken to show the source's layer ``band`` (default: its background, the
+        first optical/IR layer else the radio one), scaled to ``image_size`` (width, height) pixels
+        (default: the layer's own size)."""
+        from astropy.io import fits
+
+        from .coords import celestial_wcs
+        from .panoptes import SubjectImage, read_panoptes
+
+        self.check_ready()
+        images = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(Source.source_id, Layer.id, Layer.band, Layer.kind, Layer.path)
+                                .join(Layer, Layer.source_pk == Source.id).order_by(Source.id, Layer.position)).all()
+        chosen: dict[str, tuple] = {}  # source_id → (layer pk, path, kind)
+        for source_id, pk, layer_band, kind, layer_path in rows:
+            current = chosen.get(source_id)
+            if band is not None:
+                if layer_band == band and current is None:
+                    chosen[source_id] = (pk, layer_path, kind)
+            elif current is None or (kind == "optical" and current[2] != "optical"):
+                chosen[source_id] = (pk, layer_path, kind)  # the background: first optical/IR, else radio
+        for source_id, (pk, layer_path, _) in chosen.items():
+            header = fits.getheader(layer_path)
+            wcs = celestial_wcs(header)
+            shape = (int(header["NAXIS2"]), int(header["NAXIS1"]))
+            images[source_id] = SubjectImage(wcs, pk, shape, image_size or (shape[1], shape[0]))
+        rows_read = read_panoptes(path, images, subject_field=subject_field, tool=tool)
+        with self.session() as session, session.begin():
+            return repository.import_annotations(session, annotations=rows_read)
+
     def consensus(self, method: str | None = None, **params: float) -> tuple:
         """Source ids, positions and the consensus over every source's current answers."""
         self.check_ready()

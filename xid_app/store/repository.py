@@ -136,14 +136,21 @@ def import_annotations(session: Session, *, annotations: AnnotationRows) -> Impo
     rows = rows[~rows.classification_id.isin(stored)]
 
     user_pk = {name: get_or_create_user(session, name=name).id for name in rows.user.unique()}
+    flag_columns = [f for f in FLAGS if f in rows.columns]
+    located = "layer_pk" in rows.columns  # clicks made on a known layer (e.g. a Panoptes import)
     for cid, group in rows.groupby("classification_id", sort=False):
         clicks = group[~group.no_host]
         first = group.iloc[0]
         classification = Classification(
             submission_id=cid, source_pk=source_pk[first.source_id], user_pk=user_pk[first.user],
-            no_host=clicks.empty, origin="import",
+            no_host=clicks.empty, origin="import", **{f: bool(first[f]) for f in flag_columns},
         )
-        classification.hosts = [HostMark(ra=float(ra), dec=float(dec)) for ra, dec in zip(clicks.host_ra, clicks.host_dec)]
+        classification.hosts = [
+            HostMark(ra=float(c.host_ra), dec=float(c.host_dec),
+                     **(dict(layer_pk=int(c.layer_pk), pixel_x=float(c.pixel_x), pixel_y=float(c.pixel_y))
+                        if located else {}))
+            for c in clicks.itertuples(index=False)
+        ]
         session.add(classification)
         report.classifications_added += 1
         report.clicks_added += len(clicks)

@@ -1,0 +1,77 @@
+"""Importing a Zooniverse Panoptes classification export: clicks in subject-image pixels → sky."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+from click.testing import CliRunner
+
+from xid_app.cli import main
+from xid_app.coords import celestial_wcs, sky_to_pixel
+from xid_app.demo import DEMO_DIR
+
+SUBJECT_PX = 424  # RGZ showed its FIRST cutouts as 424×424 images
+
+
+def _panoptes_export(demo_dir, path):
+    """The demo's real RGZ clicks written as a Panoptes export (point tool in 424 px images, y down)."""
+    sources = pd.read_csv(demo_dir / "sources.csv").set_index("source_id")
+    clicks = pd.read_csv(demo_dir / "annotations.csv", dtype={"classification_id": str})
+    rows = []
+    for n, (cid, group) in enumerate(clicks.groupby("classification_id", sort=False)):
+        sid = group.source_id.iloc[0]
+        header = fits.getheader(demo_dir / sources.loc[sid, "radio_image"])
+        wcs = celestial_wcs(header)
+        points = group.dropna(subset=["host_ra"])
+        x, y = sky_to_pixel(wcs, points.host_ra.to_numpy(), points.host_dec.to_numpy())
+        nx, ny = header["NAXIS1"], header["NAXIS2"]
+        value = [{"x": (px + 0.5) * SUBJECT_PX / nx, "y": SUBJECT_PX - (py + 0.5) * SUBJECT_PX / ny, "tool": 0,
+                  "frame": 0, "details": []} for px, py in zip(x, y)]
+        annotations = [{"task": "T0", "task_label": "Click the host galaxy", "value": value}]
+        if points.empty:
+            annotations.append({"task": "T1", "task_label": "Anything else?", "value": "No host galaxy visible"})
+        rows.append(dict(classification_id=cid, user_name=group.user.iloc[0], user_id="", workflow_id="1",
+                         created_at="2015-06-01 00:00:00 UTC", subject_ids=str(1000 + n),
+                         subject_data=json.dumps({str(1000 + n): {"#source_id": sid}}),
+                         annotations=json.dumps(annotations)))
+    rows.append(dict(rows[0], classification_id="broken", annotations="{not json"))
+    rows.append(dict(rows[0], classification_id="elsewhere", subject_data=json.dumps({"1": {"#source_id": "NOPE"}})))
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+@pytest.fixture
+def rgz_only(project, tmp_path):
+    table = pd.read_csv(DEMO_DIR / "sources.csv")
+    table = table[table.source_id.str.startswith("ARG0003")]
+    table["radio_image"] = [str(DEMO_DIR / p) for p in table.radio_image]
+    table.to_csv(tmp_path / "rgz.csv", index=False)
+    project.ingest(tmp_path / "rgz.csv")
+    return project
+
+
+def test_panoptes_export_of_real_rgz_clicks_lands_where_the_clicks_were(rgz_only, tmp_path):
+    _panoptes_export(DEMO_DIR, tmp_path / "panoptes.csv")
+    result = CliRunner().invoke(main, ["import-panoptes", str(tmp_path / "panoptes.csv"),
+                                       "--image-size", str(SUBJECT_PX), str(SUBJECT_PX), "--db", rgz_only.url])
+    assert result.exit_code == 0, result.output
+    assert "imported 210 classification(s) with 247 click(s)" in result.output
+    assert "unreadable annotations" in result.output and "not a known source ('NOPE')" in result.output
+
+    _, ann = rgz_only.consensus()[:2]
+    original = pd.read_csv(DEMO_DIR / "annotations.csv").dropna(subset=["host_ra"])
+    mine = np.column_stack([ann.click_ra, ann.click_dec])
+    theirs = original[["host_ra", "host_dec"]].to_numpy()
+    # every original click has an imported one within 0.01" (the CSV's 7 decimals)
+    for ra, dec in theirs:
+        sep = np.hypot((mine[:, 0] - ra) * np.cos(np.radians(dec)), mine[:, 1] - dec) * 3600
+        assert sep.min() < 0.01
+    n_no_host = np.bincount(ann.click_cls, minlength=len(ann.cls_source)) == 0
+    assert n_no_host.sum() == 210 - original.classification_id.nunique()
+
+
+def test_not_a_panoptes_export(rgz_only, tmp_path):
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(main, ["import-panoptes", str(tmp_path / "x.csv"), "--db", rgz_only.url])
+    assert result.exit_code == 1 and "not a Panoptes classification export" in result.output

@@ -1,0 +1,140 @@
+"""Reading a Zooniverse Panoptes classification export: point-tool clicks in subject-image pixels, turned
+into sky positions through the WCS of the image the subject showed, and question answers into flags.
+
+A Panoptes export is a CSV with, per classification, ``classification_id``, ``user_name``,
+``created_at``, ``subject_ids``, ``subject_data`` (JSON, per subject id) and ``annotations`` (JSON, a list
+of ``{"task", "value"}``): drawing tasks hold ``[{"x", "y", "tool", ...}]`` with the origin at the image's
+top-left corner and y downwards; question tasks hold the chosen answer label(s).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .ingest import ANNOTATION_COLUMNS, AnnotationRows, IngestError
+
+PANOPTES_COLUMNS = ("classification_id", "user_name", "subject_ids", "subject_data", "annotations")
+# words in a question's answer label → what XID records (first match wins, case-insensitive)
+ANSWER_KEYWORDS = (
+    ("no host", "no_host"), ("no galaxy", "no_host"), ("no ir", "no_host"), ("no optical", "no_host"),
+    ("artefact", "artefact"), ("artifact", "artefact"), ("blend", "blend"), ("zoom", "too_zoomed_in"),
+    ("unsure", "unsure"), ("not sure", "unsure"),
+)
+
+
+@dataclass(frozen=True)
+class SubjectImage:
+    """How a subject image maps to the FITS layer it was made from."""
+
+    wcs: object          # astropy WCS of the layer
+    layer_pk: int
+    layer_shape: tuple[int, int]   # (ny, nx) of the FITS layer
+    image_size: tuple[int, int]    # (width, height) of the subject image in pixels
+
+
+def _flags(value) -> set[str]:
+    labels = value if isinstance(value, list) else [value]
+    found = set()
+    for label in labels:
+        text = str(label).lower()
+        for word, flag in ANSWER_KEYWORDS:
+            if word in text:
+                found.add(flag)
+                break
+    return found
+
+
+def _subject_source(row, subject_field: str | None) -> str:
+    subject = str(row.subject_ids).split(";")[0].strip()
+    if subject_field:
+        data = json.loads(row.subject_data or "{}")
+        meta = data.get(subject) or next(iter(data.values()), {})
+        value = meta.get(subject_field) or meta.get(f"#{subject_field}") or meta.get(f"!{subject_field}")
+        return str(value).strip() if value is not None else ""
+    return subject
+
+
+def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_field: str | None = "source_id",
+                  tool: int | None = None) -> AnnotationRows:
+    """Read a Panoptes classification export into XID's interchange rows (plus flags and pixels).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The export CSV.
+    images : dict
+        Source id → :class:`SubjectImage` of the image each subject showed.
+    subject_field : str or None
+        Subject metadata field holding XID's ``source_id`` (also tried with Panoptes' ``#``/``!`` hidden
+        prefixes); ``None``: the Panoptes subject id is the source id.
+    tool : int, optional
+        Only clicks of this point tool (default: every drawing tool).
+
+    Returns
+    -------
+    AnnotationRows
+        ``rows`` in the interchange columns plus ``artefact, blend, too_zoomed_in, unsure, layer_pk,
+        pixel_x, pixel_y``; ``rejected`` rows (line numbers) with their reasons.
+    """
+    from .coords import pixel_to_sky
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise IngestError(path, [f"not a readable CSV file: {exc}"]) from exc
+    missing = [c for c in PANOPTES_COLUMNS if c not in df.columns]
+    if missing:
+        raise IngestError(path, [f"not a Panoptes classification export: missing {', '.join(missing)}"])
+    out, rejected = [], []
+    for i, row in enumerate(df.itertuples(index=False)):
+        line = i + 2
+        try:
+            annotations = json.loads(row.annotations or "[]")
+            source_id = _subject_source(row, subject_field)
+        except (json.JSONDecodeError, AttributeError, StopIteration) as exc:
+            rejected.append((line, f"unreadable annotations or subject_data JSON ({exc})"))
+            continue
+        if source_id not in images:
+            rejected.append((line, f"subject {row.subject_ids!r} is not a known source ({source_id!r})"))
+            continue
+        image = images[source_id]
+        clicks, flags = [], set()
+        for task in annotations if isinstance(annotations, list) else []:
+            value = task.get("value") if isinstance(task, dict) else None
+            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                clicks += [v for v in value if (tool is None or v.get("tool") == tool) and "x" in v and "y" in v]
+            elif value not in (None, [], ""):
+                flags |= _flags(value)
+        width, height = image.image_size
+        ny, nx = image.layer_shape
+        try:
+            xy = np.array([[float(c["x"]), float(c["y"])] for c in clicks]).reshape(-1, 2)
+        except (TypeError, ValueError):
+            rejected.append((line, "a click's x or y is not a number"))
+            continue
+        bad = ~np.isfinite(xy).all(axis=1) | (xy[:, 0] < 0) | (xy[:, 0] > width) | (xy[:, 1] < 0) | (xy[:, 1] > height)
+        if bad.any():
+            rejected.append((line, f"{int(bad.sum())} click(s) outside the {width}×{height} subject image"))
+            continue
+        # subject image: origin top-left, y down, continuous; FITS: pixel centres at 0..n-1, y up
+        px = xy[:, 0] * nx / width - 0.5
+        py = (height - xy[:, 1]) * ny / height - 0.5
+        ra, dec = pixel_to_sky(image.wcs, px, py)
+        base = dict(classification_id=str(row.classification_id), source_id=source_id,
+                    user=str(row.user_name) or "not-logged-in", **{f: f in flags for f in
+                                                                   ("artefact", "blend", "too_zoomed_in", "unsure")})
+        if len(xy) == 0:
+            out.append(dict(base, host_ra=np.nan, host_dec=np.nan, no_host=True, layer_pk=None,
+                            pixel_x=np.nan, pixel_y=np.nan, line=line))
+        for k in range(len(xy)):
+            out.append(dict(base, host_ra=float(ra[k]), host_dec=float(dec[k]), no_host=False,
+                            layer_pk=image.layer_pk, pixel_x=float(px[k]), pixel_y=float(py[k]), line=line))
+    columns = [*ANNOTATION_COLUMNS, "line", "artefact", "blend", "too_zoomed_in", "unsure", "layer_pk",
+               "pixel_x", "pixel_y"]
+    return AnnotationRows(pd.DataFrame(out, columns=columns), rejected)
