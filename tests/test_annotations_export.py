@@ -236,3 +236,18 @@ def test_raw_classifications_export_round_trips_through_import(demo_project, tmp
     a, b = demo_project.catalogue(), fresh.catalogue()
     assert list(a["source_id"]) == list(b["source_id"])
     np.testing.assert_allclose(np.ma.filled(a["host_ra"], 0), np.ma.filled(b["host_ra"], 0), atol=1e-9)
+
+
+def test_consensus_runs_are_stored_with_method_and_parameters(rgz_project, shared_data):
+    rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    run("consensus", "--db", rgz_project.url)
+    run("consensus", "--method", "dbscan", "--param", "eps_arcsec=4", "--db", rgz_project.url)
+    code, out = run("consensus", "--runs", "--db", rgz_project.url)
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and " xid " in lines[0] and '"eps_arcsec": 4.0' in lines[1]
+    from xid_app.store.models import ConsensusHost
+
+    with rgz_project.engine.connect() as conn:
+        per_run = dict(conn.execute(sa.select(ConsensusHost.run_pk, sa.func.count()).group_by(ConsensusHost.run_pk)).all())
+    assert per_run[1] == 13  # XID's hosts on the 15 RGZ subjects

@@ -184,9 +184,17 @@ def export_classifications(project: Project, out):
 @click.option("--radius", type=float, default=3.0, show_default=True,
               help="A host within this many arcsec of a reference host found it.")
 @click.option("--list", "list_methods", is_flag=True, help="List the methods and their parameters.")
+@click.option("--runs", "list_runs", is_flag=True, help="List the stored runs.")
 @with_project
-def consensus(project: Project, method, params, reference, radius, list_methods):
-    """Run a consensus method and summarise it; with --reference, score it against known hosts."""
+def consensus(project: Project, method, params, reference, radius, list_methods, list_runs):
+    """Run a consensus method, store the run and summarise it; with --reference, score it against known hosts."""
+    if list_runs:
+        project.check_ready()
+        with project.session() as session:
+            for run in repository.consensus_runs(session):
+                click.echo(f"run {run.id}  {run.created_at:%Y-%m-%d %H:%M}  {run.method} {run.params}  "
+                           f"{run.n_sources} sources, {run.n_hosts} hosts, {run.n_classifications} classifications")
+        return
     if list_methods:
         for name, spec in METHODS.items():
             click.echo(f"{name}: {spec.doc}")
@@ -197,7 +205,8 @@ def consensus(project: Project, method, params, reference, radius, list_methods)
     source_ids, _, result = project.consensus(method, **_params(params))
     classified = int((result.n_classifications > 0).sum())
     with_host = len(set(result.host_source.tolist()))
-    click.echo(f"method {result.method} {result.params}")
+    run_id = project.save_run(result)
+    click.echo(f"run {run_id}: method {result.method} {result.params}")
     click.echo(f"{classified} classified source(s): {with_host} with a host ({len(result.host_ra)} host(s)), "
                f"{classified - with_host} without")
     if reference:

@@ -204,6 +204,12 @@ class Project:
         return catalogue_table(result, source_ids, ann.source_ra, ann.source_dec, expert, self.catalogue_index(),
                                self.settings.host_match_radius_arcsec)
 
+    def save_run(self, result: Consensus) -> int:
+        """Store a consensus result with its method and parameters (``xid consensus``); returns the run id."""
+        with self.session() as session, session.begin():
+            return repository.save_consensus_run(session, result=result, source_pks=repository.source_pks(self.engine),
+                                                 version=__version__)
+
     def retired_sources(self, *, max_age_s: float = 30.0, wait: bool = False) -> frozenset[int]:
         """Primary keys of retired sources (see :func:`xid_app.consensus.retired`).
 

@@ -171,3 +171,33 @@ class CatalogueObject(Base):
         CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
         CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
     )
+
+
+class ConsensusRun(Base):
+    """One run of a consensus method (``xid consensus``), kept so methods and parameters can be compared."""
+
+    __tablename__ = "consensus_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(50))
+    params: Mapped[str] = mapped_column(Text, doc="The method's parameters, as JSON")
+    xid_version: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    n_sources: Mapped[int] = mapped_column(Integer, doc="Classified sources")
+    n_hosts: Mapped[int] = mapped_column(Integer)
+    n_classifications: Mapped[int] = mapped_column(Integer)
+
+
+class ConsensusHost(Base):
+    """A host found by a consensus run."""
+
+    __tablename__ = "consensus_hosts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("consensus_runs.id", ondelete="CASCADE"), index=True)
+    source_pk: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    ra: Mapped[float] = mapped_column(Float, doc="ICRS right ascension, degrees")
+    dec: Mapped[float] = mapped_column(Float, doc="ICRS declination, degrees")
+    votes: Mapped[int] = mapped_column(Integer)
+    level: Mapped[float] = mapped_column(Float, doc="Votes over the source's classifications")
+    scatter_arcsec: Mapped[float] = mapped_column(Float)

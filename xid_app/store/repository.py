@@ -5,6 +5,7 @@ Each write runs in one transaction: an ingest or import either lands whole or no
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import timezone
@@ -18,10 +19,19 @@ from sqlalchemy.orm import Session
 
 from ..auth import ROLES, check_password, hash_password, valid_user_name
 from ..catalogue import CatalogueIndex
-from ..consensus import Annotations, ExpertAnswers
+from ..consensus import Annotations, Consensus, ExpertAnswers
 from ..coords import valid_sky_position
 from ..ingest import AnnotationRows, CatalogueRows, IngestError, SourceRecord
-from .models import CatalogueObject, Classification, HostMark, Layer, Source, User
+from .models import (
+    CatalogueObject,
+    Classification,
+    ConsensusHost,
+    ConsensusRun,
+    HostMark,
+    Layer,
+    Source,
+    User,
+)
 
 SAME_POSITION_DEG = 0.1 / 3600
 CROWD = Classification.origin != "expert"  # annotators' answers, as opposed to admins' final answers  # re-ingesting a source within 0.1" of where it was is a no-op
@@ -569,3 +579,24 @@ def classification_rows(engine: Engine) -> dict[str, list]:
 def _fetch(engine: Engine, statement) -> list:
     with engine.connect() as conn:
         return conn.execute(statement).all()
+
+
+def save_consensus_run(session: Session, *, result: Consensus, source_pks: np.ndarray, version: str) -> int:
+    """Store a consensus result and its hosts; returns the run's id."""
+    run = ConsensusRun(method=result.method, params=json.dumps(result.params, sort_keys=True), xid_version=version,
+                       n_sources=int((result.n_classifications > 0).sum()), n_hosts=len(result.host_ra),
+                       n_classifications=int(result.n_classifications.sum()))
+    session.add(run)
+    session.flush()
+    hosts = [dict(run_pk=run.id, source_pk=int(source_pks[s]), ra=float(ra), dec=float(dec), votes=int(v),
+                  level=float(level), scatter_arcsec=float(scatter))
+             for s, ra, dec, v, level, scatter in zip(result.host_source, result.host_ra, result.host_dec,
+                                                       result.host_votes, result.host_level,
+                                                       result.host_scatter_arcsec)]
+    for start in range(0, len(hosts), 10_000):
+        session.execute(insert(ConsensusHost), hosts[start:start + 10_000])
+    return run.id
+
+
+def consensus_runs(session: Session) -> list[ConsensusRun]:
+    return list(session.scalars(select(ConsensusRun).order_by(ConsensusRun.id)))
