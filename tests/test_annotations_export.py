@@ -175,6 +175,7 @@ def test_answers_flags_expert_queue_and_override_on_both_databases(rgz_project):
     row = table[table["source_id"] == "ARG000307k"]
     assert list(row["answer"]) == ["expert"] and list(row["decided_by"]) == ["boss"]
     assert row["n_classifications"][0] == 1  # the crowd's answer still counted, the expert's not
+    assert row["blend_fraction"][0] == 1.0 and row["artefact_fraction"][0] == 0.0
 
 
 def test_consensus_command_scores_methods_against_rgz(rgz_project, shared_data):

@@ -18,6 +18,8 @@ from scipy.spatial import cKDTree
 
 from .coords import tangent_offsets_arcsec, tangent_to_sky
 
+FLAGS = ("artefact", "blend", "too_zoomed_in", "unsure")  # what an annotator can flag, in this order
+
 
 @dataclass(frozen=True)
 class Annotations:
@@ -41,6 +43,8 @@ class Annotations:
         ``None``: every classification is its own annotator.
     gold : ExpertAnswers, optional
         Experts' answers on gold-standard sources: annotators' reliability is also measured against them.
+    cls_flags : numpy.ndarray, optional
+        ``(n_classifications, len(FLAGS))`` booleans: the flags each classification raised.
     """
 
     source_ra: np.ndarray
@@ -51,6 +55,7 @@ class Annotations:
     click_dec: np.ndarray
     cls_user: np.ndarray | None = None
     gold: ExpertAnswers | None = None
+    cls_flags: np.ndarray | None = None
 
     @property
     def n_sources(self) -> int:
@@ -75,6 +80,8 @@ class Consensus:
         RMS distance of those clicks from the host position.
     method, params :
         The reducer and the parameters that made this.
+    flag_counts : numpy.ndarray or None
+        ``(n_sources, len(FLAGS))`` classifications that raised each flag (see :data:`FLAGS`).
     """
 
     n_classifications: np.ndarray
@@ -86,6 +93,7 @@ class Consensus:
     host_scatter_arcsec: np.ndarray
     method: str
     params: dict = field(default_factory=dict)
+    flag_counts: np.ndarray | None = None  # (n_sources, len(FLAGS)): classifications raising each flag
 
     @property
     def host_level(self) -> np.ndarray:
@@ -273,9 +281,13 @@ def _result(ann: Annotations, cand: _Candidates, kept: np.ndarray, method: str, 
     n_classifications, n_no_host, _ = _counts(ann)
     src = cand.source[kept]
     ra, dec = tangent_to_sky(cand.xi[kept], cand.eta[kept], ann.source_ra[src], ann.source_dec[src])
+    flag_counts = None
+    if ann.cls_flags is not None:
+        flag_counts = np.stack([np.bincount(ann.cls_source, weights=ann.cls_flags[:, i], minlength=ann.n_sources)
+                                for i in range(len(FLAGS))], axis=1)
     return Consensus(n_classifications=n_classifications, n_no_host=n_no_host, host_source=src, host_ra=ra,
                      host_dec=dec, host_votes=cand.votes[kept], host_scatter_arcsec=cand.scatter[kept],
-                     method=method, params=params)
+                     method=method, params=params, flag_counts=flag_counts)
 
 
 def _agrees_with_gold(ann: Annotations, votes: _Votes, no_host: np.ndarray, radius: float):

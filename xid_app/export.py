@@ -16,7 +16,7 @@ from astropy.table import Column, MaskedColumn, Table
 
 from . import __version__
 from .catalogue import CatalogueIndex
-from .consensus import Consensus, ExpertAnswers
+from .consensus import FLAGS, Consensus, ExpertAnswers
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,11 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("host_scatter", "f8", "arcsec", "RMS distance of the marking clicks from the host position", True),
     ColumnSpec("n_classifications", "i4", None, "Classifications of the source (latest answer per annotator)"),
     ColumnSpec("no_host_fraction", "f8", None, "Fraction of the source's classifications that marked no host", True),
+    ColumnSpec("artefact_fraction", "f8", None, "Fraction of the source's classifications flagging an artefact", True),
+    ColumnSpec("blend_fraction", "f8", None, "Fraction of the source's classifications flagging a blend", True),
+    ColumnSpec("too_zoomed_in_fraction", "f8", None,
+               "Fraction of the source's classifications flagging the field as too zoomed in", True),
+    ColumnSpec("unsure_fraction", "f8", None, "Fraction of the source's classifications flagged unsure", True),
     ColumnSpec("answer", "str", None, "'consensus' (the crowd) or 'expert' (an admin's final answer overrides it)"),
     ColumnSpec("decided_by", "str", None, "The admin who gave an expert answer; empty for consensus"),
     ColumnSpec("decided_at", "str", None, "When the expert answer was given (UTC, ISO 8601); empty for consensus"),
@@ -183,6 +188,11 @@ def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
         n_classifications=consensus.n_classifications[src],
         no_host_fraction=consensus.no_host_fraction[src],
     )
+    n = consensus.n_classifications[src].astype(float)
+    counts = consensus.flag_counts[src] if consensus.flag_counts is not None else np.zeros((len(src), len(FLAGS)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for i, flag in enumerate(FLAGS):
+            values[f"{flag}_fraction"] = np.where(n > 0, counts[:, i] / n, np.nan)
     table = columns_table(values, COLUMNS)
     table.sort(["source_id", "host_rank"])
     table.meta.update(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import ROLES, check_password, hash_password, valid_user_name
 from ..catalogue import CatalogueIndex
-from ..consensus import Annotations, Consensus, ExpertAnswers
+from ..consensus import FLAGS, Annotations, Consensus, ExpertAnswers
 from ..coords import valid_sky_position
 from ..ingest import AnnotationRows, CatalogueRows, IngestError, SourceRecord
 from .models import (
@@ -182,7 +182,6 @@ class Mark:
     click_dec: float | None = None
 
 
-FLAGS = ("artefact", "blend", "too_zoomed_in", "unsure")
 MAX_COMMENT_LENGTH = 2000
 
 
@@ -433,9 +432,10 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     """
     with engine.connect() as conn:
         sources = conn.execute(select(Source.id, Source.source_id, Source.ra, Source.dec).order_by(Source.id)).all()
-        cls_pk, cls_src_pk, cls_user_pk = _columns(
-            conn, select(Classification.id, Classification.source_pk, Classification.user_pk).where(CROWD),
-            (np.int64, np.int64, np.int64))
+        cls_pk, cls_src_pk, cls_user_pk, *flags = _columns(
+            conn, select(Classification.id, Classification.source_pk, Classification.user_pk,
+                         *(getattr(Classification, f) for f in FLAGS)).where(CROWD),
+            (np.int64, np.int64, np.int64, *(bool for _ in FLAGS)))
         mark_cls, mark_ra, mark_dec = _columns(
             conn, select(HostMark.classification_pk, HostMark.ra, HostMark.dec), (np.int64, float, float))
     # the latest revision of each (source, user): the largest id among theirs
@@ -451,6 +451,8 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     by_cls = np.argsort(position[keep], kind="stable")
     src_pk = np.fromiter((r[0] for r in sources), dtype=np.int64, count=len(sources))
     _, cls_user = np.unique(cur_user_pk, return_inverse=True)
+    cur_flags = np.column_stack([dict_lookup(cls_pk, f, current) for f in flags]) if len(current) else \
+        np.zeros((0, len(FLAGS)), bool)
     annotations = Annotations(
         source_ra=np.fromiter((r[2] for r in sources), dtype=float, count=len(sources)),
         source_dec=np.fromiter((r[3] for r in sources), dtype=float, count=len(sources)),
@@ -459,6 +461,7 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
         click_ra=mark_ra[keep][by_cls],
         click_dec=mark_dec[keep][by_cls],
         cls_user=cls_user,
+        cls_flags=cur_flags,
     )
     return np.array([r[1] for r in sources], dtype=object), annotations
 
