@@ -13,7 +13,7 @@ from itertools import chain
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, case, func, insert, select
+from sqlalchemy import Engine, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -432,18 +432,28 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     """
     with engine.connect() as conn:
         sources = conn.execute(select(Source.id, Source.source_id, Source.ra, Source.dec).order_by(Source.id)).all()
-        cls_pk, cls_src_pk, cls_user_pk, *flags = _columns(
-            conn, select(Classification.id, Classification.source_pk, Classification.user_pk,
-                         *(getattr(Classification, f) for f in FLAGS)).where(CROWD),
-            (np.int64, np.int64, np.int64, *(bool for _ in FLAGS)))
+        cls_pk, cls_src_pk, cls_user_pk = _columns(
+            conn, select(Classification.id, Classification.source_pk, Classification.user_pk).where(CROWD),
+            (np.int64, np.int64, np.int64))
+        # flags are rare: read only the flagged answers, as one bit mask each
+        flag_bits = sum(case((getattr(Classification, f), 1 << i), else_=0) for i, f in enumerate(FLAGS))
+        flagged_pk, flagged_bits = _columns(
+            conn, select(Classification.id, flag_bits).where(CROWD, or_(*(getattr(Classification, f) for f in FLAGS))),
+            (np.int64, np.int64))
         mark_cls, mark_ra, mark_dec = _columns(
             conn, select(HostMark.classification_pk, HostMark.ra, HostMark.dec), (np.int64, float, float))
     # the latest revision of each (source, user): the largest id among theirs
     order = np.lexsort((cls_pk, cls_user_pk, cls_src_pk))
     last = np.ones(len(order), dtype=bool)
     last[:-1] = (cls_src_pk[order][1:] != cls_src_pk[order][:-1]) | (cls_user_pk[order][1:] != cls_user_pk[order][:-1])
-    current = np.sort(cls_pk[order][last])
-    cur_src_pk, cur_user_pk = (dict_lookup(cls_pk, values, current) for values in (cls_src_pk, cls_user_pk))
+    chosen = order[last]
+    chosen = chosen[np.argsort(cls_pk[chosen])]
+    current, cur_src_pk, cur_user_pk = (a[chosen] for a in (cls_pk, cls_src_pk, cls_user_pk))
+    cur_bits = np.zeros(len(current), dtype=np.int64)
+    where = np.searchsorted(current, flagged_pk)
+    hit = where < len(current)
+    hit[hit] = current[where[hit]] == flagged_pk[hit]
+    cur_bits[where[hit]] = flagged_bits[hit]
     # marks of current crowd classifications, in classification order
     position = np.searchsorted(current, mark_cls)
     position = np.minimum(position, max(len(current) - 1, 0))
@@ -451,8 +461,7 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     by_cls = np.argsort(position[keep], kind="stable")
     src_pk = np.fromiter((r[0] for r in sources), dtype=np.int64, count=len(sources))
     _, cls_user = np.unique(cur_user_pk, return_inverse=True)
-    cur_flags = np.column_stack([dict_lookup(cls_pk, f, current) for f in flags]) if len(current) else \
-        np.zeros((0, len(FLAGS)), bool)
+    cur_flags = (cur_bits[:, None] >> np.arange(len(FLAGS))) & 1 == 1
     annotations = Annotations(
         source_ra=np.fromiter((r[2] for r in sources), dtype=float, count=len(sources)),
         source_dec=np.fromiter((r[3] for r in sources), dtype=float, count=len(sources)),
@@ -470,12 +479,6 @@ def source_pks(engine: Engine) -> np.ndarray:
     """Primary keys of every source, in the order :func:`load_annotations` indexes them."""
     with engine.connect() as conn:
         return np.array(conn.scalars(select(Source.id).order_by(Source.id)).all(), dtype=np.int64)
-
-
-def dict_lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """``values`` at the positions of ``wanted`` among ``keys`` (every wanted key present)."""
-    order = np.argsort(keys)
-    return values[order[np.searchsorted(keys[order], wanted)]]
 
 
 def add_catalogue_objects(session: Session, *, rows: CatalogueRows) -> IngestReport:
