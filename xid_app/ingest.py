@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -145,6 +146,29 @@ def read_sources(path: str | Path, *, check_images: bool = True) -> list[SourceR
     return records
 
 
+def read_csv_text(path: str | Path, required: Sequence[str], *, kind: str = "") -> pd.DataFrame:
+    """A CSV read as text (nothing guessed), with its ``required`` columns checked.
+
+    Raises
+    ------
+    IngestError
+        If the file is missing, unreadable or lacks a required column (``kind`` names what it should be).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(path, ["file not found"])
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise IngestError(path, [f"not a readable CSV file: {exc}"]) from exc
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        what = f"not {kind}: " if kind else ""
+        raise IngestError(path, [f"{what}missing required column(s): {', '.join(missing)} "
+                                 f"(have: {', '.join(df.columns)})"])
+    return df
+
+
 @dataclass
 class AnnotationRows:
     """Validated clicks of an interchange CSV, and the rows refused with their reasons."""
@@ -165,16 +189,7 @@ def read_annotations(path: str | Path) -> AnnotationRows:
     IngestError
         If the file cannot be read or lacks a required column.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise IngestError(path, ["file not found"])
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except Exception as exc:
-        raise IngestError(path, [f"not a readable CSV file: {exc}"]) from exc
-    missing = [c for c in ANNOTATION_COLUMNS if c not in df.columns]
-    if missing:
-        raise IngestError(path, [f"missing required column(s): {', '.join(missing)} (have: {', '.join(df.columns)})"])
+    df = read_csv_text(path, ANNOTATION_COLUMNS)
     df = df[list(ANNOTATION_COLUMNS)].apply(lambda s: s.str.strip())
     df["line"] = np.arange(len(df)) + 2
 

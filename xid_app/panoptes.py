@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .ingest import ANNOTATION_COLUMNS, AnnotationRows, IngestError
+from .ingest import ANNOTATION_COLUMNS, AnnotationRows, read_csv_text
 
 PANOPTES_COLUMNS = ("classification_id", "user_name", "subject_ids", "subject_data", "annotations")
 # words in a question's answer label → what XID records (first match wins, case-insensitive)
@@ -83,14 +83,7 @@ def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_
     """
     from .coords import pixel_to_sky
 
-    path = Path(path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except Exception as exc:
-        raise IngestError(path, [f"not a readable CSV file: {exc}"]) from exc
-    missing = [c for c in PANOPTES_COLUMNS if c not in df.columns]
-    if missing:
-        raise IngestError(path, [f"not a Panoptes classification export: missing {', '.join(missing)}"])
+    df = read_csv_text(path, PANOPTES_COLUMNS, kind="a Panoptes classification export")
     out, rejected = [], []
     for i, row in enumerate(df.itertuples(index=False)):
         line = i + 2
