@@ -1,0 +1,120 @@
+"""Agreement analysis: how far a catalogue can be trusted and whom to retrain. Pure functions returning
+numbers and pandas DataFrames; usable from a notebook on :class:`~xid_app.consensus.Annotations`.
+
+Answers are turned into nominal categories per classification — ``"no host"``, ``"host 1"`` (the source's
+best consensus host), ``"host 2"``..., or ``"elsewhere"`` (a click matching no consensus host) — so that
+chance-corrected statistics (Fleiss' κ, Krippendorff's α) apply.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .consensus import Annotations, Consensus
+from .coords import tangent_offsets_arcsec
+
+NO_HOST, ELSEWHERE = "no host", "elsewhere"
+
+
+def answer_categories(ann: Annotations, consensus: Consensus, *, radius_arcsec: float = 5.0) -> pd.DataFrame:
+    """One row per classification: ``source`` (index), ``annotator`` (index) and ``category``.
+
+    A classification that marked several hosts is categorised by the best-ranked consensus host it found.
+    """
+    n_cls = len(ann.cls_source)
+    users = ann.cls_user if ann.cls_user is not None else np.arange(n_cls)
+    rank = np.full(n_cls, np.iinfo(np.int64).max)
+    clicked = np.zeros(n_cls, dtype=bool)
+    clicked[ann.click_cls] = True
+    host_rank = np.zeros(len(consensus.host_source), dtype=np.int64)
+    if len(host_rank):
+        new_run = np.r_[True, consensus.host_source[1:] != consensus.host_source[:-1]]
+        start = np.maximum.accumulate(np.where(new_run, np.arange(len(host_rank)), 0))
+        host_rank = np.arange(len(host_rank)) - start + 1
+    click_src = ann.cls_source[ann.click_cls]
+    for h in range(len(consensus.host_source)):  # hosts are few per source; clicks vectorised per host
+        on = np.flatnonzero(click_src == consensus.host_source[h])
+        xi, eta = tangent_offsets_arcsec(ann.click_ra[on], ann.click_dec[on], consensus.host_ra[h],
+                                         consensus.host_dec[h])
+        near = on[np.hypot(xi, eta) <= radius_arcsec]
+        np.minimum.at(rank, ann.click_cls[near], host_rank[h])
+    category = np.where(~clicked, NO_HOST, ELSEWHERE).astype(object)
+    found = rank < np.iinfo(np.int64).max
+    category[found] = [f"host {r}" for r in rank[found]]
+    return pd.DataFrame({"source": ann.cls_source, "annotator": users, "category": category})
+
+
+def count_table(answers: pd.DataFrame) -> pd.DataFrame:
+    """Sources × categories: how many classifications of each source fell in each category."""
+    return pd.crosstab(answers["source"], answers["category"])
+
+
+def fleiss_kappa(counts) -> float:
+    """Fleiss' κ from an items × categories table of counts; every item needs the same number of raters."""
+    table = np.asarray(counts, dtype=float)
+    n_raters = table.sum(axis=1)
+    if len(table) == 0 or not np.all(n_raters == n_raters[0]) or n_raters[0] < 2:
+        raise ValueError("Fleiss' kappa needs the same number (≥ 2) of raters for every item; "
+                         "use krippendorff_alpha for unequal numbers")
+    n = n_raters[0]
+    p_cat = table.sum(axis=0) / table.sum()
+    p_item = ((table * table).sum(axis=1) - n) / (n * (n - 1))
+    expected = (p_cat * p_cat).sum()
+    return float((p_item.mean() - expected) / (1 - expected))
+
+
+def krippendorff_alpha(counts) -> float:
+    """Krippendorff's α for nominal data from an items × categories table of counts (any number of raters
+    per item; items with fewer than two are ignored), through the coincidence matrix."""
+    table = np.asarray(counts, dtype=float)
+    m = table.sum(axis=1)
+    table = table[m >= 2]
+    m = m[m >= 2]
+    if len(table) == 0:
+        return float("nan")
+    # coincidences o_ck = Σ_items n_c (n_k − [c = k]) / (m − 1)
+    weighted = table / (m - 1)[:, None]
+    coincidence = weighted.T @ table - np.diag(weighted.sum(axis=0))
+    n_c = coincidence.sum(axis=0)
+    n = n_c.sum()
+    observed = coincidence.sum() - np.trace(coincidence)
+    expected = (n * n - (n_c * n_c).sum()) / (n - 1)
+    return float(1 - observed / expected) if expected > 0 else float("nan")
+
+
+def bootstrap_interval(counts, statistic: Callable, *, n_boot: int = 1000, level: float = 0.95,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic(counts)`` over resampled items (sources)."""
+    table = np.asarray(counts, dtype=float)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        sample = table[rng.integers(0, len(table), len(table))]
+        try:
+            values.append(statistic(sample))
+        except ValueError:
+            continue
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
+def per_annotator(ann: Annotations, consensus: Consensus, *, radius_arcsec: float = 5.0) -> pd.DataFrame:
+    """Per annotator: classifications, agreement with consensus (the best host found, or "no host" where
+    the consensus has none), and the share of their answers that were "no host" or "elsewhere"."""
+    answers = answer_categories(ann, consensus, radius_arcsec=radius_arcsec)
+    has_host = np.zeros(ann.n_sources, dtype=bool)
+    has_host[consensus.host_source] = True
+    src_host = has_host[answers["source"].to_numpy()]
+    agrees = np.where(src_host, answers["category"] == "host 1", answers["category"] == NO_HOST)
+    frame = answers.assign(agrees=agrees, no_host=answers["category"] == NO_HOST,
+                           elsewhere=answers["category"] == ELSEWHERE)
+    table = frame.groupby("annotator").agg(classifications=("source", "size"), agreement=("agrees", "mean"),
+                                           no_host_share=("no_host", "mean"), elsewhere_share=("elsewhere", "mean"))
+    return table.sort_values(["agreement", "classifications"], ascending=[True, False])
