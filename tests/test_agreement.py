@@ -55,3 +55,41 @@ def test_per_annotator_agreement_finds_the_random_clickers(crowd):
     random = table.loc[np.flatnonzero(kind == "random")].agreement.mean()
     careful = table.loc[np.flatnonzero(kind == "careful")].agreement.mean()
     assert careful > 0.85 > 0.5 > random
+
+
+def test_pairwise_per_source_and_summary(crowd):
+    from xid_app.agreement import pairwise, per_source, summary
+
+    ann, consensus, kind = crowd
+    answers = answer_categories(ann, consensus)
+    matrix = pairwise(answers, max_annotators=20)
+    assert matrix.shape == (20, 20) and np.allclose(matrix.values, matrix.values.T, equal_nan=True)
+    sources = per_source(ann, consensus)
+    assert len(sources) == ann.n_sources and sources.agreement.between(0, 1).all()
+    table = summary(answers, n_boot=100)
+    assert set(table.statistic) == {"krippendorff_alpha", "fleiss_kappa"}
+    assert (table.ci_low < table.value).all() and (table.value < table.ci_high).all()
+
+
+def test_agreement_report_command_on_rgz(project, shared_data, tmp_path):
+    from click.testing import CliRunner
+
+    from xid_app.cli import main
+
+    project.ingest(shared_data / "rgz_first/sources.csv")
+    project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    result = CliRunner().invoke(main, ["agreement", "--out", str(tmp_path / "rep"), "--bootstrap", "100",
+                                       "--db", project.url])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in (tmp_path / "rep").iterdir()}
+    assert names == {"summary.csv", "per_annotator.csv", "per_source.csv", "pairwise.csv", "report.html"}
+    page = (tmp_path / "rep/report.html").read_text()
+    import re
+
+    assert "XID agreement report" in page
+    assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?:", page)  # BokehJS inline: opens offline
+    import pandas as pd
+
+    summary = pd.read_csv(tmp_path / "rep/summary.csv")
+    assert summary.statistic.tolist() == ["krippendorff_alpha"]  # RGZ subjects have 5 or 20 classifications
+    assert len(pd.read_csv(tmp_path / "rep/per_annotator.csv")) == 210

@@ -118,3 +118,43 @@ def per_annotator(ann: Annotations, consensus: Consensus, *, radius_arcsec: floa
     table = frame.groupby("annotator").agg(classifications=("source", "size"), agreement=("agrees", "mean"),
                                            no_host_share=("no_host", "mean"), elsewhere_share=("elsewhere", "mean"))
     return table.sort_values(["agreement", "classifications"], ascending=[True, False])
+
+
+def pairwise(answers: pd.DataFrame, *, max_annotators: int = 50) -> pd.DataFrame:
+    """Annotators × annotators: the share of sources both classified on which their categories matched
+    (NaN where they share none); the ``max_annotators`` most active annotators."""
+    top = answers["annotator"].value_counts().index[:max_annotators]
+    a = answers[answers["annotator"].isin(top)][["source", "annotator", "category"]]
+    both = a.merge(a, on="source", suffixes=("", "_other"))
+    both = both[both["annotator"] != both["annotator_other"]]
+    both = both.assign(same=both["category"] == both["category_other"])
+    table = both.groupby(["annotator", "annotator_other"])["same"].mean().unstack()
+    return table.reindex(index=top, columns=top)
+
+
+def per_source(ann: Annotations, consensus: Consensus, *, radius_arcsec: float = 5.0) -> pd.DataFrame:
+    """Per source: classifications, agreement (share of the most common answer category), and the rms
+    distance in arcsec of the clicks that found the best host from it."""
+    answers = answer_categories(ann, consensus, radius_arcsec=radius_arcsec)
+    counts = count_table(answers)
+    frame = pd.DataFrame({"classifications": counts.sum(axis=1), "agreement": counts.max(axis=1) / counts.sum(axis=1),
+                          "top_answer": counts.idxmax(axis=1)})
+    best = np.r_[True, consensus.host_source[1:] != consensus.host_source[:-1]] if len(consensus.host_source) else \
+        np.zeros(0, bool)
+    frame["host_scatter_arcsec"] = pd.Series(consensus.host_scatter_arcsec[best], index=consensus.host_source[best])
+    return frame
+
+
+def summary(answers: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Chance-corrected agreement over all answers: Krippendorff's α always, Fleiss' κ where every source
+    has the same number of classifications, with bootstrap intervals over sources."""
+    counts = count_table(answers).to_numpy()
+    rows = []
+    for name, statistic in (("krippendorff_alpha", krippendorff_alpha), ("fleiss_kappa", fleiss_kappa)):
+        try:
+            value = statistic(counts)
+        except ValueError:
+            continue
+        low, high = bootstrap_interval(counts, statistic, n_boot=n_boot, seed=seed)
+        rows.append(dict(statistic=name, value=value, ci_low=low, ci_high=high, sources=len(counts)))
+    return pd.DataFrame(rows)

@@ -246,6 +246,17 @@ def serve(demo, port, address, show, db_url):
 
 
 @main.command()
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Directory for the report.")
+@click.option("--bootstrap", type=int, default=1000, show_default=True, help="Bootstrap resamples for intervals.")
+@with_project
+def agreement(project: Project, out, bootstrap):
+    """Agreement report: Fleiss' kappa, Krippendorff's alpha, per-annotator, per-source and pairwise tables as
+    CSV, and an HTML page with plots that opens offline."""
+    path = project.agreement_report(out, n_boot=bootstrap)
+    click.echo(f"wrote {path} and its tables in {out}")
+
+
+@main.command()
 @with_project
 def settings(project: Project):
     """List every setting, its environment variable, current value and meaning, and the database in force."""

@@ -204,6 +204,14 @@ class Project:
         return catalogue_table(result, source_ids, ann.source_ra, ann.source_dec, expert, self.catalogue_index(),
                                self.settings.host_match_radius_arcsec)
 
+    def agreement_report(self, out: str | Path, *, n_boot: int = 1000) -> Path:
+        """Write the agreement report (CSV tables and an offline HTML page) for the current answers."""
+        from .report import write_report
+
+        source_ids, ann, result = self.consensus()
+        names = repository.annotator_names(self.engine)
+        return write_report(ann, result, source_ids, names, out, n_boot=n_boot)
+
     def save_run(self, result: Consensus) -> int:
         """Store a consensus result with its method and parameters (``xid consensus``); returns the run id."""
         with self.session() as session, session.begin():

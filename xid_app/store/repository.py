@@ -475,6 +475,14 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     return np.array([r[1] for r in sources], dtype=object), annotations
 
 
+def annotator_names(engine: Engine) -> list[str]:
+    """Names of the annotators, in the order ``Annotations.cls_user`` indexes them (sorted user id among
+    those with a crowd answer)."""
+    with engine.connect() as conn:
+        return list(conn.scalars(
+            select(User.name).where(User.id.in_(select(Classification.user_pk).where(CROWD))).order_by(User.id)))
+
+
 def source_pks(engine: Engine) -> np.ndarray:
     """Primary keys of every source, in the order :func:`load_annotations` indexes them."""
     with engine.connect() as conn:

@@ -1,0 +1,72 @@
+"""The agreement report: the tables of :mod:`xid_app.agreement` as CSV, and a static HTML page with plots
+that opens offline (Bokeh with inline resources)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from bokeh.embed import file_html
+from bokeh.layouts import column
+from bokeh.models import Div, LinearColorMapper
+from bokeh.palettes import Viridis256
+from bokeh.plotting import figure
+from bokeh.resources import INLINE
+
+from . import agreement
+from .consensus import Annotations, Consensus
+
+
+def _histogram(values: pd.Series, title: str, x_label: str):
+    counts, edges = np.histogram(values.dropna(), bins=20, range=(0, 1))
+    fig = figure(title=title, width=520, height=260, x_axis_label=x_label, y_axis_label="count",
+                 tools="", toolbar_location=None)
+    fig.quad(top=counts, bottom=0, left=edges[:-1], right=edges[1:], fill_color="#4682b4", line_color="white")
+    return fig
+
+
+def _heatmap(matrix: pd.DataFrame):
+    names = [str(n) for n in matrix.index]
+    xs, ys = np.meshgrid(np.arange(len(names)), np.arange(len(names)))
+    fig = figure(title="Pairwise agreement of the most active annotators", width=620, height=620,
+                 x_range=names, y_range=names, tools="hover", toolbar_location=None,
+                 tooltips=[("pair", "@a / @b"), ("agreement", "@v{0.00}")])
+    fig.rect(x="a", y="b", width=1, height=1, source=dict(
+        a=[names[i] for i in xs.ravel()], b=[names[j] for j in ys.ravel()], v=matrix.to_numpy().ravel()),
+        fill_color={"field": "v", "transform": LinearColorMapper(palette=Viridis256, low=0, high=1,
+                                                                   nan_color="#eeeeee")}, line_color=None)
+    fig.xaxis.major_label_orientation = 1.2
+    return fig
+
+
+def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_names, out: str | Path, *,
+                 radius_arcsec: float = 5.0, n_boot: int = 1000) -> Path:
+    """Write ``summary.csv``, ``per_annotator.csv``, ``per_source.csv``, ``pairwise.csv`` and ``report.html``
+    into ``out``; returns the HTML path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    answers = agreement.answer_categories(ann, consensus, radius_arcsec=radius_arcsec)
+    names = np.asarray(annotator_names, dtype=object)
+    tables = {
+        "summary": agreement.summary(answers, n_boot=n_boot),
+        "per_annotator": agreement.per_annotator(ann, consensus, radius_arcsec=radius_arcsec).rename(
+            index=lambda i: names[i]),
+        "per_source": agreement.per_source(ann, consensus, radius_arcsec=radius_arcsec).rename(
+            index=lambda i: source_ids[i]),
+        "pairwise": agreement.pairwise(answers).rename(index=lambda i: names[i], columns=lambda i: names[i]),
+    }
+    for name, table in tables.items():
+        table.to_csv(out / f"{name}.csv", index=name != "summary")
+    page = column(
+        Div(text="<h1>XID agreement report</h1>" + tables["summary"].to_html(index=False, float_format="%.3f")
+            + f"<p>{len(answers)} classifications of {ann.n_sources} sources by "
+              f"{answers['annotator'].nunique()} annotators; method {html.escape(consensus.method)}.</p>"),
+        _histogram(tables["per_annotator"]["agreement"], "Annotators: agreement with consensus", "agreement"),
+        _histogram(tables["per_source"]["agreement"], "Sources: share of the most common answer", "agreement"),
+        _heatmap(tables["pairwise"]),
+    )
+    path = out / "report.html"
+    path.write_text(file_html(page, INLINE, "XID agreement report"))
+    return path
