@@ -2,6 +2,7 @@
 
 import krippendorff
 import numpy as np
+import pandas as pd
 import pytest
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
@@ -82,14 +83,27 @@ def test_agreement_report_command_on_rgz(project, shared_data, tmp_path):
                                        "--db", project.url])
     assert result.exit_code == 0, result.output
     names = {p.name for p in (tmp_path / "rep").iterdir()}
-    assert names == {"summary.csv", "per_annotator.csv", "per_source.csv", "pairwise.csv", "report.html"}
+    assert names == {"summary.csv", "per_annotator.csv", "per_source.csv", "pairwise.csv",
+                     "accuracy_by_annotators.csv", "report.html"}
+    assert "stability" in pd.read_csv(tmp_path / "rep/per_source.csv").columns
     page = (tmp_path / "rep/report.html").read_text()
     import re
 
     assert "XID agreement report" in page
     assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?:", page)  # BokehJS inline: opens offline
-    import pandas as pd
 
     summary = pd.read_csv(tmp_path / "rep/summary.csv")
     assert summary.statistic.tolist() == ["krippendorff_alpha"]  # RGZ subjects have 5 or 20 classifications
     assert len(pd.read_csv(tmp_path / "rep/per_annotator.csv")) == 210
+
+
+def test_stability_and_accuracy_grow_with_annotators(crowd):
+    from xid_app.agreement import accuracy_by_annotators, stability
+
+    ann, consensus, _ = crowd
+    stable = stability(ann, n_boot=10)
+    assert len(stable) == ann.n_sources and 0.8 < stable.mean() <= 1.0
+    curve = accuracy_by_annotators(ann)
+    assert curve.annotators.tolist() == list(range(1, 9))
+    assert curve.agreement.iloc[-1] == 1.0  # all annotators: the reference itself
+    assert curve.agreement.iloc[0] < curve.agreement.iloc[4] < curve.agreement.iloc[-1]

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .consensus import Annotations, Consensus
+from .consensus import Annotations, Consensus, run_consensus, subset
 from .coords import tangent_offsets_arcsec
 
 NO_HOST, ELSEWHERE = "no host", "elsewhere"
@@ -157,4 +157,70 @@ def summary(answers: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.D
             continue
         low, high = bootstrap_interval(counts, statistic, n_boot=n_boot, seed=seed)
         rows.append(dict(statistic=name, value=value, ci_low=low, ci_high=high, sources=len(counts)))
+    return pd.DataFrame(rows)
+
+
+def _best_hosts(consensus: Consensus, n_sources: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each source's best host (NaN where none)."""
+    ra, dec = np.full(n_sources, np.nan), np.full(n_sources, np.nan)
+    if len(consensus.host_source):
+        first = np.r_[True, consensus.host_source[1:] != consensus.host_source[:-1]]
+        ra[consensus.host_source[first]] = consensus.host_ra[first]
+        dec[consensus.host_source[first]] = consensus.host_dec[first]
+    return ra, dec
+
+
+def _same_answer(ra1, dec1, ra2, dec2, radius_arcsec: float) -> np.ndarray:
+    both_none = np.isnan(ra1) & np.isnan(ra2)
+    with np.errstate(invalid="ignore"):
+        xi, eta = tangent_offsets_arcsec(ra2, dec2, ra1, dec1)
+        near = np.hypot(xi, eta) <= radius_arcsec
+    return both_none | near
+
+
+def stability(ann: Annotations, *, method: str = "xid", share: float = 0.8, n_boot: int = 50,
+              radius_arcsec: float = 3.0, seed: int = 0, **params) -> pd.Series:
+    """Per source: how often the best host (or "no host") stays the same when only a random ``share`` of
+    the annotators is kept, over ``n_boot`` draws."""
+    full = run_consensus(ann, method, **params)
+    ra0, dec0 = _best_hosts(full, ann.n_sources)
+    users = ann.cls_user if ann.cls_user is not None else np.arange(len(ann.cls_source))
+    n_users = int(users.max()) + 1 if len(users) else 0
+    rng = np.random.default_rng(seed)
+    same = np.zeros(ann.n_sources)
+    seen = np.zeros(ann.n_sources)
+    for _ in range(n_boot):
+        kept_users = rng.random(n_users) < share
+        part = subset(ann, kept_users[users])
+        result = run_consensus(part, method, **params)
+        ra, dec = _best_hosts(result, ann.n_sources)
+        answered = result.n_classifications > 0
+        same += answered & _same_answer(ra0, dec0, ra, dec, radius_arcsec)
+        seen += answered
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.Series(same / seen, name="stability")
+
+
+def accuracy_by_annotators(ann: Annotations, *, method: str = "xid", max_annotators: int | None = None,
+                           reference: Consensus | None = None, radius_arcsec: float = 3.0, seed: int = 0,
+                           **params) -> pd.DataFrame:
+    """How the answer improves with the number of annotators per source: for k = 1, 2, ... keep k random
+    classifications of each source and compare each source's best host (or "no host") with the
+    ``reference`` (default: the consensus of all classifications). Use it to choose the retirement rule."""
+    reference = reference or run_consensus(ann, method, **params)
+    ra0, dec0 = _best_hosts(reference, ann.n_sources)
+    rng = np.random.default_rng(seed)
+    # a random order of classifications within each source: rank 0, 1, 2...
+    order = np.lexsort((rng.random(len(ann.cls_source)), ann.cls_source))
+    start = np.searchsorted(ann.cls_source[order], np.arange(ann.n_sources))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - start[ann.cls_source[order]]
+    top = int(np.bincount(ann.cls_source).max()) if len(ann.cls_source) else 0
+    rows = []
+    for k in range(1, min(top, max_annotators or top) + 1):
+        result = run_consensus(subset(ann, rank < k), method, **params)
+        ra, dec = _best_hosts(result, ann.n_sources)
+        full = np.bincount(ann.cls_source, minlength=ann.n_sources) >= k
+        agree = _same_answer(ra0, dec0, ra, dec, radius_arcsec)[full]
+        rows.append(dict(annotators=k, sources=int(full.sum()), agreement=float(agree.mean()) if full.any() else np.nan))
     return pd.DataFrame(rows)

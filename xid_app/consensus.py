@@ -8,7 +8,7 @@ here are only reducers. Each reducer handles every source in one vectorised pass
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -469,6 +469,22 @@ def run_consensus(ann: Annotations, method: str = "xid", **params: float) -> Con
     if unknown:
         raise ValueError(f"unknown parameter(s) for {method!r}: {', '.join(sorted(unknown))}")
     return spec.reduce(ann, **{**spec.defaults(), **params})
+
+
+def subset(ann: Annotations, keep: np.ndarray) -> Annotations:
+    """The annotations of the classifications where ``keep`` (boolean, per classification) is true; sources
+    keep their indices (gold answers are kept)."""
+    new_index = np.cumsum(keep) - 1
+    clicks = keep[ann.click_cls]
+    return replace(
+        ann,
+        cls_source=ann.cls_source[keep],
+        click_cls=new_index[ann.click_cls[clicks]],
+        click_ra=ann.click_ra[clicks],
+        click_dec=ann.click_dec[clicks],
+        cls_user=None if ann.cls_user is None else ann.cls_user[keep],
+        cls_flags=None if ann.cls_flags is None else ann.cls_flags[keep],
+    )
 
 
 def retired(consensus: Consensus, *, min_classifications: int = 5, agreement: float = 0.8,

@@ -27,6 +27,15 @@ def _histogram(values: pd.Series, title: str, x_label: str):
     return fig
 
 
+def _curve(table: pd.DataFrame):
+    fig = figure(title="Answer with k annotators vs with all (choose the retirement rule)", width=520, height=260,
+                 x_axis_label="annotators per source", y_axis_label="same best host", y_range=(0, 1.05),
+                 tools="", toolbar_location=None)
+    fig.line(table["annotators"], table["agreement"], line_width=2)
+    fig.scatter(table["annotators"], table["agreement"], size=6)
+    return fig
+
+
 def _heatmap(matrix: pd.DataFrame):
     names = [str(n) for n in matrix.index]
     xs, ys = np.meshgrid(np.arange(len(names)), np.arange(len(names)))
@@ -56,15 +65,20 @@ def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_n
         "per_source": agreement.per_source(ann, consensus, radius_arcsec=radius_arcsec).rename(
             index=lambda i: source_ids[i]),
         "pairwise": agreement.pairwise(answers).rename(index=lambda i: names[i], columns=lambda i: names[i]),
+        "accuracy_by_annotators": agreement.accuracy_by_annotators(ann, method=consensus.method,
+                                                                   **consensus.params),
     }
+    tables["per_source"]["stability"] = agreement.stability(
+        ann, method=consensus.method, n_boot=20, **consensus.params).rename(index=lambda i: source_ids[i])
     for name, table in tables.items():
-        table.to_csv(out / f"{name}.csv", index=name != "summary")
+        table.to_csv(out / f"{name}.csv", index=name not in ("summary", "accuracy_by_annotators"))
     page = column(
         Div(text="<h1>XID agreement report</h1>" + tables["summary"].to_html(index=False, float_format="%.3f")
             + f"<p>{len(answers)} classifications of {ann.n_sources} sources by "
               f"{answers['annotator'].nunique()} annotators; method {html.escape(consensus.method)}.</p>"),
         _histogram(tables["per_annotator"]["agreement"], "Annotators: agreement with consensus", "agreement"),
         _histogram(tables["per_source"]["agreement"], "Sources: share of the most common answer", "agreement"),
+        _curve(tables["accuracy_by_annotators"]),
         _heatmap(tables["pairwise"]),
     )
     path = out / "report.html"
