@@ -107,3 +107,15 @@ def test_stability_and_accuracy_grow_with_annotators(crowd):
     assert curve.annotators.tolist() == list(range(1, 9))
     assert curve.agreement.iloc[-1] == 1.0  # all annotators: the reference itself
     assert curve.agreement.iloc[0] < curve.agreement.iloc[4] < curve.agreement.iloc[-1]
+
+
+def test_notebook_use_from_an_interchange_dataframe(shared_data):
+    """The docs' notebook recipe: RGZ's interchange CSV → annotations → consensus → per-annotator table."""
+    from xid_app.agreement import annotations_from_frame
+
+    source_ids, names, ann = annotations_from_frame(pd.read_csv(shared_data / "rgz_first/annotations.csv"))
+    consensus = run_consensus(ann)
+    assert len(source_ids) == 15 and len(names) == 210 and len(ann.cls_source) == 210
+    assert len(ann.click_ra) == 247
+    table = per_annotator(ann, consensus)
+    assert len(table) == 210 and table.agreement.between(0, 1).all()

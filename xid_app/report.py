@@ -28,7 +28,7 @@ def _histogram(values: pd.Series, title: str, x_label: str):
 
 
 def _curve(table: pd.DataFrame):
-    fig = figure(title="Answer with k annotators vs with all (choose the retirement rule)", width=520, height=260,
+    fig = figure(title="Same best host as with all annotators", width=520, height=260,
                  x_axis_label="annotators per source", y_axis_label="same best host", y_range=(0, 1.05),
                  tools="", toolbar_location=None)
     fig.line(table["annotators"], table["agreement"], line_width=2)
