@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import panel as pn
 
+from .. import agreement
 from ..export import FORMATS, write_table
 from ..project import Project
 from ..store import repository
@@ -46,6 +47,11 @@ class AdminPage:
                                        css_classes=["xid-gold-on"])
         self.refresh_button = pn.widgets.Button(name="Refresh", width=90)
         self.summary = pn.pane.HTML("", css_classes=["xid-summary"])
+        self.agreement_button = pn.widgets.Button(name="Compute agreement", button_type="primary", width=170)
+        self.agreement_summary = pn.pane.DataFrame(pd.DataFrame(), index=False, css_classes=["xid-agreement-summary"])
+        self.agreement_table = pn.pane.DataFrame(pd.DataFrame(), sizing_mode="stretch_width",
+                                                 css_classes=["xid-agreement-table"])
+        self.agreement_button.on_click(lambda _: self._agreement())
         downloads = [
             pn.widgets.FileDownload(callback=lambda s=suffix: catalogue_bytes(project, s),
                                     filename=f"xid_hosts{suffix}", label=f"Catalogue {suffix}",
@@ -75,6 +81,11 @@ class AdminPage:
                 ("Export", pn.Column(
                     pn.pane.HTML("The consensus host-ID catalogue, one row per host, expert answers applied."),
                     pn.Row(*downloads))),
+                ("Agreement", pn.Column(
+                    pn.pane.HTML("Chance-corrected agreement and each annotator's agreement with consensus "
+                                 "(as <code>xid agreement</code> reports it)."),
+                    self.agreement_button, self.agreement_summary,
+                    pn.Column(self.agreement_table, height=420, scroll=True, sizing_mode="stretch_width"))),
                 dynamic=False, css_classes=["xid-admin-tabs"],
             ),
             css_classes=["xid-page"],
@@ -101,6 +112,15 @@ class AdminPage:
                                f"{sum(s.sources_done for s in stats)} source answers in all; "
                                f"{len(queue)} flagged source(s) in the expert queue, "
                                f"{sum(not q.decided for q in queue)} undecided.")
+
+    def _agreement(self) -> None:
+        """The agreement summary of the current answers (the same tables as the report)."""
+        source_ids, ann, consensus = self.project.consensus()
+        names = repository.annotator_names(self.project.engine)
+        answers = agreement.answer_categories(ann, consensus)
+        self.agreement_summary.object = agreement.summary(answers, n_boot=300).round(3)
+        self.agreement_table.object = agreement.per_annotator(ann, consensus).rename(
+            index=lambda i: names[i]).round(3)
 
     def _open(self) -> None:
         if self.pick.value is None:
