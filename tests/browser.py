@@ -90,6 +90,9 @@ def wait_for_source(page) -> str:
 
     title = page.locator(".xid-title h3").first
     expect(title).not_to_have_text("Enter your name to start", timeout=30_000)
+    # the keyboard listener is a component of its own: wait until the browser has rendered it
+    page.locator(".xid-keys").first.wait_for(state="attached", timeout=30_000)
+    page.wait_for_timeout(200)
     return title.inner_text()
 
 
