@@ -58,6 +58,27 @@ def test_per_annotator_agreement_finds_the_random_clickers(crowd):
     assert careful > 0.85 > 0.5 > random
 
 
+def test_per_annotator_gold_accuracy_and_reliability():
+    """Gold-standard accuracy is judged against the expert's answers; the reliability column is the weight
+    the consensus gave each annotator, and both rank careful annotators above random ones."""
+    from dataclasses import replace
+
+    ann, truth, kind = synthetic_crowd(400, seed=5, per_source=8)
+    gold_src = np.arange(0, ann.n_sources, 4)
+    ann = replace(ann, gold=truth.expert_answers(gold_src))
+    consensus = run_consensus(ann)
+    table = per_annotator(ann, consensus)
+    seen = np.isin(ann.cls_source, gold_src)
+    assert (table.gold_classifications.sort_index().to_numpy()
+            == np.bincount(ann.cls_user[seen], minlength=len(kind))).all()
+    by_kind = table.groupby(kind[table.index.to_numpy()])[["gold_accuracy", "reliability"]].mean()
+    assert by_kind.loc["careful", "gold_accuracy"] > 0.8 > by_kind.loc["sloppy", "gold_accuracy"] \
+        > 0.3 > by_kind.loc["random", "gold_accuracy"]
+    assert by_kind.loc["careful", "reliability"] > by_kind.loc["sloppy", "reliability"] \
+        > by_kind.loc["random", "reliability"]
+    assert per_annotator(ann, run_consensus(ann, method="rgz")).reliability.isna().all()
+
+
 def test_pairwise_per_source_and_summary(crowd):
     from xid_app.agreement import pairwise, per_source, summary
 

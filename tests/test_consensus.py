@@ -202,15 +202,12 @@ def test_gold_standard_answers_sharpen_annotator_weights():
     from dataclasses import replace
 
     from xid_app.accuracy import score_hosts
-    from xid_app.consensus import ExpertAnswers
     from xid_app.simulate import synthetic_crowd
 
     ann, truth, _ = synthetic_crowd(1000, seed=3, per_source=6)
-    gold_src = np.sort(np.random.default_rng(0).choice(ann.n_sources, 150, replace=False))
-    hosts = np.flatnonzero(np.isin(truth.host_source, gold_src))
-    gold = ExpertAnswers(gold_src, np.full(len(gold_src), "expert"), np.full(len(gold_src), ""),
-                         np.searchsorted(gold_src, truth.host_source[hosts]), truth.host_ra[hosts],
-                         truth.host_dec[hosts])
+    gold_src = np.random.default_rng(0).choice(ann.n_sources, 150, replace=False)
+    gold = truth.expert_answers(gold_src)
+    gold_src = gold.source
     others = np.setdiff1d(np.arange(ann.n_sources), gold_src)  # judged only where the expert did not answer
     without = score_hosts(run_consensus(ann), truth.host_source, truth.host_ra, truth.host_dec, sources=others)
     with_gold = score_hosts(run_consensus(replace(ann, gold=gold)), truth.host_source, truth.host_ra,

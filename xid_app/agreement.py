@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .consensus import Annotations, Consensus, run_consensus, subset
+from .consensus import Annotations, Consensus, agrees_with_answers, run_consensus, subset
 from .coords import tangent_offsets_arcsec
 
 NO_HOST, ELSEWHERE = "no host", "elsewhere"
@@ -133,17 +133,33 @@ def bootstrap_interval(counts, statistic: Callable, *, n_boot: int = 1000, level
 
 
 def per_annotator(ann: Annotations, consensus: Consensus, *, radius_arcsec: float = 5.0) -> pd.DataFrame:
-    """Per annotator: classifications, agreement with consensus (the best host found, or "no host" where
-    the consensus has none), and the share of their answers that were "no host" or "elsewhere"."""
+    """Per annotator (indexed as ``ann.cls_user``).
+
+    Columns: ``classifications``; ``agreement`` with consensus (the best host found, or "no host" where the
+    consensus has none); ``no_host_share`` and ``elsewhere_share`` of their answers; ``gold_classifications``
+    and ``gold_accuracy``, judged against the experts' answers on gold-standard sources (``ann.gold``; NaN
+    for annotators who saw none); ``reliability``, the weight the consensus gave them (NaN for methods that
+    weigh everyone the same). Sorted least agreeing first, the annotators to look at.
+    """
     answers = answer_categories(ann, consensus, radius_arcsec=radius_arcsec)
     has_host = np.zeros(ann.n_sources, dtype=bool)
     has_host[consensus.host_source] = True
     src_host = has_host[answers["source"].to_numpy()]
     agrees = np.where(src_host, answers["category"] == "host 1", answers["category"] == NO_HOST)
+    on_gold = np.zeros(len(answers), dtype=bool)
+    gold_agrees = np.zeros(len(answers), dtype=bool)
+    if ann.gold is not None:
+        on_gold, gold_agrees = agrees_with_answers(ann, ann.gold, radius_arcsec=radius_arcsec)
     frame = answers.assign(agrees=agrees, no_host=answers["category"] == NO_HOST,
-                           elsewhere=answers["category"] == ELSEWHERE)
-    table = frame.groupby("annotator").agg(classifications=("source", "size"), agreement=("agrees", "mean"),
-                                           no_host_share=("no_host", "mean"), elsewhere_share=("elsewhere", "mean"))
+                           elsewhere=answers["category"] == ELSEWHERE, on_gold=on_gold,
+                           gold_agrees=np.where(on_gold, gold_agrees, np.nan))
+    table = frame.groupby("annotator").agg(
+        classifications=("source", "size"), agreement=("agrees", "mean"), no_host_share=("no_host", "mean"),
+        elsewhere_share=("elsewhere", "mean"), gold_classifications=("on_gold", "sum"),
+        gold_accuracy=("gold_agrees", "mean"))
+    weight = consensus.annotator_weight
+    table["reliability"] = (pd.Series(weight).reindex(table.index).to_numpy() if weight is not None
+                            else np.nan)
     return table.sort_values(["agreement", "classifications"], ascending=[True, False])
 
 

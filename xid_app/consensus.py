@@ -82,6 +82,9 @@ class Consensus:
         The reducer and the parameters that made this.
     flag_counts : numpy.ndarray or None
         ``(n_sources, len(FLAGS))`` classifications that raised each flag (see :data:`FLAGS`).
+    annotator_weight : numpy.ndarray or None
+        Reliability weight of each annotator (indexed as ``Annotations.cls_user``) in the final votes, for
+        methods that weigh annotators.
     """
 
     n_classifications: np.ndarray
@@ -93,7 +96,8 @@ class Consensus:
     host_scatter_arcsec: np.ndarray
     method: str
     params: dict = field(default_factory=dict)
-    flag_counts: np.ndarray | None = None  # (n_sources, len(FLAGS)): classifications raising each flag
+    flag_counts: np.ndarray | None = None
+    annotator_weight: np.ndarray | None = None
 
     @property
     def host_level(self) -> np.ndarray:
@@ -277,7 +281,8 @@ def _counts(ann: Annotations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             no_host)
 
 
-def _result(ann: Annotations, cand: _Candidates, kept: np.ndarray, method: str, params: dict) -> Consensus:
+def _result(ann: Annotations, cand: _Candidates, kept: np.ndarray, method: str, params: dict,
+            annotator_weight: np.ndarray | None = None) -> Consensus:
     n_classifications, n_no_host, _ = _counts(ann)
     src = cand.source[kept]
     ra, dec = tangent_to_sky(cand.xi[kept], cand.eta[kept], ann.source_ra[src], ann.source_dec[src])
@@ -287,35 +292,38 @@ def _result(ann: Annotations, cand: _Candidates, kept: np.ndarray, method: str, 
                                 for i in range(len(FLAGS))], axis=1)
     return Consensus(n_classifications=n_classifications, n_no_host=n_no_host, host_source=src, host_ra=ra,
                      host_dec=dec, host_votes=cand.votes[kept], host_scatter_arcsec=cand.scatter[kept],
-                     method=method, params=params, flag_counts=flag_counts)
+                     method=method, params=params, flag_counts=flag_counts, annotator_weight=annotator_weight)
 
 
-def _agrees_with_gold(ann: Annotations, votes: _Votes, no_host: np.ndarray, radius: float):
-    """For classifications on gold-standard sources: whether each agrees with the expert's answer.
-    Returns (mask of classifications on gold sources, their agreement)."""
+def agrees_with_answers(ann: Annotations, answers: ExpertAnswers, *, radius_arcsec: float = 5.0
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Judge classifications against answers known to be right (experts' gold standard).
+
+    Returns two ``(n_classifications,)`` masks: which classifications are on a source the answers cover,
+    and which of those agree — "no host" where the expert saw none, or a click within ``radius_arcsec``
+    of one of the expert's hosts.
+    """
     n_cls = len(ann.cls_source)
-    gold = ann.gold
-    on_gold = np.zeros(n_cls, dtype=bool)
-    agrees = np.zeros(n_cls, dtype=bool)
-    if gold is None or len(gold.source) == 0:
-        return on_gold, agrees
-    gold_source = np.zeros(ann.n_sources, dtype=bool)
-    gold_source[gold.source] = True
-    gold_has_host = np.zeros(ann.n_sources, dtype=bool)
-    gold_has_host[gold.source[gold.host_answer]] = True
-    on_gold = gold_source[ann.cls_source]
-    agrees = on_gold & no_host & ~gold_has_host[ann.cls_source]
-    if len(gold.host_answer) and len(votes.cls):
-        hsrc = gold.source[gold.host_answer]
-        hx, hy = tangent_offsets_arcsec(gold.host_ra, gold.host_dec, ann.source_ra[hsrc], ann.source_dec[hsrc])
-        tree = _points(hx, hy, hsrc, radius)
-        vsrc = votes.source[votes.cand]
-        separation = 10.0 * radius + 1.0
-        distance, _ = tree.query(np.column_stack([votes.xi, votes.eta, vsrc * separation]),
-                                 distance_upper_bound=radius)
-        agrees[votes.cls[np.isfinite(distance)]] = True
-        agrees &= on_gold
-    return on_gold, agrees
+    answered = np.zeros(ann.n_sources, dtype=bool)
+    answered[answers.source] = True
+    expert_host = np.zeros(ann.n_sources, dtype=bool)
+    expert_host[answers.source[answers.host_answer]] = True
+    on_answered = answered[ann.cls_source]
+    clicked = np.bincount(ann.click_cls, minlength=n_cls) > 0
+    agrees = on_answered & ~clicked & ~expert_host[ann.cls_source]
+    if len(answers.host_answer) and len(ann.click_cls):
+        hsrc = answers.source[answers.host_answer]
+        hx, hy = tangent_offsets_arcsec(answers.host_ra, answers.host_dec, ann.source_ra[hsrc], ann.source_dec[hsrc])
+        click_src, xi, eta = _offsets(ann)
+        separation = 10.0 * radius_arcsec + 1.0
+        distance, _ = _points(hx, hy, hsrc, radius_arcsec).query(
+            np.column_stack([xi, eta, click_src * separation]), distance_upper_bound=radius_arcsec)
+        agrees[ann.click_cls[np.isfinite(distance)]] = True
+        agrees &= on_answered
+    return on_answered, agrees
+
+
+_WEIGHTS_CONVERGED = 1e-3  # reliability rounds stop once no annotator's weight moves more than this
 
 
 def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_fraction: float = 0.5,
@@ -332,7 +340,7 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_f
     host is a competing answer, not a second host.
 
     Annotators are weighted by how often their answers agree with the consensus, (agreed + 1) /
-    (answered + 2), re-estimated ``reliability_iterations`` times, so careless or random clickers stop
+    (answered + 2), re-estimated up to ``reliability_iterations`` times (fewer once they settle), so careless or random clickers stop
     dragging hosts around. On gold-standard sources (``ann.gold``) an answer is judged against the
     expert's instead, and counts ``gold_weight`` times.
     """
@@ -344,7 +352,9 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_f
     n_users = int(users.max()) + 1 if n_cls else 0
     user_weight = np.ones(n_users)
     votes = _votes(ann, labels, xi, eta)
-    on_gold, gold_agrees = _agrees_with_gold(ann, votes, no_host, link_radius_arcsec)
+    on_gold = np.zeros(n_cls, dtype=bool)
+    if ann.gold is not None:
+        on_gold, gold_agrees = agrees_with_answers(ann, ann.gold, radius_arcsec=link_radius_arcsec)
     cls_count = np.where(on_gold, gold_weight, 1.0)
     for iteration in range(int(reliability_iterations) + 1):
         cls_weight = user_weight[users]
@@ -367,12 +377,16 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_f
         # a classification agrees if it marked a kept host, or said "no host" where there is none
         agrees = np.where(no_host, ~has_host[ann.cls_source], False)
         agrees[cand.vote_cls[keep[cand.vote_cand]]] = True
-        agrees = np.where(on_gold, gold_agrees, agrees)
+        if on_gold.any():
+            agrees = np.where(on_gold, gold_agrees, agrees)
         agreed = np.bincount(users, weights=agrees * cls_count, minlength=n_users)
         answered = np.bincount(users, weights=cls_count, minlength=n_users)
-        user_weight = (agreed + 1.0) / (answered + 2.0)
+        previous, user_weight = user_weight, (agreed + 1.0) / (answered + 2.0)
+        if np.abs(user_weight - previous).max(initial=0.0) < _WEIGHTS_CONVERGED:
+            user_weight = previous  # the hosts above were chosen with these
+            break
     kept = order[keep[order]]
-    return _result(ann, cand, kept, "xid", dict(
+    return _result(ann, cand, kept, "xid", annotator_weight=user_weight, params=dict(
         link_radius_arcsec=link_radius_arcsec, secondary_fraction=secondary_fraction,
         co_marked_fraction=co_marked_fraction, min_secondary_votes=min_secondary_votes,
         reliability_iterations=reliability_iterations, gold_weight=gold_weight))
@@ -440,7 +454,7 @@ METHODS: dict[str, Method] = {
             "co_marked_fraction": Param(
                 0.5, "...and at least this fraction of its weight from classifications that also marked the best host."),
             "min_secondary_votes": Param(2, "...and at least this many votes."),
-            "reliability_iterations": Param(3, "Rounds of re-estimating annotator weights (0: all weigh the same)."),
+            "reliability_iterations": Param(3, "Most rounds of re-estimating annotator weights; stops early when they settle (0: all weigh the same)."),
             "gold_weight": Param(3, "An answer on a gold-standard source counts this many times in its annotator's weight."),
         },
     ),

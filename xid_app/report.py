@@ -36,6 +36,20 @@ def _curve(table: pd.DataFrame):
     return fig
 
 
+def _annotators(table: pd.DataFrame):
+    """Each annotator's agreement with consensus against the weight consensus gave them (or their accuracy
+    on gold-standard sources): the ones low on both are the ones to retrain."""
+    y = "reliability" if table["reliability"].notna().any() else "gold_accuracy"
+    fig = figure(title=f"Annotators: agreement with consensus and {y.replace('_', ' ')}", width=520, height=360,
+                 x_axis_label="agreement with consensus", y_axis_label=y.replace("_", " "), x_range=(0, 1.02),
+                 y_range=(0, 1.02), tools="hover", toolbar_location=None,
+                 tooltips=[("annotator", "@name"), ("classifications", "@classifications")])
+    fig.scatter("agreement", y, size=7, alpha=0.6, source=dict(
+        name=[str(n) for n in table.index], agreement=table["agreement"].to_numpy(), **{y: table[y].to_numpy()},
+        classifications=table["classifications"].to_numpy()))
+    return fig
+
+
 def _heatmap(matrix: pd.DataFrame):
     names = [str(n) for n in matrix.index]
     xs, ys = np.meshgrid(np.arange(len(names)), np.arange(len(names)))
@@ -77,6 +91,7 @@ def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_n
             + f"<p>{len(answers)} classifications of {ann.n_sources} sources by "
               f"{answers['annotator'].nunique()} annotators; method {html.escape(consensus.method)}.</p>"),
         _histogram(tables["per_annotator"]["agreement"], "Annotators: agreement with consensus", "agreement"),
+        _annotators(tables["per_annotator"]),
         _histogram(tables["per_source"]["agreement"], "Sources: share of the most common answer", "agreement"),
         _curve(tables["accuracy_by_annotators"]),
         _heatmap(tables["pairwise"]),

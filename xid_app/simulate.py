@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .consensus import Annotations
+from .consensus import Annotations, ExpertAnswers
 from .coords import tangent_to_sky
 
 # annotator kind → (share of the crowd, click scatter in arcsec, chance to pick the right galaxy,
@@ -30,6 +30,14 @@ class Truth:
     host_source: np.ndarray
     host_ra: np.ndarray
     host_dec: np.ndarray
+
+    def expert_answers(self, sources: np.ndarray) -> ExpertAnswers:
+        """The truth on ``sources``, as an expert's gold-standard answers."""
+        sources = np.unique(sources)
+        hosts = np.flatnonzero(np.isin(self.host_source, sources))
+        return ExpertAnswers(sources, np.full(len(sources), "expert"), np.full(len(sources), ""),
+                             np.searchsorted(sources, self.host_source[hosts]), self.host_ra[hosts],
+                             self.host_dec[hosts])
 
 
 def synthetic_crowd(n_sources: int = 500, *, annotators: int = 60, per_source: int = 10,
