@@ -1,7 +1,9 @@
 """One million clicks in SQLite → consensus → exported FITS catalogue, as `xid export` does it.
 
-Baseline in the same run: reading just the clicks table into numpy with the DBAPI (the floor any export
-must pay). Goal: the whole export in ≤ 3 s.
+Baseline in the same run: reading just the clicks table into numpy with the DBAPI (the floor a first
+export must pay). Goal: the whole export in ≤ 3 s. Measured twice: the first export of the database
+(which also writes the answers snapshot, see ``xid_app.store.snapshot``), and a rerun after 1% more
+answers came in, which is what "rerun on every change" costs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from xid_app.config import Settings
 from xid_app.project import Project
@@ -33,14 +35,24 @@ def fill(project: Project, n_clicks: int) -> int:
                                       for i, (r, d) in enumerate(zip(ann.source_ra, ann.source_dec))])
         conn.execute(insert(User), [dict(id=u + 1, name=f"user{u}", role="annotator", created_at=now)
                                     for u in range(int(ann.cls_user.max()) + 1)])
-        conn.execute(insert(Classification), [
-            dict(id=k + 1, submission_id=uuid.uuid4().hex, source_pk=int(s) + 1, user_pk=int(u) + 1, created_at=now,
-                 no_host=False, artefact=False, blend=False, too_zoomed_in=False, unsure=False, comment="",
-                 origin="import")
-            for k, (s, u) in enumerate(zip(ann.cls_source, ann.cls_user))])
-        conn.execute(insert(HostMark), [dict(classification_pk=int(k) + 1, ra=float(r), dec=float(d))
-                                        for k, r, d in zip(ann.click_cls, ann.click_ra, ann.click_dec)])
+    add_answers(project, ann, range(len(ann.cls_source)))
     return len(ann.click_ra)
+
+
+def add_answers(project: Project, ann, which) -> None:
+    """Store the classifications ``which`` of ``ann`` (users and sources must exist), as new revisions."""
+    now = datetime.now(timezone.utc)
+    which = list(which)
+    with project.engine.begin() as conn:
+        first = (conn.execute(select(func.max(Classification.id))).scalar() or 0) + 1
+        pk = {k: first + i for i, k in enumerate(which)}
+        conn.execute(insert(Classification), [
+            dict(id=pk[k], submission_id=uuid.uuid4().hex, source_pk=int(ann.cls_source[k]) + 1,
+                 user_pk=int(ann.cls_user[k]) + 1, created_at=now, no_host=False, artefact=False, blend=False,
+                 too_zoomed_in=False, unsure=False, comment="", origin="import") for k in which])
+        clicks = np.flatnonzero(np.isin(ann.click_cls, which))
+        conn.execute(insert(HostMark), [dict(classification_pk=pk[int(ann.click_cls[c])], ra=float(ann.click_ra[c]),
+                                             dec=float(ann.click_dec[c])) for c in clicks])
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -59,7 +71,16 @@ def run(quick: bool = False) -> list[dict]:
 
         t = time.perf_counter()
         table = project.export(Path(tmp) / "hosts.fits")
-        total = time.perf_counter() - t
+        first = time.perf_counter() - t
+
+        ann, _, _ = synthetic_crowd(int(clicks / (12 * 0.93)) + 1, annotators=400, per_source=12, seed=7)
+        add_answers(project, ann, range(0, len(ann.cls_source), 100))  # 1% of the answers revised
+        t = time.perf_counter()
+        table = project.export(Path(tmp) / "hosts.fits")
+        rerun = time.perf_counter() - t
         project.engine.dispose()
-    return [dict(name=f"{clicks} clicks: SQLite → consensus → FITS ({len(table)} rows)", value=total, unit="s",
-                 baseline=raw, ratio=total / raw, goal="≤ 3 s; baseline: reading the clicks table alone")]
+    name = f"{clicks} clicks: SQLite → consensus → FITS ({len(table)} rows)"
+    return [dict(name=f"{name}, first export", value=first, unit="s", baseline=raw, ratio=first / raw,
+                 goal="≤ 3 s; baseline: reading the clicks table alone"),
+            dict(name=f"{name}, rerun after 1% more answers", value=rerun, unit="s", baseline=raw,
+                 ratio=rerun / raw, goal="≤ 3 s; baseline: reading the clicks table alone")]

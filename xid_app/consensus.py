@@ -133,6 +133,14 @@ class ExpertAnswers:
     host_ra: np.ndarray
     host_dec: np.ndarray
 
+    def on(self, sources: np.ndarray) -> ExpertAnswers:
+        """The answers on the given source indices only (e.g. the gold-standard sources)."""
+        keep = np.isin(self.source, sources)
+        renumber = np.cumsum(keep) - 1
+        host_keep = keep[self.host_answer]
+        return ExpertAnswers(self.source[keep], self.decided_by[keep], self.decided_at[keep],
+                             renumber[self.host_answer[host_keep]], self.host_ra[host_keep], self.host_dec[host_keep])
+
 
 @dataclass(frozen=True)
 class Param:

@@ -27,13 +27,14 @@ from . import __version__
 from .accuracy import Score, score_hosts
 from .catalogue import CatalogueIndex
 from .config import Settings
-from .consensus import Consensus, retired, run_consensus
+from .consensus import Annotations, Consensus, ExpertAnswers, retired, run_consensus
 from .cutouts import Cutout, ImageError, read_fits_layer
 from .export import CLASSIFICATION_COLUMNS, catalogue_table, columns_table, write_table
 from .imaging import Display, View, compose_view
 from .ingest import read_annotations, read_catalogue, read_sources
 from .store import db, repository
 from .store.models import Layer, Source
+from .store.snapshot import snapshot_path
 
 _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-retire")
 
@@ -191,16 +192,22 @@ class Project:
 
     def consensus(self, method: str | None = None, **params: float) -> tuple:
         """Source ids, positions and the consensus over every source's current answers."""
+        source_ids, ann, _ = self._answers()
+        return source_ids, ann, run_consensus(ann, method or self.settings.consensus_method, **params)
+
+    def _answers(self) -> tuple[np.ndarray, Annotations, ExpertAnswers]:
+        """Source ids, the crowd's current answers with the experts' on gold-standard sources, and every
+        expert answer."""
         self.check_ready()
-        source_ids, ann = repository.load_annotations(self.engine)
-        ann = replace(ann, gold=repository.load_expert_answers(self.engine, gold_only=True))
-        result: Consensus = run_consensus(ann, method or self.settings.consensus_method, **params)
-        return source_ids, ann, result
+        source_ids, ann = repository.load_annotations(
+            self.engine, snapshot_file=snapshot_path(self.settings.data_dir / "snapshots", self.url))
+        expert = repository.load_expert_answers(self.engine)
+        return source_ids, replace(ann, gold=expert.on(repository.gold_sources(self.engine))), expert
 
     def catalogue(self, method: str | None = None, **params: float) -> Table:
         """The consensus host-ID catalogue as an astropy Table (see :mod:`xid_app.export`)."""
-        source_ids, ann, result = self.consensus(method, **params)
-        expert = repository.load_expert_answers(self.engine)
+        source_ids, ann, expert = self._answers()
+        result = run_consensus(ann, method or self.settings.consensus_method, **params)
         return catalogue_table(result, source_ids, ann.source_ra, ann.source_dec, expert, self.catalogue_index(),
                                self.settings.host_match_radius_arcsec)
 

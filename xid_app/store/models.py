@@ -201,3 +201,13 @@ class ConsensusHost(Base):
     votes: Mapped[int] = mapped_column(Integer)
     level: Mapped[float] = mapped_column(Float, doc="Votes over the source's classifications")
     scatter_arcsec: Mapped[float] = mapped_column(Float)
+
+
+class DatabaseIdentity(Base):
+    """One row, written when the database is created: tells a recreated database at the same URL apart
+    from the one a cache was made from."""
+
+    __tablename__ = "database_identity"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, doc="Random hex, made by the first migration to run")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

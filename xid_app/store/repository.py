@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timezone
 from itertools import chain
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, case, func, insert, or_, select
+from sqlalchemy import Connection, Engine, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,19 +24,22 @@ from ..catalogue import CatalogueIndex
 from ..consensus import FLAGS, Annotations, Consensus, ExpertAnswers
 from ..coords import valid_sky_position
 from ..ingest import AnnotationRows, CatalogueRows, IngestError, SourceRecord
+from . import snapshot
 from .models import (
     CatalogueObject,
     Classification,
     ConsensusHost,
     ConsensusRun,
+    DatabaseIdentity,
     HostMark,
     Layer,
     Source,
     User,
 )
+from .snapshot import AnswerRows
 
-SAME_POSITION_DEG = 0.1 / 3600
-CROWD = Classification.origin != "expert"  # annotators' answers, as opposed to admins' final answers  # re-ingesting a source within 0.1" of where it was is a no-op
+SAME_POSITION_DEG = 0.1 / 3600  # re-ingesting a source within 0.1" of where it was is a no-op
+CROWD = Classification.origin != "expert"  # annotators' answers, as opposed to admins' final answers
 
 
 @dataclass
@@ -403,26 +408,82 @@ def progress(session: Session, *, user_pk: int | None) -> Progress:
 
 
 def _columns(conn, statement, dtypes: Sequence) -> list[np.ndarray]:
-    """A Core SELECT's rows as one numpy array per column, fetched through the DBAPI cursor in chunks:
-    SQLAlchemy's per-row processing costs more than the query on a million rows."""
+    """A Core SELECT's rows as one numpy array per column (``dtypes``: numpy dtypes, ``object`` for text),
+    fetched through the DBAPI cursor in chunks: SQLAlchemy's per-row processing costs more than the query
+    on a million rows."""
     sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    numeric = all(np.dtype(dtype).kind in "iuf" for dtype in dtypes)
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(sql)
         chunks = []
         while rows := cursor.fetchmany(200_000):
-            chunks.append(np.fromiter(chain.from_iterable(rows), dtype=float, count=len(rows) * len(dtypes)))
+            if numeric:  # one flat float array, split below: no Python list per column
+                flat = np.fromiter(chain.from_iterable(rows), dtype=float, count=len(rows) * len(dtypes))
+                chunks.append([flat[i::len(dtypes)].astype(dtype) for i, dtype in enumerate(dtypes)])
+            else:
+                chunks.append([np.asarray(column, dtype=dtype) for column, dtype in zip(zip(*rows), dtypes)])
     finally:
         cursor.close()
-    flat = np.concatenate(chunks) if chunks else np.empty(0)
-    return [flat[i::len(dtypes)].astype(dtype) for i, dtype in enumerate(dtypes)]
+    return [np.concatenate([chunk[i] for chunk in chunks]) if chunks else np.empty(0, dtype=dtype)
+            for i, dtype in enumerate(dtypes)]
 
 
-def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
+def _answer_rows(conn, after: int = 0) -> AnswerRows:
+    """Crowd classifications with an id above ``after``, their flags and their marks. Classifications
+    are read before marks: a mark is committed with its classification, so none is missed."""
+    newer = Classification.id > after
+    cls_pk, cls_src_pk, cls_user_pk = _columns(
+        conn, select(Classification.id, Classification.source_pk, Classification.user_pk).where(CROWD, newer)
+        .order_by(Classification.id), (np.int64, np.int64, np.int64))
+    # flags are rare: read only the flagged answers, as one bit mask each
+    flag_bits = sum(case((getattr(Classification, f), 1 << i), else_=0) for i, f in enumerate(FLAGS))
+    flagged_pk, flagged_bits = _columns(
+        conn, select(Classification.id, flag_bits).where(CROWD, newer, or_(*(getattr(Classification, f) for f in FLAGS)))
+        .order_by(Classification.id), (np.int64, np.int64))
+    mark_cls, mark_ra, mark_dec = _columns(
+        conn, select(HostMark.classification_pk, HostMark.ra, HostMark.dec).where(HostMark.classification_pk > after)
+        .order_by(HostMark.classification_pk, HostMark.id), (np.int64, float, float))
+    return AnswerRows(cls_pk, cls_src_pk, cls_user_pk, flagged_pk, flagged_bits, mark_cls, mark_ra, mark_dec)
+
+
+def _fingerprint(conn, upto: int) -> np.ndarray:
+    """What a snapshot of the answers up to id ``upto`` must still match: the database's identity, and
+    counts and sums of the classifications and marks up to there."""
+    identity = conn.scalar(select(DatabaseIdentity.id))
+    classifications = conn.execute(select(func.count(), func.coalesce(func.sum(Classification.id), 0))
+                                   .where(Classification.id <= upto)).one()
+    marks = conn.execute(select(func.count(), func.coalesce(func.sum(HostMark.classification_pk), 0))
+                         .where(HostMark.classification_pk <= upto)).one()
+    return np.array([identity, *(str(int(v)) for v in (*classifications, *marks))])
+
+
+_SNAPSHOT_EVERY = 20_000  # classifications added since the snapshot before it is rewritten
+
+
+def _current_answer_rows(conn, snapshot_file: Path | None) -> AnswerRows:
+    """Every raw crowd answer: from the snapshot plus what came after it, when the snapshot still matches
+    the database; refreshing the snapshot when much has been added."""
+    stored = snapshot.load(snapshot_file) if snapshot_file else None
+    if stored is not None and np.array_equal(_fingerprint(conn, stored[0]), stored[1]):
+        watermark, fingerprint, rows = stored
+        later = _answer_rows(conn, after=watermark)
+        rows = rows + later
+    else:
+        watermark, rows = 0, _answer_rows(conn)
+        later = rows
+    if snapshot_file and len(later) >= _SNAPSHOT_EVERY:
+        top = int(rows.cls_pk.max())
+        snapshot.save(snapshot_file, top, _fingerprint(conn, top), rows)
+    return rows
+
+
+def load_annotations(engine: Engine, *, snapshot_file: Path | None = None) -> tuple[np.ndarray, Annotations]:
     """Every source and the current answers (latest revision per user and source) as flat arrays.
 
     Read with SQLAlchemy Core into numpy; which revision is the latest is worked out in numpy too, which
-    is far faster than a grouped sub-query on SQLite.
+    is far faster than a grouped sub-query on SQLite. With ``snapshot_file`` (see
+    :mod:`xid_app.store.snapshot`) only answers added since the last snapshot are read from the database.
 
     Returns
     -------
@@ -431,17 +492,13 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     annotations : xid_app.consensus.Annotations
     """
     with engine.connect() as conn:
-        sources = conn.execute(select(Source.id, Source.source_id, Source.ra, Source.dec).order_by(Source.id)).all()
-        cls_pk, cls_src_pk, cls_user_pk = _columns(
-            conn, select(Classification.id, Classification.source_pk, Classification.user_pk).where(CROWD),
-            (np.int64, np.int64, np.int64))
-        # flags are rare: read only the flagged answers, as one bit mask each
-        flag_bits = sum(case((getattr(Classification, f), 1 << i), else_=0) for i, f in enumerate(FLAGS))
-        flagged_pk, flagged_bits = _columns(
-            conn, select(Classification.id, flag_bits).where(CROWD, or_(*(getattr(Classification, f) for f in FLAGS))),
-            (np.int64, np.int64))
-        mark_cls, mark_ra, mark_dec = _columns(
-            conn, select(HostMark.classification_pk, HostMark.ra, HostMark.dec), (np.int64, float, float))
+        src_pk, source_ids, source_ra, source_dec = _columns(
+            conn, select(Source.id, Source.source_id, Source.ra, Source.dec).order_by(Source.id),
+            (np.int64, object, float, float))
+        rows = _current_answer_rows(conn, snapshot_file)
+    cls_pk, cls_src_pk, cls_user_pk = rows.cls_pk, rows.cls_src_pk, rows.cls_user_pk
+    flagged_pk, flagged_bits = rows.flagged_pk, rows.flagged_bits
+    mark_cls, mark_ra, mark_dec = rows.mark_cls, rows.mark_ra, rows.mark_dec
     # the latest revision of each (source, user): the largest id among theirs
     order = np.lexsort((cls_pk, cls_user_pk, cls_src_pk))
     last = np.ones(len(order), dtype=bool)
@@ -459,12 +516,11 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
     position = np.minimum(position, max(len(current) - 1, 0))
     keep = (current[position] == mark_cls) if len(current) else np.zeros(len(mark_cls), bool)
     by_cls = np.argsort(position[keep], kind="stable")
-    src_pk = np.fromiter((r[0] for r in sources), dtype=np.int64, count=len(sources))
     _, cls_user = np.unique(cur_user_pk, return_inverse=True)
     cur_flags = (cur_bits[:, None] >> np.arange(len(FLAGS))) & 1 == 1
     annotations = Annotations(
-        source_ra=np.fromiter((r[2] for r in sources), dtype=float, count=len(sources)),
-        source_dec=np.fromiter((r[3] for r in sources), dtype=float, count=len(sources)),
+        source_ra=source_ra,
+        source_dec=source_dec,
         cls_source=np.searchsorted(src_pk, cur_src_pk),
         click_cls=position[keep][by_cls],
         click_ra=mark_ra[keep][by_cls],
@@ -472,7 +528,7 @@ def load_annotations(engine: Engine) -> tuple[np.ndarray, Annotations]:
         cls_user=cls_user,
         cls_flags=cur_flags,
     )
-    return np.array([r[1] for r in sources], dtype=object), annotations
+    return source_ids, annotations
 
 
 def annotator_names(engine: Engine) -> list[str]:
@@ -483,10 +539,10 @@ def annotator_names(engine: Engine) -> list[str]:
             select(User.name).where(User.id.in_(select(Classification.user_pk).where(CROWD))).order_by(User.id)))
 
 
-def source_pks(engine: Engine) -> np.ndarray:
+def source_pks(bind: Engine | Connection) -> np.ndarray:
     """Primary keys of every source, in the order :func:`load_annotations` indexes them."""
-    with engine.connect() as conn:
-        return np.array(conn.scalars(select(Source.id).order_by(Source.id)).all(), dtype=np.int64)
+    with (bind.connect() if isinstance(bind, Engine) else nullcontext(bind)) as conn:
+        return _columns(conn, select(Source.id).order_by(Source.id), (np.int64,))[0]
 
 
 def add_catalogue_objects(session: Session, *, rows: CatalogueRows) -> IngestReport:
@@ -512,15 +568,12 @@ def load_catalogue(engine: Engine) -> CatalogueIndex:
     return CatalogueIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
 
 
-def load_expert_answers(engine: Engine, *, gold_only: bool = False) -> ExpertAnswers:
-    """The latest expert answer of every source that has one (``gold_only``: of gold-standard sources),
-    indexed like :func:`load_annotations`."""
-    expert = select(func.max(Classification.id).label("id")).where(Classification.origin == "expert")
-    if gold_only:
-        expert = expert.join(Source, Source.id == Classification.source_pk).where(Source.is_gold)
-    latest = expert.group_by(Classification.source_pk).subquery()
+def load_expert_answers(engine: Engine) -> ExpertAnswers:
+    """The latest expert answer of every source that has one, indexed like :func:`load_annotations`."""
+    latest = (select(func.max(Classification.id).label("id")).where(Classification.origin == "expert")
+              .group_by(Classification.source_pk).subquery())
     with engine.connect() as conn:
-        src_pk = np.array(conn.scalars(select(Source.id).order_by(Source.id)).all(), dtype=np.int64)
+        src_pk = source_pks(conn)
         answers = conn.execute(
             select(Classification.id, Classification.source_pk, User.name, Classification.created_at)
             .join(latest, latest.c.id == Classification.id)
@@ -542,6 +595,12 @@ def load_expert_answers(engine: Engine, *, gold_only: bool = False) -> ExpertAns
         host_ra=host_arr[:, 1],
         host_dec=host_arr[:, 2],
     )
+
+
+def gold_sources(engine: Engine) -> np.ndarray:
+    """Indices (as :func:`load_annotations` orders sources) of the gold-standard sources."""
+    with engine.connect() as conn:
+        return np.searchsorted(source_pks(conn), conn.scalars(select(Source.id).where(Source.is_gold)).all())
 
 
 def _iso_utc(moment) -> str:
