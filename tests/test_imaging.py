@@ -107,7 +107,7 @@ def test_read_fits_layer_errors_name_the_file(tmp_path):
         read_fits_layer(missing, band="x", kind="radio")
     html = tmp_path / "error.fits"
     html.write_text("<html><body>502 Bad Gateway</body></html>")
-    with pytest.raises(ImageError, match="error.fits: not a readable FITS image"):
+    with pytest.raises(ImageError, match="error.fits: an HTML/XML page, not a FITS image"):
         read_fits_layer(html, band="x", kind="radio")
 
 

@@ -81,7 +81,7 @@ def _broken(table_dir, case):
         expect = "line 3 (J153149+113421): optical_image:"
     elif case == "not fits":
         (table_dir / "b_w1.fits").write_text("<html><title>504 Gateway Time-out</title></html>")
-        expect = "b_w1.fits: not a readable FITS image"
+        expect = "b_w1.fits: an HTML/XML page, not a FITS image"
     elif case == "no celestial wcs":
         with fits.open(table_dir / "a.fits", mode="update") as hdul:
             for key in ("CTYPE1", "CTYPE2"):

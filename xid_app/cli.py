@@ -10,7 +10,7 @@ import click
 from . import __version__
 from .config import Settings
 from .consensus import METHODS
-from .ingest import IngestError
+from .ingest import IngestError, MosaicSurvey
 from .project import Project
 from .store import repository
 from .store.db import DatabaseNotReady
@@ -33,6 +33,28 @@ def with_project(command):
     return wrapper
 
 
+class ProgressBar:
+    """A progress bar on stderr fed by a library's ``progress(done, total)`` callback (hidden when stderr is
+    not a terminal)."""
+
+    def __init__(self, label: str):
+        self.label, self.bar, self.done = label, None, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(total, 1), label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xid")
 def main():
@@ -49,14 +71,24 @@ def init(project: Project):
 
 @main.command()
 @click.argument("sources", type=click.Path(dir_okay=False))
+@click.option("--mosaic", "mosaics", multiple=True, metavar="KIND:BAND=GLOB",
+              help="Cut every source from the best of these mosaic tiles, e.g. 'radio:LoTSS 144 MHz=tiles/P*.fits'. "
+                   "Repeat for several surveys.")
+@click.option("--id-column", default=None, help="Source ID column (default: source_id, Source_Name, name or id).")
+@click.option("--size-column", default=None,
+              help="Angular size column for the field size (default: size, LAS or Maj; arcsec unless it has a unit).")
 @with_project
-def ingest(project: Project, sources):
+def ingest(project: Project, sources, mosaics, id_column, size_column):
     """Ingest a source list (CSV, ECSV, FITS, VOTable): source_id, ra, dec [, radio_image, optical_image].
 
-    All or nothing: a bad row or image stops the ingest and nothing of it is stored.
+    All or nothing: a bad row or image stops the ingest and nothing of it is stored. With --mosaic, sources
+    no tile covers are left out and counted.
     """
-    report = project.ingest(sources)
-    click.echo(f"ingested {report.added} source(s); {report.unchanged} already stored unchanged")
+    surveys = [MosaicSurvey.parse(m) for m in mosaics]
+    with ProgressBar("reading sources") as bar:
+        report = project.ingest(sources, mosaics=surveys, id_column=id_column, size_column=size_column, progress=bar)
+    click.echo(f"ingested {report.added} source(s); {report.unchanged} already stored unchanged"
+               + (f"; {report.outside} outside every mosaic tile, left out" if report.outside else ""))
 
 
 @main.command("ingest-catalogue")

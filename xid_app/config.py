@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         2.0**0.5, gt=1, description="Ratio between successive radio contour levels."
     )
     contour_max_levels: int = Field(12, ge=1, description="Most radio contour levels drawn.")
+    field_min_arcsec: float = Field(
+        180.0, gt=0, description="Smallest field cut from a mosaic or fetched from an archive (arcsec across)."
+    )
+    field_size_factor: float = Field(
+        3.0, gt=0, description="A mosaic or archive field is this many times the source's size across."
+    )
     consensus_method: str = Field("xid", description="Consensus method used by export and the page.")
     host_match_radius_arcsec: float = Field(
         3.0, gt=0, description="The export matches each host to the nearest catalogue object within this (arcsec)."

@@ -6,16 +6,18 @@ and the store writes them in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
+import astropy.units as u
 import numpy as np
 import pandas as pd
 from astropy.table import Table
 
 from .coords import valid_sky_position
-from .cutouts import ImageError, LayerKind, read_fits_layer
+from .cutouts import ImageError, LayerKind, read_layer_file
+from .mosaics import best_tiles, field_size, tiles_from_glob
 
 SOURCE_COLUMNS = ("source_id", "ra", "dec")
 # Optional image columns: (path column, band-name column, kind, default band name)
@@ -43,7 +45,9 @@ class IngestError(ValueError):
 class LayerRecord:
     band: str
     kind: LayerKind
-    path: Path
+    path: Path | str
+    form: str = "file"  # file | mosaic | archive
+    field_arcsec: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,36 @@ class SourceRecord:
     ra: float
     dec: float
     layers: tuple[LayerRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class MosaicSurvey:
+    """A survey given as mosaic tiles: every source is cut from the tile that covers it best.
+
+    ``parse("radio:LoTSS 144 MHz=mosaics/P*.fits")`` reads the command-line form ``KIND:BAND=GLOB``.
+    """
+
+    kind: LayerKind
+    band: str
+    pattern: str
+
+    @classmethod
+    def parse(cls, text: str) -> MosaicSurvey:
+        kind, _, rest = text.partition(":")
+        band, _, pattern = rest.partition("=")
+        if kind not in ("radio", "optical") or not band.strip() or not pattern.strip():
+            raise ValueError(f"{text!r}: give a mosaic survey as KIND:BAND=GLOB, KIND radio or optical, "
+                             f"e.g. 'radio:LoTSS 144 MHz=mosaics/P*.fits'")
+        return cls(kind, band.strip(), pattern.strip())  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class SourceList:
+    """A validated source list: the records to store, and the sources left out because no tile of any
+    mosaic survey covers them (with no other image, there is nothing to show)."""
+
+    records: list[SourceRecord]
+    outside: list[str] = field(default_factory=list)
 
 
 def _read_table(path: Path) -> Table:
@@ -73,21 +107,55 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def read_sources(path: str | Path, *, check_images: bool = True) -> list[SourceRecord]:
+ID_COLUMNS = ("source_id", "source_name", "name", "id")
+SIZE_COLUMNS = ("size", "las", "maj")  # a source's angular size: largest angular size, major axis...
+
+
+def _column(table: Table, wanted: str | None, candidates: Sequence[str], path: Path, what: str) -> str | None:
+    """The column named ``wanted`` (must exist), else the first of ``candidates`` present (any case)."""
+    by_lower = {c.lower(): c for c in table.colnames}
+    if wanted is not None:
+        if wanted not in table.colnames and wanted.lower() not in by_lower:
+            raise IngestError(path, [f"no {what} column {wanted!r} (have: {', '.join(table.colnames)})"])
+        return wanted if wanted in table.colnames else by_lower[wanted.lower()]
+    return next((by_lower[c] for c in candidates if c in by_lower), None)
+
+
+def _sizes_arcsec(table: Table, column: str | None) -> np.ndarray:
+    if column is None:
+        return np.full(len(table), np.nan)
+    values = table[column]
+    unit = getattr(values, "unit", None)
+    numbers = np.asarray(np.ma.filled(np.ma.asarray(values, dtype=float), np.nan), float)
+    return numbers * (unit.to(u.arcsec) if unit is not None and unit.physical_type == "angle" else 1.0)
+
+
+def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequence[MosaicSurvey] = (),
+                 id_column: str | None = None, size_column: str | None = None, field_min_arcsec: float = 180.0,
+                 field_factor: float = 3.0, progress: Callable[[int, int], None] | None = None) -> SourceList:
     """Read and validate a source list.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        A table astropy can read, with columns ``source_id, ra, dec`` (ICRS degrees) and optionally
-        ``radio_image`` / ``optical_image`` (FITS paths relative to the table) and ``radio_band`` /
-        ``optical_band`` (names shown on the page).
+        A table astropy can read (CSV, ECSV, FITS, VOTable) with a source ID column, ``ra`` and ``dec``
+        (ICRS degrees, any case), and optionally ``radio_image`` / ``optical_image`` (FITS, or JPG/PNG with
+        a WCS sidecar; paths relative to the table) and ``radio_band`` / ``optical_band`` (names shown).
     check_images : bool
         Open every image and check it holds finite data with a celestial WCS covering the source.
+    mosaics : sequence of MosaicSurvey
+        Surveys given as mosaic tiles: each source gets a layer cut from the tile covering it best.
+    id_column, size_column : str, optional
+        The source ID column (default: the first of source_id, Source_Name, name, id) and the angular size
+        column (default: the first of size, LAS, Maj; arcsec unless the column has an angle unit).
+    field_min_arcsec, field_factor : float
+        A mosaic field is ``field_factor`` × the source's size across, and at least ``field_min_arcsec``.
+    progress : callable, optional
+        Called now and then with ``(rows done, rows in all)``.
 
     Returns
     -------
-    list of SourceRecord
+    SourceList
 
     Raises
     ------
@@ -96,17 +164,30 @@ def read_sources(path: str | Path, *, check_images: bool = True) -> list[SourceR
     """
     path = Path(path)
     table = _read_table(path)
-    missing = [c for c in SOURCE_COLUMNS if c not in table.colnames]
+    id_col = _column(table, id_column, ID_COLUMNS, path, "source ID")
+    ra_col, dec_col = (_column(table, None, (c,), path, c) for c in ("ra", "dec"))
+    missing = [name for name, col in (("source_id", id_col), ("ra", ra_col), ("dec", dec_col)) if col is None]
     if missing:
         raise IngestError(path, [f"missing required column(s): {', '.join(missing)} (have: {', '.join(table.colnames)})"])
+    sizes = _sizes_arcsec(table, _column(table, size_column, SIZE_COLUMNS, path, "size"))
+    surveys = []
+    for survey in mosaics:
+        try:
+            surveys.append((survey, tiles_from_glob(survey.pattern)))
+        except ImageError as exc:
+            raise IngestError(path, [f"mosaic {survey.band}: {exc}"]) from exc
 
     text_table = path.suffix.lower() in (".csv", ".txt", ".ecsv")
     problems: list[str] = []
     records: list[SourceRecord] = []
+    rows: list[int] = []
+    outside: list[str] = []
     seen: dict[str, str] = {}
     for i, row in enumerate(table):
+        if progress is not None and i % 500 == 0:
+            progress(i, len(table))
         where = f"line {i + 2}" if text_table else f"row {i + 1}"
-        source_id = _text(row["source_id"])
+        source_id = _text(row[id_col])
         if not source_id:
             problems.append(f"{where}: empty source_id")
             continue
@@ -116,9 +197,9 @@ def read_sources(path: str | Path, *, check_images: bool = True) -> list[SourceR
             continue
         seen[source_id] = where
         try:
-            ra, dec = float(_text(row["ra"])), float(_text(row["dec"]))
+            ra, dec = float(_text(row[ra_col])), float(_text(row[dec_col]))
         except ValueError:
-            problems.append(f"{where}: ra/dec must be numbers in degrees, got {_text(row['ra'])!r}, {_text(row['dec'])!r}")
+            problems.append(f"{where}: ra/dec must be numbers in degrees, got {_text(row[ra_col])!r}, {_text(row[dec_col])!r}")
             continue
         if not valid_sky_position(ra, dec):
             problems.append(f"{where}: position out of range (ra={ra}, dec={dec}; need 0<=ra<360, -90<=dec<=90)")
@@ -132,7 +213,7 @@ def read_sources(path: str | Path, *, check_images: bool = True) -> list[SourceR
             layer = LayerRecord(band=band or default_band, kind=kind, path=image)
             if check_images:
                 try:
-                    cutout = read_fits_layer(image, band=layer.band, kind=kind)
+                    cutout = read_layer_file(image, band=layer.band, kind=kind)
                 except ImageError as exc:
                     problems.append(f"{where}: {column}: {exc}")
                     continue
@@ -141,9 +222,34 @@ def read_sources(path: str | Path, *, check_images: bool = True) -> list[SourceR
                     continue
             layers.append(layer)
         records.append(SourceRecord(source_id, ra, dec, tuple(layers)))
+        rows.append(i)
+    if progress is not None:
+        progress(len(table), len(table))
     if problems:
         raise IngestError(path, problems)
-    return records
+    if surveys:
+        records, outside = _add_mosaic_layers(records, sizes[rows], surveys, field_min_arcsec, field_factor)
+    return SourceList(records, outside)
+
+
+def _add_mosaic_layers(records: list[SourceRecord], sizes: np.ndarray, surveys, field_min_arcsec: float,
+                       field_factor: float) -> tuple[list[SourceRecord], list[str]]:
+    """Give each source a layer from the best tile of each mosaic survey; sources with no layer at all are
+    returned apart."""
+    ra = np.array([r.ra for r in records])
+    dec = np.array([r.dec for r in records])
+    chosen = [(survey, tiles, best_tiles(tiles, ra, dec)) for survey, tiles in surveys]
+    kept, outside = [], []
+    for k, record in enumerate(records):
+        field_arcsec = field_size(sizes[k], minimum_arcsec=field_min_arcsec, factor=field_factor)
+        layers = list(record.layers) + [
+            LayerRecord(survey.band, survey.kind, tiles[best[k]].path.resolve(), "mosaic", field_arcsec)
+            for survey, tiles, best in chosen if best[k] >= 0]
+        if layers:
+            kept.append(replace(record, layers=tuple(layers)))
+        else:
+            outside.append(record.source_id)
+    return kept, outside
 
 
 def read_csv_text(path: str | Path, required: Sequence[str], *, kind: str = "") -> pd.DataFrame:

@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,10 +29,11 @@ from .accuracy import Score, score_hosts
 from .catalogue import CatalogueIndex
 from .config import Settings
 from .consensus import Annotations, Consensus, ExpertAnswers, retired, run_consensus
-from .cutouts import Cutout, ImageError, read_fits_layer
+from .cutouts import Cutout, ImageError, read_layer_file
 from .export import CLASSIFICATION_COLUMNS, catalogue_table, columns_table, write_table
 from .imaging import Display, View, compose_view
-from .ingest import read_annotations, read_catalogue, read_sources
+from .ingest import MosaicSurvey, read_annotations, read_catalogue, read_sources
+from .mosaics import cut
 from .store import db, repository
 from .store.models import Layer, Source
 from .store.snapshot import snapshot_path
@@ -45,6 +47,8 @@ class LayerInfo:
     band: str
     kind: str
     path: str
+    form: str = "file"
+    field_arcsec: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,19 +70,31 @@ class SourceView:
     background_layer_pk: int | None
     problems: tuple[str, ...]
     shown_layer_pks: tuple[int, ...] = ()  # the readable layers, in the order Display indices refer to
+    field_scale: float = 1.0  # mosaic fields cut this many times their stored size
+
+    @property
+    def can_widen(self) -> bool:
+        """Whether a larger field can be shown (some layer is cut from a mosaic)."""
+        return any(layer.form != "file" for layer in self.source.layers)
 
 
 @lru_cache(maxsize=512)
-def _read_layer(layer: LayerInfo) -> Cutout:
-    return read_fits_layer(layer.path, band=layer.band, kind=layer.kind)  # type: ignore[arg-type]
+def _read_layer(layer: LayerInfo, ra: float, dec: float, field_scale: float) -> Cutout:
+    """A layer's image for the source at ``(ra, dec)``; mosaic fields are cut ``field_scale`` times their
+    stored size (a user who finds the field too small asks for a larger one)."""
+    if layer.form == "mosaic":
+        return cut(layer.path, ra, dec, (layer.field_arcsec or 0) * field_scale, band=layer.band,
+                   kind=layer.kind)  # type: ignore[arg-type]
+    return read_layer_file(layer.path, band=layer.band, kind=layer.kind)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=512)
-def _compose(layers: tuple[LayerInfo, ...], display: Display) -> SourceView:
+def _compose(layers: tuple[LayerInfo, ...], display: Display, ra: float, dec: float,
+             field_scale: float = 1.0) -> SourceView:
     cutouts, pks, problems = [], [], []
     for layer in layers:
         try:
-            cutouts.append(_read_layer(layer))
+            cutouts.append(_read_layer(layer, ra, dec, field_scale))
             pks.append(layer.pk)
         except ImageError as exc:
             problems.append(f"cannot display layer {layer.band}: {exc}")
@@ -86,7 +102,8 @@ def _compose(layers: tuple[LayerInfo, ...], display: Display) -> SourceView:
         return SourceView(None, None, None, tuple(problems) or ("this source has no image layer",), ())  # type: ignore[arg-type]
     # The display refers to layers by their position among the readable ones.
     view = compose_view(cutouts, display)
-    return SourceView(None, view, pks[view.background_index], tuple(problems), tuple(pks))  # type: ignore[arg-type]
+    return SourceView(None, view, pks[view.background_index], tuple(problems), tuple(pks),  # type: ignore[arg-type]
+                      field_scale)
 
 
 class Project:
@@ -122,12 +139,19 @@ class Project:
     def check_ready(self) -> None:
         db.check_ready(self.engine)
 
-    def ingest(self, path: str | Path) -> repository.IngestReport:
-        """Ingest a source list, all or nothing (see :func:`xid_app.ingest.read_sources`)."""
+    def ingest(self, path: str | Path, *, mosaics: Sequence[MosaicSurvey] = (), id_column: str | None = None,
+               size_column: str | None = None, progress: Callable[[int, int], None] | None = None
+               ) -> repository.IngestReport:
+        """Ingest a source list, all or nothing (see :func:`xid_app.ingest.read_sources`); sources that no
+        tile of the ``mosaics`` covers are left out and counted."""
         self.check_ready()
-        records = read_sources(path)
+        s = self.settings
+        sources = read_sources(path, mosaics=mosaics, id_column=id_column, size_column=size_column,
+                               field_min_arcsec=s.field_min_arcsec, field_factor=s.field_size_factor,
+                               progress=progress)
         with self.session() as session, session.begin():
-            return repository.add_sources(session, records=records, origin=str(path))
+            report = repository.add_sources(session, records=sources.records, origin=str(path))
+        return replace(report, outside=len(sources.outside))
 
     def import_annotations(self, path: str | Path) -> repository.ImportReport:
         """Import an interchange CSV of clicks; idempotent on ``classification_id``."""
@@ -286,7 +310,7 @@ class Project:
                 select(Source.source_id, Source.ra, Source.dec, Source.is_gold).where(Source.id == source_pk)
             ).one()
             layers = conn.execute(
-                select(Layer.id, Layer.band, Layer.kind, Layer.path)
+                select(Layer.id, Layer.band, Layer.kind, Layer.path, Layer.form, Layer.field_arcsec)
                 .where(Layer.source_pk == source_pk)
                 .order_by(Layer.position)
             ).all()
@@ -297,7 +321,9 @@ class Project:
         s = self.settings
         return Display(floor_sigma=s.contour_floor_sigma, step=s.contour_step, max_levels=s.contour_max_levels)
 
-    def view(self, source_pk: int, display: Display | None = None) -> SourceView:
-        """The drawable view of a source (cached per process: the page's Next must be instant)."""
+    def view(self, source_pk: int, display: Display | None = None, *, field_scale: float = 1.0) -> SourceView:
+        """The drawable view of a source (cached per process: the page's Next must be instant);
+        ``field_scale`` > 1 cuts mosaic layers that many times wider."""
         info = self.source(source_pk)
-        return replace(_compose(info.layers, display or self.default_display()), source=info)
+        composed = _compose(info.layers, display or self.default_display(), info.ra, info.dec, field_scale)
+        return replace(composed, source=info)

@@ -65,7 +65,8 @@ class Source(Base):
 
 
 class Layer(Base):
-    """One image of a source: a radio or optical/IR band, read from a file."""
+    """One image of a source: a radio or optical/IR band, read from a file, cut from a mosaic tile, or
+    fetched from an archive."""
 
     __tablename__ = "layers"
 
@@ -73,14 +74,18 @@ class Layer(Base):
     source_pk: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
     band: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10))
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text, doc="Image file, mosaic tile, or archive survey (SERVICE:SURVEY)")
     position: Mapped[int] = mapped_column(Integer, default=0, doc="Order of the layer among its source's")
+    form: Mapped[str] = mapped_column(String(10), default="file", server_default="file",
+                                      doc="file: the whole image; mosaic: cut from the tile; archive: fetched")
+    field_arcsec: Mapped[float | None] = mapped_column(Float, doc="Side of the field cut or fetched (mosaic, archive)")
 
     source: Mapped[Source] = relationship(back_populates="layers")
 
     __table_args__ = (
         UniqueConstraint("source_pk", "band", name="uq_layers_source_band"),
         CheckConstraint("kind IN ('radio', 'optical')", name="kind"),
+        CheckConstraint("form IN ('file', 'mosaic', 'archive')", name="form"),
     )
 
 

@@ -46,6 +46,7 @@ CROWD = Classification.origin != "expert"  # annotators' answers, as opposed to 
 class IngestReport:
     added: int
     unchanged: int
+    outside: int = 0  # sources left out: no mosaic tile covers them
 
 
 def add_sources(session: Session, *, records: Sequence[SourceRecord], origin: str = "") -> IngestReport:
@@ -76,7 +77,8 @@ def add_sources(session: Session, *, records: Sequence[SourceRecord], origin: st
         raise IngestError(origin, problems)
     for r in new:
         source = Source(source_id=r.source_id, ra=r.ra, dec=r.dec)
-        source.layers = [Layer(band=l.band, kind=l.kind, path=str(l.path), position=i) for i, l in enumerate(r.layers)]
+        source.layers = [Layer(band=l.band, kind=l.kind, path=str(l.path), position=i, form=l.form,
+                               field_arcsec=l.field_arcsec) for i, l in enumerate(r.layers)]
         session.add(source)
     session.flush()
     return IngestReport(added=len(new), unchanged=len(records) - len(new))

@@ -147,7 +147,7 @@ class AnnotationPage:
         def watch(widget, change):
             widget.param.watch(lambda e: None if self._syncing else self._act(lambda: change(e.new)), "value")
 
-        watch(self.flags, lambda v: setattr(s, "flags", set(v)))
+        watch(self.flags, self._set_flags)
         watch(self.comment, s.set_comment)
         watch(self.layer, lambda v: s.set_display(background=v))
         watch(self.contour_layer, lambda v: s.set_display(contours_from=v))
@@ -210,9 +210,23 @@ class AnnotationPage:
         what = f"catalogue object {mark.catalogue_id}" if mark.catalogue_id else "the typed position"
         self._say(f"Marked {what} at RA {mark.ra:.5f}°, Dec {mark.dec:+.5f}°.", "success")
 
+    def _set_flags(self, flags) -> None:
+        newly_too_small = "too_zoomed_in" in set(flags) - self.session.flags
+        self.session.flags = set(flags)
+        if newly_too_small:
+            self._widen()
+
+    def _widen(self) -> bool:
+        """Cut a wider field where the source's layers come from mosaics; say what happened."""
+        if self.session.widen():
+            scale = self.session.current.field_scale
+            self._say(f"Showing a field {scale:g}× as wide, cut from the mosaic.", "info")
+            return True
+        return False
+
     def _zoom_out(self) -> None:
         self.viewer.zoom(1 / ZOOM_STEP)
-        if self.viewer.zoomed_out_past_field():
+        if self.viewer.zoomed_out_past_field() and not self._widen():
             self._say("You are looking beyond this cutout. If the source does not fit, flag it "
                       "'Too zoomed in' (key 3).", "info")
 
@@ -236,7 +250,7 @@ class AnnotationPage:
         """Run a user action; show its error as a message; redraw what changed in one repaint."""
         def state():
             current = self.session.current
-            return (current.source.pk, current.view) if current is not None else (None, None)
+            return (current.source.pk, current.view, current.field_scale) if current is not None else (None, None, 1)
 
         with pn.io.hold():  # one patch to the browser per action, not one per changed property
             before = state()
@@ -251,7 +265,7 @@ class AnnotationPage:
                           "your earlier answers are safe.", "danger")
             after = state()
             if after[1] is not before[1] and after[1] is not None:  # views are cached: identity means unchanged
-                self._draw(new_source=after[0] != before[0])
+                self._draw(new_source=after[0] != before[0] or after[2] != before[2])  # new grid: full view
             elif after[0] != before[0]:
                 self._draw(new_source=True)
             self._refresh()

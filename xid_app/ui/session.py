@@ -20,6 +20,9 @@ from ..store.repository import FLAGS, MAX_COMMENT_LENGTH, InvalidSubmission, Mar
 _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
 
 
+MAX_FIELD_SCALE = 8.0  # "too zoomed in" widens a mosaic field at most this many times
+
+
 class SessionError(ValueError):
     """An action the user cannot take now; the message is shown to them."""
 
@@ -117,7 +120,17 @@ class AnnotationSession:
                 background=bands.index(background) if background in bands else None,
                 contours_from=bands.index(contours) if contours in bands else None,
             )
-        self.current = self.project.view(source_pk, self.display)
+        scale = self.current.field_scale if self.current is not None and self.current.source.pk == source_pk else 1.0
+        self.current = self.project.view(source_pk, self.display, field_scale=scale)
+
+    def widen(self) -> bool:
+        """Show a field twice as wide (up to ``MAX_FIELD_SCALE`` times the stored one) where layers are cut
+        from mosaics; ``False`` if the source's images are fixed files or already widest."""
+        current = self._require_source()
+        if not current.can_widen or current.field_scale >= MAX_FIELD_SCALE:
+            return False
+        self.current = self.project.view(current.source.pk, self.display, field_scale=current.field_scale * 2)
+        return True
 
     def prefetch(self) -> None:
         """Compose the likely next source's view in the background so Next draws from the cache.
