@@ -126,7 +126,8 @@ class AnnotationSession:
     def widen(self) -> bool:
         """Show a field twice as wide (up to ``MAX_FIELD_SCALE`` times the stored one) where layers are cut
         from mosaics; ``False`` if the source's images are fixed files or already widest."""
-        current = self._require_source()
+        self._require_source()
+        current = self.current
         if not current.can_widen or current.field_scale >= MAX_FIELD_SCALE:
             return False
         self.current = self.project.view(current.source.pk, self.display, field_scale=current.field_scale * 2)
