@@ -478,3 +478,37 @@ def test_admin_expert_queue_override_gold_and_download(demo, page, tmp_path):
     skip_to(page, flagged)
     page.get_by_role("button", name="No host").click()
     expect(message(page)).to_contain_text("Gold check: the expert marked 1 host(s); you marked none.")
+
+
+def test_lotss_sources_cut_from_the_mosaic_and_a_wider_field(tmp_path, page, shared_data):
+    """A project on the real LoTSS tile: the page draws fields cut from the mosaic with their contours;
+    flagging "too zoomed in" cuts a field twice as wide."""
+    from playwright.sync_api import expect
+
+    from xid_app.ingest import MosaicSurvey
+
+    require_chromium()
+    url_db = f"sqlite:///{tmp_path / 'lotss.sqlite'}"
+    project = Project(url_db, settings=Settings(data_dir=tmp_path))
+    project.init()
+    project.ingest(shared_data / "lotss_dr1/catalog_shimwell_reduced.srl.fits", mosaics=[
+        MosaicSurvey("radio", "LoTSS 144 MHz", str(shared_data / "lotss_dr1/P205+55-mosaic.fits"))])
+    user = new_user(project, "lofar-user")
+    with served([], tmp_path, env={"XID_DATABASE_URL": url_db}) as url:
+        log_in(page, url, user, PASSWORD)
+        first = wait_for_source(page)
+        assert first.startswith("ILTJ")
+        expect(message(page)).not_to_contain_text("cannot display")
+        side = bokeh_model(page, "xid-image", "m.data_source.data.dw[0]")
+        assert side == 121  # 180" at 1.5"/px
+        assert bokeh_model(page, "xid-contours", "m.data_source.data.x.length") > 0
+        page.screenshot(path=str(ARTIFACTS / "lotss.png"))
+        page.keyboard.press("3")  # flag: too zoomed in
+        expect(message(page)).to_contain_text("Showing a field 2× as wide, cut from the mosaic")
+        expect_model(page, "xid-image", "m.data_source.data.dw[0]", 241)
+        page.screenshot(path=str(ARTIFACTS / "lotss-wider.png"))
+        page.get_by_role("button", name="Next ▶").click()
+        expect(title(page)).not_to_have_text(first, timeout=20_000)
+        expect_model(page, "xid-image", "m.data_source.data.dw[0]", 121)  # the next source: the stored field
+        (_, source_id, *_), = app_answers(project, user)
+        assert source_id == first

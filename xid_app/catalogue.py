@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.spatial import cKDTree
 
 
@@ -39,16 +40,19 @@ class CatalogueIndex:
         self.ids = np.asarray(ids, dtype=object)
         self.ra = np.asarray(ra, float)
         self.dec = np.asarray(dec, float)
-        self._tree = cKDTree(_unit_vectors(self.ra, self.dec)) if len(self.ids) else None
-        self._row = {object_id: i for i, object_id in enumerate(self.ids)}
+        # balanced_tree=False: a sliding-midpoint build, much faster on tens of millions of points
+        self._tree = cKDTree(_unit_vectors(self.ra, self.dec), balanced_tree=False) if len(self.ids) else None
+        self._rows: pd.Index | None = None  # ID → row, a hash table built on first use
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def get(self, object_id: str) -> Match | None:
         """The object with this ID, or ``None``."""
-        i = self._row.get(object_id.strip())
-        return None if i is None else Match(self.ids[i], self.ra[i], self.dec[i], 0.0)
+        if self._rows is None:
+            self._rows = pd.Index(self.ids)
+        i = self._rows.get_indexer([object_id.strip()])[0]
+        return None if i < 0 else Match(self.ids[i], self.ra[i], self.dec[i], 0.0)
 
     def nearest(self, ra: float, dec: float, radius_arcsec: float) -> Match | None:
         """The nearest object within ``radius_arcsec`` of ``(ra, dec)``, or ``None``."""

@@ -94,10 +94,14 @@ def ingest(project: Project, sources, mosaics, id_column, size_column):
 @main.command("ingest-catalogue")
 @click.argument("catalogue", type=click.Path(dir_okay=False))
 @click.option("--id-column", default=None, help="Column of object IDs (default: 'id' or the first '*id' column).")
+@click.option("--keep", default=None, metavar="COL,COL",
+              help="Numeric columns kept with each object (default: those whose names contain 'mag' or 'flux').")
 @with_project
-def ingest_catalogue(project: Project, catalogue, id_column):
-    """Ingest an optical/IR catalogue (ID, ra, dec in degrees) for typed IDs and snapping clicks."""
-    report = project.ingest_catalogue(catalogue, id_column=id_column)
+def ingest_catalogue(project: Project, catalogue, id_column, keep):
+    """Ingest an optical/IR catalogue (ID, ra, dec in degrees, magnitudes) for typed IDs and snapping clicks."""
+    columns = [c.strip() for c in keep.split(",") if c.strip()] if keep is not None else None
+    with ProgressBar("storing objects") as bar:
+        report = project.ingest_catalogue(catalogue, id_column=id_column, keep=columns, progress=bar)
     click.echo(f"ingested {report.added} catalogue object(s); {report.unchanged} already stored")
 
 

@@ -160,12 +160,14 @@ class Project:
         with self.session() as session, session.begin():
             return repository.import_annotations(session, annotations=rows)
 
-    def ingest_catalogue(self, path: str | Path, *, id_column: str | None = None) -> repository.IngestReport:
-        """Ingest an optical/IR catalogue (ID, ra, dec) that typed and clicked hosts resolve to."""
+    def ingest_catalogue(self, path: str | Path, *, id_column: str | None = None, keep: Sequence[str] | None = None,
+                         progress: Callable[[int, int], None] | None = None) -> repository.IngestReport:
+        """Ingest an optical/IR catalogue (ID, ra, dec, and magnitudes to keep) that typed and clicked hosts
+        resolve to; all or nothing."""
         self.check_ready()
-        rows = read_catalogue(path, id_column=id_column)
+        rows = read_catalogue(path, id_column=id_column, keep=keep)
         with self.session() as session, session.begin():
-            return repository.add_catalogue_objects(session, rows=rows)
+            return repository.add_catalogue_objects(session, rows=rows, progress=progress)
 
     def catalogue_index(self) -> CatalogueIndex:
         """The optical/IR catalogue's spatial index, rebuilt only when objects were added."""

@@ -170,6 +170,7 @@ class CatalogueObject(Base):
     object_id: Mapped[str] = mapped_column(String(100), unique=True)
     ra: Mapped[float] = mapped_column(Float, doc="ICRS right ascension, degrees")
     dec: Mapped[float] = mapped_column(Float, doc="ICRS declination, degrees")
+    properties: Mapped[str | None] = mapped_column(Text, doc="Magnitudes and other numbers, as a JSON object")
 
     __table_args__ = (
         Index("ix_catalogue_objects_dec_ra", "dec", "ra"),

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from itertools import chain
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy import Connection, Engine, case, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -547,14 +549,26 @@ def source_pks(bind: Engine | Connection) -> np.ndarray:
         return _columns(conn, select(Source.id).order_by(Source.id), (np.int64,))[0]
 
 
-def add_catalogue_objects(session: Session, *, rows: CatalogueRows) -> IngestReport:
-    """Store catalogue objects in bulk; IDs already stored are left as they are."""
-    existing = set(session.scalars(select(CatalogueObject.object_id)))
-    new = [dict(object_id=i, ra=float(r), dec=float(d)) for i, r, d in zip(rows.ids, rows.ra, rows.dec)
-           if i not in existing]
-    for start in range(0, len(new), 10_000):
-        session.execute(insert(CatalogueObject), new[start:start + 10_000])
-    return IngestReport(added=len(new), unchanged=len(rows.ids) - len(new))
+def add_catalogue_objects(session: Session, *, rows: CatalogueRows,
+                          progress: Callable[[int, int], None] | None = None) -> IngestReport:
+    """Store catalogue objects in bulk (chunks of 50,000); IDs already stored are left as they are."""
+    dialect = session.get_bind().dialect.name
+    insert_new = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(CatalogueObject) \
+        .on_conflict_do_nothing(index_elements=["object_id"])
+    n, chunk = len(rows.ids), 50_000
+    properties = rows.properties if rows.properties is not None else np.full(n, None, dtype=object)
+    conn = session.connection()
+    before = conn.scalar(select(func.count(CatalogueObject.id)))
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        conn.execute(insert_new, [
+            dict(object_id=i, ra=r, dec=d, properties=p) for i, r, d, p in zip(
+                rows.ids[start:stop].tolist(), rows.ra[start:stop].tolist(), rows.dec[start:stop].tolist(),
+                properties[start:stop].tolist())])
+        if progress is not None:
+            progress(stop, n)
+    added = conn.scalar(select(func.count(CatalogueObject.id))) - before
+    return IngestReport(added=added, unchanged=n - added)
 
 
 def catalogue_version(engine: Engine) -> tuple[int, int]:
@@ -566,8 +580,16 @@ def catalogue_version(engine: Engine) -> tuple[int, int]:
 
 def load_catalogue(engine: Engine) -> CatalogueIndex:
     with engine.connect() as conn:
-        rows = conn.execute(select(CatalogueObject.object_id, CatalogueObject.ra, CatalogueObject.dec)).all()
-    return CatalogueIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        ids, ra, dec = _columns(conn, select(CatalogueObject.object_id, CatalogueObject.ra, CatalogueObject.dec)
+                                .order_by(CatalogueObject.id), (object, float, float))
+    return CatalogueIndex(ids, ra, dec)
+
+
+def catalogue_properties(engine: Engine, object_id: str) -> dict:
+    """The numbers (magnitudes...) kept with a catalogue object; empty if none or no such object."""
+    with engine.connect() as conn:
+        text = conn.scalar(select(CatalogueObject.properties).where(CatalogueObject.object_id == object_id))
+    return {k: v for k, v in json.loads(text).items() if v is not None} if text else {}
 
 
 def load_expert_answers(engine: Engine) -> ExpertAnswers:

@@ -208,7 +208,11 @@ class AnnotationPage:
         mark = self.session.match(self.match_id.value)
         self.match_id.value = ""
         what = f"catalogue object {mark.catalogue_id}" if mark.catalogue_id else "the typed position"
-        self._say(f"Marked {what} at RA {mark.ra:.5f}°, Dec {mark.dec:+.5f}°.", "success")
+        numbers = repository.catalogue_properties(self.session.project.engine, mark.catalogue_id) \
+            if mark.catalogue_id else {}
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in numbers.items())
+        self._say(f"Marked {what} at RA {mark.ra:.5f}°, Dec {mark.dec:+.5f}°" + (f" ({shown})." if shown else "."),
+                  "success")
 
     def _set_flags(self, flags) -> None:
         newly_too_small = "too_zoomed_in" in set(flags) - self.session.flags
