@@ -12,6 +12,7 @@ The CLI and the server are thin shells over :class:`Project`::
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -121,6 +122,7 @@ class Project:
         self.settings = settings or Settings()
         self.url = url or self.settings.resolved_database_url()
         self._catalogue: tuple | None = None
+        self._catalogue_lock = threading.Lock()
         self._retired: tuple[float, frozenset[int]] | None = None
         self._retiring: Future | None = None
 
@@ -170,11 +172,13 @@ class Project:
             return repository.add_catalogue_objects(session, rows=rows, progress=progress)
 
     def catalogue_index(self) -> CatalogueIndex:
-        """The optical/IR catalogue's spatial index, rebuilt only when objects were added."""
+        """The optical/IR catalogue's spatial index, rebuilt only when objects were added (one build at a
+        time: a page asking while the server warms it up waits for that build)."""
         version = repository.catalogue_version(self.engine)
-        if self._catalogue is None or self._catalogue[0] != version:
-            self._catalogue = (version, repository.load_catalogue(self.engine))
-        return self._catalogue[1]
+        with self._catalogue_lock:
+            if self._catalogue is None or self._catalogue[0] != version:
+                self._catalogue = (version, repository.load_catalogue(self.engine))
+            return self._catalogue[1]
 
     def set_user(self, name: str, *, password: str | None, role: str = "annotator") -> None:
         """Create a user, or change their password and role."""

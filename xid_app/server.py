@@ -7,6 +7,7 @@ signed cookie, never from anything the page sends. Without passwords the page as
 from __future__ import annotations
 
 import secrets
+import threading
 
 import panel as pn
 from panel.auth import BasicAuthProvider, BasicLoginHandler
@@ -87,6 +88,8 @@ def serve(project: Project, *, port: int, address: str, show: bool = False) -> N
                 return user is not None and user.role == "admin"
 
         pn.config.authorize_callback = authorize
+    # a catalogue of millions of objects takes seconds to index: do it now, not at the first click
+    threading.Thread(target=project.catalogue_index, name="xid-catalogue", daemon=True).start()
     mode = "login required" if login else "open mode: no user has a password, the page asks for a name"
     print(f"XID serving {project.url} at http://{address}:{port}/ ({mode})", flush=True)
     pn.serve(
