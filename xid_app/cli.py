@@ -10,7 +10,7 @@ import click
 from . import __version__
 from .config import Settings
 from .consensus import METHODS
-from .ingest import IngestError, MosaicSurvey
+from .ingest import ArchiveSurvey, IngestError, MosaicSurvey
 from .project import Project
 from .store import repository
 from .store.db import DatabaseNotReady
@@ -74,21 +74,45 @@ def init(project: Project):
 @click.option("--mosaic", "mosaics", multiple=True, metavar="KIND:BAND=GLOB",
               help="Cut every source from the best of these mosaic tiles, e.g. 'radio:LoTSS 144 MHz=tiles/P*.fits'. "
                    "Repeat for several surveys.")
+@click.option("--archive", "archives", multiple=True, metavar="KIND:BAND=SERVICE:SURVEY",
+              help="Fetch this survey for every source, e.g. 'optical:WISE W1=hips2fits:CDS/P/allWISE/W1' or "
+                   "'optical:DSS=skyview:DSS'. Repeat for several; `xid fetch` fetches them ahead.")
 @click.option("--id-column", default=None, help="Source ID column (default: source_id, Source_Name, name or id).")
 @click.option("--size-column", default=None,
               help="Angular size column for the field size (default: size, LAS or Maj; arcsec unless it has a unit).")
 @with_project
-def ingest(project: Project, sources, mosaics, id_column, size_column):
+def ingest(project: Project, sources, mosaics, archives, id_column, size_column):
     """Ingest a source list (CSV, ECSV, FITS, VOTable): source_id, ra, dec [, radio_image, optical_image].
 
     All or nothing: a bad row or image stops the ingest and nothing of it is stored. With --mosaic, sources
     no tile covers are left out and counted.
     """
     surveys = [MosaicSurvey.parse(m) for m in mosaics]
+    fetched = [ArchiveSurvey.parse(a) for a in archives]
     with ProgressBar("reading sources") as bar:
-        report = project.ingest(sources, mosaics=surveys, id_column=id_column, size_column=size_column, progress=bar)
+        report = project.ingest(sources, mosaics=surveys, archives=fetched, id_column=id_column,
+                                size_column=size_column, progress=bar)
     click.echo(f"ingested {report.added} source(s); {report.unchanged} already stored unchanged"
                + (f"; {report.outside} outside every mosaic tile, left out" if report.outside else ""))
+
+
+@main.command()
+@click.option("--offline", is_flag=True, help="Only report what is not cached yet; contact no archive.")
+@with_project
+def fetch(project: Project, offline):
+    """Fetch the archive image of every source's archive layers into the cache (resumable: run it again
+    after a failure; cached images are not fetched again)."""
+    if offline:
+        project.settings = project.settings.model_copy(update=dict(offline=True))
+    with ProgressBar("fetching") as bar:
+        report = project.fetch(progress=bar)
+    click.echo(f"fetched {report.fetched} image(s); {report.cached} already cached; {len(report.failed)} failed")
+    for failure in report.failed[:20]:
+        click.echo(f"  {failure}")
+    if len(report.failed) > 20:
+        click.echo(f"  ... and {len(report.failed) - 20} more")
+    if report.failed:
+        sys.exit(1)
 
 
 @main.command("ingest-catalogue")

@@ -46,6 +46,22 @@ class Settings(BaseSettings):
     field_size_factor: float = Field(
         3.0, gt=0, description="A mosaic or archive field is this many times the source's size across."
     )
+    offline: bool = Field(False, description="Use only cached archive images; never contact an archive.")
+    archive_cache_dir: Path | None = Field(
+        None, description="Where archive images are cached. Default: archive-cache in data_dir."
+    )
+    archive_pixels: int = Field(300, ge=16, le=4000, description="Pixels across an archive image.")
+    archive_timeout_s: float = Field(30.0, gt=0, description="Longest wait for an archive's answer (s).")
+    archive_workers: int = Field(3, ge=1, le=16, description="Archive requests made at once by `xid fetch`.")
+    archive_min_interval_s: float = Field(
+        0.5, ge=0, description="At most one archive request starts per this many seconds (a polite rate)."
+    )
+    skyview_url: str = Field(
+        "https://skyview.gsfc.nasa.gov/current/cgi/basicform.pl", description="SkyView's query form."
+    )
+    hips2fits_url: str = Field(
+        "https://alasky.cds.unistra.fr/hips-image-services/hips2fits", description="The CDS hips2fits service."
+    )
     consensus_method: str = Field("xid", description="Consensus method used by export and the page.")
     host_match_radius_arcsec: float = Field(
         3.0, gt=0, description="The export matches each host to the nearest catalogue object within this (arcsec)."

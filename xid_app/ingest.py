@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
+from .archives import SERVICES
 from .coords import valid_sky_position
 from .cutouts import ImageError, LayerKind, read_layer_file
 from .mosaics import best_tiles, field_size, tiles_from_glob
@@ -80,6 +81,29 @@ class MosaicSurvey:
 
 
 @dataclass(frozen=True)
+class ArchiveSurvey:
+    """A survey fetched from an archive for every source (see :mod:`xid_app.archives`).
+
+    ``parse("optical:WISE W1=hips2fits:CDS/P/allWISE/W1")`` reads the command-line form
+    ``KIND:BAND=SERVICE:SURVEY``, SERVICE ``skyview`` or ``hips2fits``.
+    """
+
+    kind: LayerKind
+    band: str
+    survey: str
+
+    @classmethod
+    def parse(cls, text: str) -> ArchiveSurvey:
+        kind, _, rest = text.partition(":")
+        band, _, survey = rest.partition("=")
+        service, _, name = survey.partition(":")
+        if kind not in ("radio", "optical") or not band.strip() or service.strip() not in SERVICES or not name.strip():
+            raise ValueError(f"{text!r}: give an archive survey as KIND:BAND=SERVICE:SURVEY, KIND radio or optical, "
+                             f"SERVICE {' or '.join(SERVICES)}, e.g. 'optical:WISE W1=hips2fits:CDS/P/allWISE/W1'")
+        return cls(kind, band.strip(), f"{service.strip()}:{name.strip()}")  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class SourceList:
     """A validated source list: the records to store, and the sources left out because no tile of any
     mosaic survey covers them (with no other image, there is nothing to show)."""
@@ -131,7 +155,7 @@ def _sizes_arcsec(table: Table, column: str | None) -> np.ndarray:
 
 
 def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequence[MosaicSurvey] = (),
-                 id_column: str | None = None, size_column: str | None = None, field_min_arcsec: float = 180.0,
+                 archives: Sequence[ArchiveSurvey] = (), id_column: str | None = None, size_column: str | None = None, field_min_arcsec: float = 180.0,
                  field_factor: float = 3.0, progress: Callable[[int, int], None] | None = None) -> SourceList:
     """Read and validate a source list.
 
@@ -145,11 +169,13 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
         Open every image and check it holds finite data with a celestial WCS covering the source.
     mosaics : sequence of MosaicSurvey
         Surveys given as mosaic tiles: each source gets a layer cut from the tile covering it best.
+    archives : sequence of ArchiveSurvey
+        Surveys fetched from archives (when first shown, or by ``xid fetch``): each source gets a layer.
     id_column, size_column : str, optional
         The source ID column (default: the first of source_id, Source_Name, name, id) and the angular size
         column (default: the first of size, LAS, Maj; arcsec unless the column has an angle unit).
     field_min_arcsec, field_factor : float
-        A mosaic field is ``field_factor`` × the source's size across, and at least ``field_min_arcsec``.
+        A mosaic or archive field is ``field_factor`` × the source's size across, and at least ``field_min_arcsec``.
     progress : callable, optional
         Called now and then with ``(rows done, rows in all)``.
 
@@ -221,6 +247,8 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
                     problems.append(f"{where}: {column}: {image} does not cover the source position")
                     continue
             layers.append(layer)
+        field_arcsec = field_size(sizes[i], minimum_arcsec=field_min_arcsec, factor=field_factor)
+        layers += [LayerRecord(a.band, a.kind, a.survey, "archive", field_arcsec) for a in archives]
         records.append(SourceRecord(source_id, ra, dec, tuple(layers)))
         rows.append(i)
     if progress is not None:

@@ -27,13 +27,14 @@ from sqlalchemy import Engine, select
 
 from . import __version__
 from .accuracy import Score, score_hosts
+from .archives import Archive, FetchReport, FieldRequest
 from .catalogue import CatalogueIndex
 from .config import Settings
 from .consensus import Annotations, Consensus, ExpertAnswers, retired, run_consensus
-from .cutouts import Cutout, ImageError, read_layer_file
+from .cutouts import Cutout, ImageError, read_fits_layer, read_layer_file
 from .export import CLASSIFICATION_COLUMNS, catalogue_table, columns_table, write_table
 from .imaging import Display, View, compose_view
-from .ingest import MosaicSurvey, read_annotations, read_catalogue, read_sources
+from .ingest import ArchiveSurvey, MosaicSurvey, read_annotations, read_catalogue, read_sources
 from .mosaics import cut
 from .store import db, repository
 from .store.models import Layer, Source
@@ -75,27 +76,34 @@ class SourceView:
 
     @property
     def can_widen(self) -> bool:
-        """Whether a larger field can be shown (some layer is cut from a mosaic)."""
+        """Whether a larger field can be shown (some layer is cut from a mosaic or fetched)."""
         return any(layer.form != "file" for layer in self.source.layers)
 
 
 @lru_cache(maxsize=512)
-def _read_layer(layer: LayerInfo, ra: float, dec: float, field_scale: float) -> Cutout:
-    """A layer's image for the source at ``(ra, dec)``; mosaic fields are cut ``field_scale`` times their
-    stored size (a user who finds the field too small asks for a larger one)."""
+def _read_layer(layer: LayerInfo, ra: float, dec: float, field_scale: float, archive: Archive | None,
+                pixels: int) -> Cutout:
+    """A layer's image for the source at ``(ra, dec)``; mosaic and archive fields are ``field_scale``
+    times their stored size (a user who finds the field too small asks for a larger one)."""
+    band, kind = layer.band, layer.kind
     if layer.form == "mosaic":
-        return cut(layer.path, ra, dec, (layer.field_arcsec or 0) * field_scale, band=layer.band,
-                   kind=layer.kind)  # type: ignore[arg-type]
-    return read_layer_file(layer.path, band=layer.band, kind=layer.kind)  # type: ignore[arg-type]
+        return cut(layer.path, ra, dec, (layer.field_arcsec or 0) * field_scale, band=band, kind=kind)  # type: ignore[arg-type]
+    if layer.form == "archive":
+        if archive is None:
+            raise ImageError(f"{layer.path}: archive layers need an archive configuration")
+        request = FieldRequest(layer.path, ra, dec, (layer.field_arcsec or 0) * field_scale,
+                               int(round(pixels * field_scale)))
+        return read_fits_layer(archive.fetch(request), band=band, kind=kind)  # type: ignore[arg-type]
+    return read_layer_file(layer.path, band=band, kind=kind)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=512)
-def _compose(layers: tuple[LayerInfo, ...], display: Display, ra: float, dec: float,
-             field_scale: float = 1.0) -> SourceView:
+def _compose(layers: tuple[LayerInfo, ...], display: Display, ra: float, dec: float, field_scale: float = 1.0,
+             archive: Archive | None = None, pixels: int = 300) -> SourceView:
     cutouts, pks, problems = [], [], []
     for layer in layers:
         try:
-            cutouts.append(_read_layer(layer, ra, dec, field_scale))
+            cutouts.append(_read_layer(layer, ra, dec, field_scale, archive, pixels))
             pks.append(layer.pk)
         except ImageError as exc:
             problems.append(f"cannot display layer {layer.band}: {exc}")
@@ -122,6 +130,7 @@ class Project:
         self.settings = settings or Settings()
         self.url = url or self.settings.resolved_database_url()
         self._catalogue: tuple | None = None
+        self._archive: Archive | None = None
         self._catalogue_lock = threading.Lock()
         self._retired: tuple[float, frozenset[int]] | None = None
         self._retiring: Future | None = None
@@ -141,14 +150,15 @@ class Project:
     def check_ready(self) -> None:
         db.check_ready(self.engine)
 
-    def ingest(self, path: str | Path, *, mosaics: Sequence[MosaicSurvey] = (), id_column: str | None = None,
+    def ingest(self, path: str | Path, *, mosaics: Sequence[MosaicSurvey] = (),
+               archives: Sequence[ArchiveSurvey] = (), id_column: str | None = None,
                size_column: str | None = None, progress: Callable[[int, int], None] | None = None
                ) -> repository.IngestReport:
         """Ingest a source list, all or nothing (see :func:`xid_app.ingest.read_sources`); sources that no
         tile of the ``mosaics`` covers are left out and counted."""
         self.check_ready()
         s = self.settings
-        sources = read_sources(path, mosaics=mosaics, id_column=id_column, size_column=size_column,
+        sources = read_sources(path, mosaics=mosaics, archives=archives, id_column=id_column, size_column=size_column,
                                field_min_arcsec=s.field_min_arcsec, field_factor=s.field_size_factor,
                                progress=progress)
         with self.session() as session, session.begin():
@@ -170,6 +180,32 @@ class Project:
         rows = read_catalogue(path, id_column=id_column, keep=keep)
         with self.session() as session, session.begin():
             return repository.add_catalogue_objects(session, rows=rows, progress=progress)
+
+    @property
+    def archive(self) -> Archive:
+        """Where archive layers are fetched from and cached (see :mod:`xid_app.archives`)."""
+        if self._archive is None:
+            s = self.settings
+            self._archive = Archive(s.archive_cache_dir or s.data_dir / "archive-cache", offline=s.offline,
+                                    timeout_s=s.archive_timeout_s, skyview_url=s.skyview_url,
+                                    hips2fits_url=s.hips2fits_url)
+        return self._archive
+
+    def archive_requests(self) -> list[FieldRequest]:
+        """The field of every archive layer of every source."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(Layer.path, Source.ra, Source.dec, Layer.field_arcsec)
+                                .join(Source, Source.id == Layer.source_pk).where(Layer.form == "archive")
+                                .order_by(Layer.id)).all()
+        return [FieldRequest(path, ra, dec, field or self.settings.field_min_arcsec, self.settings.archive_pixels)
+                for path, ra, dec, field in rows]
+
+    def fetch(self, *, progress: Callable[[int, int], None] | None = None) -> FetchReport:
+        """Fetch every archive layer not yet cached, a few at a time at a polite rate (``xid fetch``);
+        run it again to resume after a failure."""
+        s = self.settings
+        return self.archive.fetch_many(self.archive_requests(), workers=s.archive_workers,
+                                       min_interval_s=s.archive_min_interval_s, progress=progress)
 
     def catalogue_index(self) -> CatalogueIndex:
         """The optical/IR catalogue's spatial index, rebuilt only when objects were added (one build at a
@@ -331,5 +367,6 @@ class Project:
         """The drawable view of a source (cached per process: the page's Next must be instant);
         ``field_scale`` > 1 cuts mosaic layers that many times wider."""
         info = self.source(source_pk)
-        composed = _compose(info.layers, display or self.default_display(), info.ra, info.dec, field_scale)
+        composed = _compose(info.layers, display or self.default_display(), info.ra, info.dec, field_scale,
+                            self.archive, self.settings.archive_pixels)
         return replace(composed, source=info)
