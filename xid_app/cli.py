@@ -165,7 +165,9 @@ def users_list(project: Project):
 @with_project
 def import_annotations(project: Project, file):
     """Import clicks in the interchange CSV: classification_id, source_id, user, host_ra, host_dec, no_host."""
-    _report_import(project.import_annotations(file))
+    with ProgressBar("importing") as bar:
+        report = project.import_annotations(file, progress=bar)
+    _report_import(report)
 
 
 def _report_import(report) -> None:
@@ -210,8 +212,9 @@ param_option = click.option("--param", "params", multiple=True, metavar="KEY=VAL
 def import_panoptes(project: Project, file, subject_field, band, image_size, tool):
     """Import a Zooniverse Panoptes classification export: point clicks in subject-image pixels become sky
     positions through the layer's WCS; question answers become flags ("no host", artefact, blend...)."""
-    report = project.import_panoptes(file, subject_field=subject_field or None, band=band, image_size=image_size,
-                                     tool=tool)
+    with ProgressBar("importing") as bar:
+        report = project.import_panoptes(file, subject_field=subject_field or None, band=band,
+                                         image_size=image_size, tool=tool, progress=bar)
     _report_import(report)
 
 
@@ -222,7 +225,8 @@ def import_panoptes(project: Project, file, subject_field, band, image_size, too
 @with_project
 def export(project: Project, out, method, params):
     """Write the consensus host-ID catalogue; format from OUT's extension (.csv .ecsv .fits .vot)."""
-    table = project.export(out, method, **_params(params))
+    with ProgressBar("reading answers, consensus, catalogue") as bar:
+        table = project.export(out, method, progress=bar, **_params(params))
     click.echo(f"wrote {len(table)} row(s) for {table.meta['NSOURCES']} source(s) to {out}")
 
 
@@ -312,7 +316,8 @@ def serve(demo, port, address, show, db_url):
 def agreement(project: Project, out, bootstrap):
     """Agreement report: Fleiss' kappa, Krippendorff's alpha, per-annotator, per-source and pairwise tables as
     CSV, and an HTML page with plots that opens offline."""
-    path = project.agreement_report(out, n_boot=bootstrap)
+    with ProgressBar("tables, bootstrap, report") as bar:
+        path = project.agreement_report(out, n_boot=bootstrap, progress=bar)
     click.echo(f"wrote {path} and its tables in {out}")
 
 

@@ -165,12 +165,13 @@ class Project:
             report = repository.add_sources(session, records=sources.records, origin=str(path))
         return replace(report, outside=len(sources.outside))
 
-    def import_annotations(self, path: str | Path) -> repository.ImportReport:
+    def import_annotations(self, path: str | Path, *, progress: Callable[[int, int], None] | None = None
+                           ) -> repository.ImportReport:
         """Import an interchange CSV of clicks; idempotent on ``classification_id``."""
         self.check_ready()
         rows = read_annotations(path)
         with self.session() as session, session.begin():
-            return repository.import_annotations(session, annotations=rows)
+            return repository.import_annotations(session, annotations=rows, progress=progress)
 
     def ingest_catalogue(self, path: str | Path, *, id_column: str | None = None, keep: Sequence[str] | None = None,
                          progress: Callable[[int, int], None] | None = None) -> repository.IngestReport:
@@ -223,7 +224,8 @@ class Project:
             repository.set_user(session, name=name, password=password, role=role)
 
     def import_panoptes(self, path: str | Path, *, subject_field: str | None = "source_id", band: str | None = None,
-                        image_size: tuple[int, int] | None = None, tool: int | None = None) -> repository.ImportReport:
+                        image_size: tuple[int, int] | None = None, tool: int | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> repository.ImportReport:
         """Import a Zooniverse Panoptes classification export (see :func:`xid_app.panoptes.read_panoptes`).
 
         Each subject image is taken to show the source's layer ``band`` (default: its background, the
@@ -254,7 +256,7 @@ class Project:
             images[source_id] = SubjectImage(wcs, pk, shape, image_size or (shape[1], shape[0]))
         rows_read = read_panoptes(path, images, subject_field=subject_field, tool=tool)
         with self.session() as session, session.begin():
-            return repository.import_annotations(session, annotations=rows_read)
+            return repository.import_annotations(session, annotations=rows_read, progress=progress)
 
     def consensus(self, method: str | None = None, **params: float) -> tuple:
         """Source ids, positions and the consensus over every source's current answers."""
@@ -270,20 +272,29 @@ class Project:
         expert = repository.load_expert_answers(self.engine)
         return source_ids, replace(ann, gold=expert.on(repository.gold_sources(self.engine))), expert
 
-    def catalogue(self, method: str | None = None, **params: float) -> Table:
-        """The consensus host-ID catalogue as an astropy Table (see :mod:`xid_app.export`)."""
+    def catalogue(self, method: str | None = None, *, progress: Callable[[int, int], None] | None = None,
+                  **params: float) -> Table:
+        """The consensus host-ID catalogue as an astropy Table (see :mod:`xid_app.export`); ``progress``
+        hears of its three stages (answers read, consensus, catalogue matched)."""
+        step = progress or (lambda done, total: None)
+        step(0, 3)
         source_ids, ann, expert = self._answers()
+        step(1, 3)
         result = run_consensus(ann, method or self.settings.consensus_method, **params)
-        return catalogue_table(result, source_ids, ann.source_ra, ann.source_dec, expert, self.catalogue_index(),
-                               self.settings.host_match_radius_arcsec)
+        step(2, 3)
+        table = catalogue_table(result, source_ids, ann.source_ra, ann.source_dec, expert, self.catalogue_index(),
+                                self.settings.host_match_radius_arcsec)
+        step(3, 3)
+        return table
 
-    def agreement_report(self, out: str | Path, *, n_boot: int = 1000) -> Path:
+    def agreement_report(self, out: str | Path, *, n_boot: int = 1000,
+                         progress: Callable[[int, int], None] | None = None) -> Path:
         """Write the agreement report (CSV tables and an offline HTML page) for the current answers."""
         from .report import write_report
 
         source_ids, ann, result = self.consensus()
         names = repository.annotator_names(self.engine)
-        return write_report(ann, result, source_ids, names, out, n_boot=n_boot)
+        return write_report(ann, result, source_ids, names, out, n_boot=n_boot, progress=progress)
 
     def save_run(self, result: Consensus) -> int:
         """Store a consensus result with its method and parameters (``xid consensus``); returns the run id."""
@@ -339,9 +350,10 @@ class Project:
         write_table(table, path)
         return table
 
-    def export(self, path: str | Path, method: str | None = None, **params: float) -> Table:
+    def export(self, path: str | Path, method: str | None = None, *,
+               progress: Callable[[int, int], None] | None = None, **params: float) -> Table:
         """Write the catalogue; format from the extension (.csv .ecsv .fits .vot)."""
-        table = self.catalogue(method, **params)
+        table = self.catalogue(method, progress=progress, **params)
         write_table(table, path)
         return table
 

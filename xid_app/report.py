@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -65,9 +66,12 @@ def _heatmap(matrix: pd.DataFrame):
 
 
 def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_names, out: str | Path, *,
-                 radius_arcsec: float = 5.0, n_boot: int = 1000) -> Path:
+                 radius_arcsec: float = 5.0, n_boot: int = 1000,
+                 progress: Callable[[int, int], None] | None = None) -> Path:
     """Write ``summary.csv``, ``per_annotator.csv``, ``per_source.csv``, ``pairwise.csv`` and ``report.html``
-    into ``out``; returns the HTML path."""
+    into ``out``; returns the HTML path. ``progress`` hears of its stages (tables, bootstrap, page)."""
+    step = progress or (lambda done, total: None)
+    step(0, 3)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     answers = agreement.answer_categories(ann, consensus, radius_arcsec=radius_arcsec)
@@ -82,8 +86,10 @@ def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_n
         "accuracy_by_annotators": agreement.accuracy_by_annotators(ann, method=consensus.method,
                                                                    **consensus.params),
     }
+    step(1, 3)
     tables["per_source"]["stability"] = agreement.stability(
         ann, method=consensus.method, n_boot=20, **consensus.params).rename(index=lambda i: source_ids[i])
+    step(2, 3)
     for name, table in tables.items():
         table.to_csv(out / f"{name}.csv", index=name not in ("summary", "accuracy_by_annotators"))
     page = column(
@@ -98,4 +104,5 @@ def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_n
     )
     path = out / "report.html"
     path.write_text(file_html(page, INLINE, "XID agreement report"))
+    step(3, 3)
     return path

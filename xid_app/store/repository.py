@@ -133,9 +133,11 @@ class ImportReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
-def import_annotations(session: Session, *, annotations: AnnotationRows) -> ImportReport:
+def import_annotations(session: Session, *, annotations: AnnotationRows,
+                       progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Store interchange-format classifications. Idempotent: a ``classification_id`` already stored is
-    skipped. Rows for unknown sources are added to the report's ``rejected`` list."""
+    skipped. Rows for unknown sources are added to the report's ``rejected`` list. ``progress`` is called
+    with (classifications done, to do)."""
     rows = annotations.rows
     report = ImportReport(rejected=list(annotations.rejected))
     if rows.empty:
@@ -157,7 +159,11 @@ def import_annotations(session: Session, *, annotations: AnnotationRows) -> Impo
     user_pk = {name: get_or_create_user(session, name=name).id for name in rows.user.unique()}
     flag_columns = [f for f in FLAGS if f in rows.columns]
     located = "layer_pk" in rows.columns  # clicks made on a known layer (e.g. a Panoptes import)
-    for cid, group in rows.groupby("classification_id", sort=False):
+    todo = rows.classification_id.nunique()
+    for done, (cid, group) in enumerate(rows.groupby("classification_id", sort=False)):
+        if progress is not None and done % 2000 == 0:
+            session.flush()  # keep the unit of work small on big imports
+            progress(done, todo)
         clicks = group[~group.no_host]
         first = group.iloc[0]
         classification = Classification(
@@ -174,6 +180,8 @@ def import_annotations(session: Session, *, annotations: AnnotationRows) -> Impo
         report.classifications_added += 1
         report.clicks_added += len(clicks)
     session.flush()
+    if progress is not None:
+        progress(todo, todo)
     return report
 
 
