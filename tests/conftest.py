@@ -86,8 +86,8 @@ def project(db_url, settings) -> Project:
 
 
 @pytest.fixture
-def demo_project(tmp_path, settings) -> Project:
-    """A SQLite project holding the demo sources and RGZ classifications."""
+def demo_project(db_url, settings) -> Project:
+    """A project holding the demo sources and RGZ classifications, on SQLite and on PostgreSQL."""
     from xid_app.demo import prepare_demo
 
-    return prepare_demo(settings, url=f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    return prepare_demo(settings, url=db_url)

@@ -197,11 +197,11 @@ def test_gold_sources_come_now_and_then(demo_project):
     assert gold_pk in shown[:4]
 
 
-def test_retired_sources_leave_the_queue(tmp_path, settings):
+def test_retired_sources_leave_the_queue(db_url, settings):
     from xid_app.demo import DEMO_ANNOTATIONS, DEMO_SOURCES
     from xid_app.project import Project
 
-    project = Project(f"sqlite:///{tmp_path / 'r.sqlite'}", settings=settings)  # real retirement settings
+    project = Project(db_url, settings=settings)  # real retirement settings
     project.init()
     project.ingest(DEMO_SOURCES)
     project.import_annotations(DEMO_ANNOTATIONS)
