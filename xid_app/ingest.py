@@ -123,6 +123,26 @@ def _read_table(path: Path) -> Table:
         raise IngestError(path, [f"not a table astropy can read (CSV, ECSV, FITS, VOTable): {exc}"]) from exc
 
 
+def _floats(column) -> np.ndarray:
+    """A table column as floats: NaN where blank or not a number."""
+    values = np.asarray(column)
+    if values.dtype.kind in "iufb":
+        numbers = values.astype(float)
+    else:
+        text = values.astype(str) if values.dtype.kind != "S" else np.char.decode(values, "utf-8", "replace")
+        numbers = pd.to_numeric(pd.Series(text).str.strip(), errors="coerce").to_numpy(float, copy=True)
+    numbers[np.ma.getmaskarray(column)] = np.nan
+    return numbers
+
+
+def _strings(column) -> pd.Series:
+    """A table column as stripped text: empty where blank."""
+    values = np.asarray(column)
+    text = values.astype(str) if values.dtype.kind != "S" else np.char.decode(values, "utf-8", "replace")
+    text = np.where(np.ma.getmaskarray(column), "", text)
+    return pd.Series(text, dtype=object).str.strip()
+
+
 def _text(value) -> str:
     if value is None or np.ma.is_masked(value):
         return ""
@@ -150,7 +170,7 @@ def _sizes_arcsec(table: Table, column: str | None) -> np.ndarray:
         return np.full(len(table), np.nan)
     values = table[column]
     unit = getattr(values, "unit", None)
-    numbers = np.asarray(np.ma.filled(np.ma.asarray(values, dtype=float), np.nan), float)
+    numbers = _floats(values)
     return numbers * (unit.to(u.arcsec) if unit is not None and unit.physical_type == "angle" else 1.0)
 
 
@@ -214,8 +234,8 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
             progress(i, len(table))
         where = f"line {i + 2}" if text_table else f"row {i + 1}"
         source_id = _text(row[id_col])
-        if not source_id:
-            problems.append(f"{where}: empty source_id")
+        if not source_id or "\x00" in source_id:
+            problems.append(f"{where}: {'empty' if not source_id else 'NUL character in'} source_id")
             continue
         where = f"{where} ({source_id})"
         if source_id in seen:
@@ -332,6 +352,8 @@ def read_annotations(path: str | Path) -> AnnotationRows:
     def refuse(mask, reason):
         reasons[mask & (reasons == "")] = reason
 
+    refuse(df[["classification_id", "source_id", "user"]].apply(lambda c: c.str.contains("\x00", regex=False))
+           .any(axis=1), "NUL character in a text field")
     refuse(df.classification_id == "", "empty classification_id")
     refuse(df.source_id == "", "empty source_id")
     refuse(df.user == "", "empty user")
@@ -395,16 +417,13 @@ def read_catalogue(path: str | Path, *, id_column: str | None = None, keep: Sequ
         problems += [f"no column {c!r} to keep" for c in keep if c not in table.colnames]
     if problems:
         raise IngestError(path, problems)
-    column = table[id_column]
-    raw = np.ma.filled(column, "") if np.ma.isMaskedArray(column) else np.asarray(column)
-    ids = pd.Series(raw.astype(str) if raw.dtype.kind != "S" else np.char.decode(raw, "utf-8")).str.strip()
-    ra = np.asarray(np.ma.filled(table[names["ra"]].astype(float), np.nan), float)
-    dec = np.asarray(np.ma.filled(table[names["dec"]].astype(float), np.nan), float)
+    ids = _strings(table[id_column])
+    ra, dec = _floats(table[names["ra"]]), _floats(table[names["dec"]])
     first_line = 2 if path.suffix.lower() in (".csv", ".txt", ".ecsv") else 1
     bad_pos = np.flatnonzero(~valid_sky_position(ra, dec))
     problems += [f"row {first_line + i} ({ids[i]}): position off the sky ({ra[i]}, {dec[i]})" for i in bad_pos[:50]]
-    empty = np.flatnonzero((ids == "").to_numpy())
-    problems += [f"row {first_line + i}: empty {id_column}" for i in empty[:50]]
+    empty = np.flatnonzero(((ids == "") | ids.str.contains("\x00", regex=False)).to_numpy())
+    problems += [f"row {first_line + i}: empty {id_column} (or one holding a NUL character)" for i in empty[:50]]
     duplicated = ids[ids.duplicated() & (ids != "")].unique()
     problems += [f"duplicate {id_column} {u!r}" for u in duplicated[:50]]
     hidden = max(len(bad_pos) - 50, 0) + max(len(empty) - 50, 0) + max(len(duplicated) - 50, 0)
@@ -417,6 +436,6 @@ def read_catalogue(path: str | Path, *, id_column: str | None = None, keep: Sequ
                 and table[c].dtype.kind in "iuf"]
     properties = None
     if keep:
-        values = pd.DataFrame({c: np.ma.filled(table[c].astype(float), np.nan) for c in keep})
+        values = pd.DataFrame({c: _floats(table[c]) for c in keep})
         properties = np.array(values.to_json(orient="records", lines=True).splitlines(), dtype=object)
     return CatalogueRows(ids.to_numpy(dtype=object), ra, dec, properties)

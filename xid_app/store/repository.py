@@ -202,6 +202,15 @@ class Mark:
 MAX_COMMENT_LENGTH = 2000
 
 
+def comment_problem(comment: str) -> str | None:
+    """Why a comment cannot be stored, or ``None`` (PostgreSQL text holds no NUL character)."""
+    if len(comment) > MAX_COMMENT_LENGTH:
+        return f"a comment has at most {MAX_COMMENT_LENGTH} characters"
+    if "\x00" in comment:
+        return "a comment cannot hold NUL characters"
+    return None
+
+
 class InvalidSubmission(ValueError):
     """A submission that must not be stored (bad position, unknown source or user)."""
 
@@ -226,8 +235,8 @@ def save_classification(session: Session, *, submission_id: str, user_pk: int, s
         raise InvalidSubmission("mark a host, choose 'No host', or raise a flag")
     if flags - set(FLAGS):
         raise InvalidSubmission(f"unknown flag(s): {', '.join(sorted(flags - set(FLAGS)))}")
-    if len(comment) > MAX_COMMENT_LENGTH:
-        raise InvalidSubmission(f"a comment has at most {MAX_COMMENT_LENGTH} characters")
+    if (problem := comment_problem(comment)) is not None:
+        raise InvalidSubmission(problem)
     bad = [m for m in marks if not valid_sky_position(m.ra, m.dec)]
     if bad:
         raise InvalidSubmission(f"invalid host position {bad[0].ra!r}, {bad[0].dec!r}")

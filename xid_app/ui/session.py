@@ -15,7 +15,7 @@ from ..coords import parse_position, pixel_to_sky, sky_to_pixel, tangent_offsets
 from ..imaging import Display
 from ..project import Project, SourceView
 from ..store import repository
-from ..store.repository import FLAGS, MAX_COMMENT_LENGTH, InvalidSubmission, Mark
+from ..store.repository import FLAGS, InvalidSubmission, Mark, comment_problem
 
 _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
 
@@ -267,8 +267,8 @@ class AnnotationSession:
         self.flags ^= {flag}
 
     def set_comment(self, text: str) -> None:
-        if len(text) > MAX_COMMENT_LENGTH:
-            raise SessionError(f"a comment has at most {MAX_COMMENT_LENGTH} characters")
+        if (problem := comment_problem(text)) is not None:
+            raise SessionError(problem)
         self.comment = text
 
     def mark_pixels(self) -> tuple[np.ndarray, np.ndarray]:
