@@ -73,7 +73,7 @@ def test_unusual_files_hold_the_same_sky_and_values():
     ra2, dec2 = pixel_to_sky(galactic.wcs, 31, 31)
     assert abs((ra1 - ra2) * np.cos(np.radians(dec1))) * 3600 < 0.01 and abs(dec1 - dec2) * 3600 < 0.01
     scaled = read_layer_file(BAD / "scaled_int16.fits", band="FIRST", kind="radio")
-    step = np.nanmax(np.abs(reference.data)) / 30000
+    step = float(np.nanmax(np.abs(reference.data))) / 30000
     np.testing.assert_allclose(scaled.data, reference.data, atol=step)
     tile = read_tile(BAD / "scaled_int16.fits")
     ra, dec = pixel_to_sky(tile.wcs, 31, 31)
