@@ -305,8 +305,14 @@ def serve(demo, port, address, show, db_url):
         except DatabaseNotReady as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(1)
-    run_server(project, port=settings.port if port is None else port,
-               address=address or settings.address, show=show)
+    from .server import UnsafeToServe
+
+    try:
+        run_server(project, port=settings.port if port is None else port,
+                   address=address or settings.address, show=show)
+    except UnsafeToServe as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(1)
 
 
 @main.command()

@@ -14,6 +14,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DATA_DIR = Path(platformdirs.user_data_dir("xid", appauthor=False))
 
 
+MIN_SECRET_LENGTH = 32
+EXAMPLE_SECRETS = {"change-me", "changeme", "change-me-to-a-long-random-string", "secret", "xid", "password"}
+
+
 class Settings(BaseSettings):
     """Configuration of one XID installation."""
 
@@ -84,6 +88,9 @@ class Settings(BaseSettings):
     gold_match_radius_arcsec: float = Field(
         5.0, gt=0, description="A host within this of the expert's counts as agreeing with a gold answer."
     )
+    production: bool = Field(
+        False, description="Refuse to serve without logins, or with a cookie secret unset, short or left at an example value."
+    )
     cookie_secret: str | None = Field(
         None, description="Secret that signs login cookies; set it so logins survive a restart. Default: random per run."
     )
@@ -93,6 +100,22 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra host[:port] origins allowed to open the page's websocket (behind a proxy).",
     )
+
+    def security_problems(self, *, login_required: bool) -> list[str]:
+        """What makes serving this configuration unsafe for a team on a network (empty if nothing)."""
+        problems = []
+        secret = self.cookie_secret or ""
+        if not secret:
+            problems.append("XID_COOKIE_SECRET is not set: logins are signed with a key made up at each start")
+        elif len(secret) < MIN_SECRET_LENGTH:
+            problems.append(f"XID_COOKIE_SECRET is shorter than {MIN_SECRET_LENGTH} characters")
+        elif secret.lower() in EXAMPLE_SECRETS or len(set(secret)) < 8:
+            problems.append("XID_COOKIE_SECRET is left at an example value; make one with "
+                            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+        if not login_required:
+            problems.append("no user has a password, so anyone who reaches the page can annotate under any name "
+                            "(`xid users add NAME`)")
+        return problems
 
     def resolved_database_url(self) -> str:
         """The database URL in force: ``database_url`` or the default SQLite file in ``data_dir``."""

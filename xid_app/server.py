@@ -69,16 +69,32 @@ def create_admin(project: Project, *, login: bool) -> pn.viewable.Viewable:
     return _styled(AdminPage(project, user=pn.state.user, logout_url=f".{LOGOUT_URL}").layout)
 
 
+class UnsafeToServe(RuntimeError):
+    """Production mode and a configuration that would let strangers in."""
+
+
 def serve(project: Project, *, port: int, address: str, show: bool = False) -> None:
-    """Serve until interrupted. ``/liveness`` answers when the server is up."""
+    """Serve until interrupted. ``/liveness`` answers when the server is up.
+
+    Raises
+    ------
+    UnsafeToServe
+        In production mode (``XID_PRODUCTION``), if there are no logins or the cookie secret is unsafe.
+    """
     with project.session() as session:
         login = repository.login_required(session)
+    problems = project.settings.security_problems(login_required=login)
+    if problems and project.settings.production:
+        raise UnsafeToServe("production mode refuses to serve: " + "; ".join(problems))
+    for problem in problems:
+        print(f"warning: {problem}", flush=True)
     origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)]
     origins += project.settings.allow_websocket_origin
-    extra = {}
+    secret = project.settings.cookie_secret or secrets.token_urlsafe(32)
+    # signed session ids: a client cannot make up or guess another browser's session
+    extra: dict = dict(sign_sessions=True, secret_key=secret)
     if login:
-        extra = dict(auth_provider=auth_provider(project),
-                     cookie_secret=project.settings.cookie_secret or secrets.token_urlsafe(32))
+        extra.update(auth_provider=auth_provider(project), cookie_secret=secret)
 
         def authorize(user_info, path):
             if not path.rstrip("/").endswith("/admin"):
