@@ -17,6 +17,7 @@ from astropy.table import Table
 from tests.browser import (
     ARTIFACTS,
     bokeh_model,
+    canvas_box,
     browser_page,
     canvas_png,
     log_in,
@@ -512,3 +513,30 @@ def test_lotss_sources_cut_from_the_mosaic_and_a_wider_field(tmp_path, page, sha
         expect_model(page, "xid-image", "m.data_source.data.dw[0]", 121)  # the next source: the stored field
         (_, source_id, *_), = app_answers(project, user)
         assert source_id == first
+
+
+def test_a_double_clicked_next_stores_once_under_the_browsers_id_and_advances_once(demo, page):
+    """Every answer is named in the browser; a double click on Next (two click events carrying the same
+    answer id) stores one classification under that id and moves on by one source."""
+    from playwright.sync_api import expect
+
+    url, project = demo
+    user = new_user(project, "double-clicker")
+    log_in(page, url, user, PASSWORD)
+    first = wait_for_source(page)
+    answer_id = page.evaluate("""() => {
+        for (const doc of Bokeh.documents)
+            for (const m of doc.all_models) if (m.data && m.data.answer_id !== undefined) return m.data.answer_id;
+        return null; }""")
+    assert answer_id and re.fullmatch(r"[0-9a-f]{32}", answer_id)
+    box = canvas_box(page)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator(".xid-marks")).to_contain_text("Hosts marked: 1")
+    page.get_by_role("button", name="Next ▶").dblclick()
+    expect(title(page)).not_to_have_text(first, timeout=20_000)
+    second = title(page).inner_text()
+    page.wait_for_timeout(1500)  # time for a second advance, if it were to happen
+    assert title(page).inner_text() == second
+    with project.engine.connect() as conn:
+        stored = conn.execute(sa.select(Classification.submission_id).join(User).where(User.name == user)).all()
+    assert stored == [(answer_id,)]

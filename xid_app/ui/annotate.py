@@ -93,6 +93,7 @@ class AnnotationPage:
         self.help = pn.Modal(pn.pane.Markdown("### Keyboard shortcuts\n" + help_markdown(), css_classes=["xid-help-keys"]),
                              name="Keyboard shortcuts")
         self.keys = KeyShortcuts(on_action=self._on_key)
+        self._answered: set[str] = set()  # browser answer ids already handled in this page
 
         self._wire()
         side = pn.Column(
@@ -183,7 +184,23 @@ class AnnotationPage:
     def _source_name(self) -> str:
         return self.session.current.source.source_id if self.session.current else ""
 
+    def _answer_once(self, answer) -> None:
+        """Run a submitting action once per answer: the browser names each answer (``keys.answer_id``), and
+        an id already handled — a double click, a resent message — is ignored. The answer is stored under
+        that id, so a replay that reaches the store lands once too."""
+        answer_id = self.keys.answer_id
+        if answer_id in self._answered:
+            return
+        if answer_id:
+            self.session.submission_id = answer_id
+        answer()
+        if answer_id:
+            self._answered.add(answer_id)
+
     def _next(self) -> None:
+        self._answer_once(self._save_and_advance)
+
+    def _save_and_advance(self) -> None:
         name = self._source_name()
         saved = self.session.submit()
         feedback = self.session.gold_feedback() if saved else None
@@ -192,6 +209,9 @@ class AnnotationPage:
         self._say(f"{text} {feedback}" if feedback else text, "success" if saved else "info")
 
     def _no_host(self) -> None:
+        self._answer_once(self._save_no_host_and_advance)
+
+    def _save_no_host_and_advance(self) -> None:
         name = self._source_name()
         self.session.clear_marks()
         saved = self.session.submit(no_host=True)
@@ -338,6 +358,8 @@ class AnnotationPage:
 
     def _sync_widgets(self) -> None:
         s, v = self.session, self.session.current
+        if self.keys.shown != s.submission_id:
+            self.keys.shown = s.submission_id  # the browser makes a new answer id
         self.flags.value = sorted(s.flags)
         self.comment.value = s.comment
         if v is None:
