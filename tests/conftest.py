@@ -6,6 +6,7 @@ import os
 import uuid
 from pathlib import Path
 
+import hypothesis  # noqa: F401  (imported up front: its plugin compiling late at exit trips a CPython 3.11 AST bug)
 import pytest
 import sqlalchemy as sa
 

@@ -285,13 +285,16 @@ def consensus(project: Project, method, params, reference, radius, list_methods,
 @click.option("--port", type=int, default=None, help="Port (default: $XID_PORT or 5006).")
 @click.option("--address", default=None, help="Address to listen on (default: $XID_ADDRESS or 127.0.0.1).")
 @click.option("--show/--no-show", default=False, help="Open a browser tab.")
+@click.option("--prefix", default=None, help="URL path to serve under behind a proxy (default: $XID_PREFIX).")
 @click.option("--db", "db_url", metavar="URL", default=None,
               help="Database URL (default: $XID_DATABASE_URL, else a SQLite file in the user data dir).")
-def serve(demo, port, address, show, db_url):
+def serve(demo, port, address, show, prefix, db_url):
     """Serve the annotation page."""
     from .server import serve as run_server
 
     settings = Settings()
+    if prefix is not None:
+        settings = settings.model_copy(update=dict(prefix=prefix))
     if demo:
         from .demo import DEMO_USERS, prepare_demo
 

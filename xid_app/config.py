@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     )
     port: int = Field(5006, ge=0, le=65535, description="Port of `xid serve`.")
     address: str = Field("127.0.0.1", description="Network address `xid serve` listens on.")
+    prefix: str = Field("", description="URL path XID is served under behind a proxy, e.g. /xid (JupyterHub: set for you).")
+    behind_proxy: bool = Field(
+        False, description="Trust X-Forwarded-* headers from a reverse proxy (nginx) for the client's address and scheme."
+    )
     allow_websocket_origin: list[str] = Field(
         default_factory=list,
         description="Extra host[:port] origins allowed to open the page's websocket (behind a proxy).",

@@ -117,6 +117,8 @@ def serve(project: Project, *, port: int, address: str, show: bool = False) -> N
         title="XID",
         liveness=True,
         static_dirs={"xid-static": str(static_dir())},
+        prefix=project.settings.prefix,
+        use_xheaders=project.settings.behind_proxy,
         start=True,
         **extra,
     )
