@@ -17,8 +17,8 @@ from astropy.table import Table
 from tests.browser import (
     ARTIFACTS,
     bokeh_model,
-    canvas_box,
     browser_page,
+    canvas_box,
     canvas_png,
     log_in,
     require_chromium,
