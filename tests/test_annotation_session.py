@@ -59,6 +59,25 @@ def test_replayed_submission_lands_once(demo_project):
     assert len(stored(demo_project)[0]) == 1
 
 
+def test_an_answer_id_reused_by_someone_else_is_refused_not_swallowed(demo_project):
+    """A reused answer id is a replay only for the same user and source: another user's answer under it
+    is refused (and can be given again under a new id), never silently dropped."""
+    first = AnnotationSession(demo_project)
+    first.sign_in("ann")
+    first.click(100.0, 100.0)
+    first.submission_id = "chosen-by-a-browser"
+    first.submit()
+    other = AnnotationSession(demo_project)
+    other.sign_in("eve")
+    other.show(first.current.source.pk)
+    other.click(120.0, 90.0)
+    other.submission_id = "chosen-by-a-browser"
+    with pytest.raises(SessionError, match="already used for another answer"):
+        other.submit()
+    other.submission_id = "a-fresh-id"
+    assert other.submit()
+
+
 def test_click_on_a_mark_removes_it_and_off_image_is_refused(demo_project):
     s = AnnotationSession(demo_project)
     s.sign_in("ann")

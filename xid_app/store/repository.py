@@ -240,8 +240,16 @@ def save_classification(session: Session, *, submission_id: str, user_pk: int, s
     bad = [m for m in marks if not valid_sky_position(m.ra, m.dec)]
     if bad:
         raise InvalidSubmission(f"invalid host position {bad[0].ra!r}, {bad[0].dec!r}")
-    existing = session.scalar(select(Classification.id).where(Classification.submission_id == submission_id))
-    if existing is not None:
+    def replayed() -> int | None:
+        """The stored answer with this id; refused if it is someone else's, or another source's (a reused
+        id must not silently swallow a different answer)."""
+        row = session.execute(select(Classification.id, Classification.user_pk, Classification.source_pk)
+                              .where(Classification.submission_id == submission_id)).first()
+        if row is not None and (row.user_pk, row.source_pk) != (user_pk, source_pk):
+            raise InvalidSubmission("this answer's id is already used for another answer; answer again")
+        return None if row is None else row.id
+
+    if (existing := replayed()) is not None:
         return existing
     classification = Classification(submission_id=submission_id, user_pk=user_pk, source_pk=source_pk,
                                     no_host=no_host, comment=comment, origin=origin,
@@ -255,8 +263,7 @@ def save_classification(session: Session, *, submission_id: str, user_pk: int, s
             session.flush()
     except IntegrityError:
         # Another request stored the same submission between our check and our insert.
-        existing = session.scalar(select(Classification.id).where(Classification.submission_id == submission_id))
-        if existing is None:
+        if (existing := replayed()) is None:
             raise
         return existing
     return classification.id

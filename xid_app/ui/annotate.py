@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+import uuid
 
 import numpy as np
 import panel as pn
@@ -193,7 +194,11 @@ class AnnotationPage:
             return
         if answer_id:
             self.session.submission_id = answer_id
-        answer()
+        try:
+            answer()
+        except SessionError:
+            self.session.submission_id = uuid.uuid4().hex  # the browser names the next attempt afresh
+            raise
         if answer_id:
             self._answered.add(answer_id)
 
