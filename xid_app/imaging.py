@@ -37,7 +37,7 @@ def to_uint8(data: np.ndarray, *, stretch: str = "linear", percentile: float | N
     Parameters
     ----------
     data : numpy.ndarray
-        2-D image; NaN pixels become 0 (black).
+        2-D image; NaN pixels (no data) become 0, which the page draws in its own colour.
     stretch : {"linear", "sqrt", "log", "asinh"}
         Stretch applied after the limits.
     percentile : float or None
@@ -48,12 +48,13 @@ def to_uint8(data: np.ndarray, *, stretch: str = "linear", percentile: float | N
     Returns
     -------
     numpy.ndarray
-        ``uint8`` image of the same shape.
+        ``uint8`` image of the same shape: 0 where there is no data, 1–255 for the data.
     """
     finite = np.isfinite(data)
     out = np.zeros(data.shape, dtype=np.uint8)
     if not finite.any():
         return out
+    out[finite] = 1
     values = data[finite]
     if limits is not None:
         vmin, vmax = limits
@@ -63,7 +64,7 @@ def to_uint8(data: np.ndarray, *, stretch: str = "linear", percentile: float | N
     if not vmax > vmin:
         return out
     scaled = STRETCHES[stretch]()(np.clip((values - vmin) / (vmax - vmin), 0.0, 1.0))
-    out[finite] = np.round(scaled * 255.0).astype(np.uint8)
+    out[finite] = 1 + np.round(scaled * 254.0).astype(np.uint8)
     return out
 
 

@@ -22,6 +22,8 @@ CONTOUR_COLOUR = "#33ccff"
 MARK_COLOUR = "#ff3355"
 CROWD_COLOUR = "#ffd400"
 CATALOGUE_COLOUR = "#7CFC00"
+NO_DATA_COLOUR = "#1f2a44"  # beyond a mosaic's edge or a blank pixel: not the same as black sky
+IMAGE_PALETTE = (NO_DATA_COLOUR, *Greys256[1:])  # index 0 is "no data" (see imaging.to_uint8)
 OVERLAY_COLOUR = "#ffffff"
 ZOOM_STEP = 2.0
 
@@ -69,7 +71,7 @@ class Viewer:
         self.wcs = ColumnDataSource(dict(ra0=[], dec0=[], x0=[], y0=[], a=[], b=[], c=[], d=[]))
 
         fig = self.figure
-        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image, palette=Greys256, level="image",
+        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image, palette=IMAGE_PALETTE, level="image",
                   name="xid-image")
         self.contour_glyph = fig.line(x="x", y="y", source=self.contours, line_color=CONTOUR_COLOUR,
                                       line_width=1.2, line_alpha=0.9, name="xid-contours")
