@@ -273,9 +273,13 @@ class Annotator:
         except asyncio.TimeoutError:
             pass
 
+    def finished(self) -> bool:
+        """Whether the page says every source is done for this annotator."""
+        return "All sources done" in getattr(self, "state", {}).get("title", "")
+
     async def run(self, answers: int) -> None:
         given = 0
-        while given < answers:
+        while given < answers and not self.finished():
             try:
                 if not self.connected:
                     if self.socket is not None:
@@ -320,7 +324,7 @@ def run_load(db_url: str, data_dir: Path, shared_data: Path, *, clients: int, an
     from xid_app.coords import valid_sky_position
     from xid_app.store.models import Classification, HostMark, User
 
-    project = make_project(db_url, data_dir, answers + 10, shared_data)
+    project = make_project(db_url, data_dir, answers + 50, shared_data)  # room for answers whose ack timed out
     server = Server(db_url, data_dir)
     server.start()
     tally = Tally()
