@@ -206,9 +206,11 @@ def test_typed_match_id_position_and_bad_input(demo, page):
     with project.engine.connect() as conn:
         ra, dec = conn.execute(sa.select(Source.ra, Source.dec).where(Source.source_id == shown)).one()
     box = page.get_by_placeholder("Write IDs here! (catalogue ID or RA Dec)")
+    image_before = canvas_box(page)
     box.fill("not a position")
     page.get_by_role("button", name="GO").click()
     expect(message(page)).to_contain_text("cannot read 'not a position' as a position")
+    assert canvas_box(page) == image_before, "a message must not move the image under the pointer"
     box.fill("10:03:08.6 +10:50:48")  # an RGZ host far from this field
     page.get_by_role("button", name="GO").click()
     expect(message(page)).to_contain_text("lies outside this field")
@@ -232,6 +234,7 @@ def test_typed_catalogue_id_and_snapping_on_an_rgz_source(demo, page):
     box.press("Enter")
     expect(page.locator(".xid-marks")).to_contain_text("J100308.64+105048.6")
     page.get_by_role("button", name="Clear marks").click()
+    expect(page.locator(".xid-marks")).to_contain_text("Hosts marked: 0")
     # a click 1.5" from the catalogue object snaps to it; the raw click is kept
     header = fits.getheader(DEMO_DIR / "rgz_first/52af80ff7aa69f059a001478.fits")
     wcs = celestial_wcs(header)

@@ -21,6 +21,8 @@ from .viewer import CONTOUR_COLOUR, ZOOM_STEP, Viewer
 log = logging.getLogger(__name__)
 MARK_PICK_RADIUS_SCREEN_PX = 12
 PREFETCH_DELAY_MS = 400  # after the browser has the patch: the prefetch holds the GIL while it runs
+MESSAGE_HEIGHT = 64  # px: room for a two-line message, kept while none shows
+MESSAGE_STYLE = ":host(.alert) { padding: 2px 12px; margin-bottom: 0; } p { margin: 4px 0; }"
 FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
 STEPS = {"√2": 2**0.5, "2": 2.0}
 
@@ -89,7 +91,8 @@ class AnnotationPage:
         self.title = pn.pane.HTML("<h3>Enter your name to start</h3>", css_classes=["xid-title"])
         self.details = pn.pane.HTML("", css_classes=["xid-details"])
         self.marks_list = pn.pane.HTML("", css_classes=["xid-marks"])
-        self.message = pn.pane.Alert("", alert_type="info", visible=False, css_classes=["xid-message"])
+        self.message = pn.pane.Alert("", alert_type="info", visible=False, css_classes=["xid-message"],
+                                     stylesheets=[MESSAGE_STYLE])
         self.progress_text = pn.pane.HTML("", css_classes=["xid-progress"])
         self.help = pn.Modal(pn.pane.Markdown("### Keyboard shortcuts\n" + help_markdown(), css_classes=["xid-help-keys"]),
                              name="Keyboard shortcuts")
@@ -116,7 +119,8 @@ class AnnotationPage:
             pn.Row(pn.pane.HTML("<h2>XID · find the host galaxy</h2>", css_classes=["xid-brand"]),
                    pn.layout.HSpacer(), self.progress_text, self.who, self.name, self.start, self.help_button,
                    logout, sizing_mode="stretch_width"),
-            self.message,
+            # the message's room is kept while it is hidden, so the image never moves under the pointer
+            pn.Column(self.message, height=MESSAGE_HEIGHT, sizing_mode="stretch_width", margin=0, scroll=True),
             pn.Row(pn.pane.Bokeh(self.viewer.layout), side),
             pn.pane.HTML(
                 "Click the galaxy that hosts the radio emission (contours); click a mark again to remove it. "
