@@ -75,3 +75,55 @@ def test_an_unreadable_snapshot_is_rebuilt(project, shared_data, every_answer_sn
     path.write_bytes(b"<html>not a snapshot</html>")
     np.testing.assert_array_equal(expected, _hosts(project))
     assert len(snapshot.load(path)[2]) == 210
+
+
+def test_an_answer_committed_while_the_answers_are_read_counts_once(project, shared_data, tmp_path, monkeypatch,
+                                                                    every_answer_snapshots):
+    """The marks are read on a second connection, after the classifications' snapshot was taken: answers
+    committed in between bring marks without their classifications. They must not be kept in the snapshot
+    (they are read again with their classifications next time), nor counted twice."""
+    project.ingest(shared_data / "rgz_first/sources.csv")
+    first, second = _split(shared_data, tmp_path)
+    project.import_annotations(first)
+    read_marks, committed = repository._mark_rows, []
+
+    def commit_then_read_marks(engine, after):
+        if not committed:
+            committed.append(project.import_annotations(second))
+        return read_marks(engine, after)
+
+    monkeypatch.setattr(repository, "_mark_rows", commit_then_read_marks)
+    project.catalogue()
+    path = snapshot_path(project.settings.data_dir / "snapshots", project.url)
+    watermark, _, rows = snapshot.load(path)
+    assert committed and len(rows) == 100
+    assert rows.mark_cls.max() <= watermark
+    monkeypatch.setattr(repository, "_mark_rows", read_marks)
+    source_ids, ann = repository.load_annotations(project.engine, snapshot_file=path)
+    assert len(ann.cls_source) == 210
+    path.unlink()
+    _, from_database = repository.load_annotations(project.engine)
+    np.testing.assert_array_equal(ann.click_cls, from_database.click_cls)
+    np.testing.assert_array_equal(ann.click_ra, from_database.click_ra)
+
+
+def test_answers_read_in_many_pieces_are_the_same(project, shared_data, monkeypatch):
+    """On SQLite integer columns come back as group_concat strings, one per range of ids."""
+    project.ingest(shared_data / "rgz_first/sources.csv")
+    project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    _, whole = repository.load_annotations(project.engine)
+    monkeypatch.setattr(repository, "_CONCAT_CHUNK", 7)
+    _, pieces = repository.load_annotations(project.engine)
+    for name in ("cls_source", "cls_user", "click_cls", "click_ra", "click_dec", "cls_flags"):
+        np.testing.assert_array_equal(getattr(whole, name), getattr(pieces, name))
+    assert len(whole.cls_source) == 210
+
+
+def test_the_latest_revision_is_found_whatever_the_size_of_the_ids():
+    cls_pk = np.arange(1, 9)
+    user = np.array([1, 2, 1, 1, 2, 3, 3, 1])
+    for src in (np.array([5, 5, 5, 6, 5, 6, 6, 5]), np.array([5, 5, 5, 6, 5, 6, 6, 5]) * 2**59):
+        latest = repository._latest_revisions(cls_pk, src, user)
+        np.testing.assert_array_equal(cls_pk[latest], [4, 5, 7, 8])
+    with pytest.raises(ValueError, match="ascending"):
+        repository._latest_revisions(cls_pk[::-1], src, user)

@@ -193,8 +193,11 @@ def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
     with np.errstate(invalid="ignore", divide="ignore"):
         for i, flag in enumerate(FLAGS):
             values[f"{flag}_fraction"] = np.where(n > 0, counts[:, i] / n, np.nan)
-    table = columns_table(values, COLUMNS)
-    table.sort(["source_id", "host_rank"])
+    # sorted by source then host rank: by integer ranks of the ids, far quicker than sorting the strings
+    id_rank = np.empty(n_src, dtype=np.int64)
+    id_rank[np.argsort(source_ids, kind="stable")] = np.arange(n_src)
+    order = np.lexsort((values["host_rank"], id_rank[src]))
+    table = columns_table({name: column[order] for name, column in values.items()}, COLUMNS)
     table.meta.update(
         {
             "CREATOR": f"XID {__version__}",
