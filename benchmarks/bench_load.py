@@ -155,6 +155,10 @@ class Annotator:
         keys = next(a for t, a in self.models.values() if a.get("class_name") == "KeyShortcuts")
         self.answer = keys["data"]["id"]  # the page's answer naming (see xid_app.ui.keys)
         self.title = next(i for i, (t, a) in self.models.items() if "xid-title" in (a.get("css_classes") or []))
+        # as BokehJS does once the page is rendered: Panel then sends changes at once, in the action's patch
+        await self.send_message("PATCH-DOC", {"events": [{
+            "kind": "MessageSent", "msg_type": "bokeh_event",
+            "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}}}]})
         await self.set(self.name_box, "value", self.name)
         await self.press("Start")
         if not await self.wait(lambda: self.state["shown"] != "", 30):

@@ -153,8 +153,9 @@ def test_click_a_known_pixel_then_next_stores_its_sky_position(demo, page):
     url, project = demo
     user = new_user(project, "click-user")
     log_in(page, url, user, PASSWORD)
-    first = wait_for_source(page)
-    assert first == "J151227+454026"  # unclassified sources come first; nobody has answered it yet
+    wait_for_source(page)
+    skip_to(page, "J151227+454026")  # earlier tests' annotators were handed the first sources
+    first = "J151227+454026"
     header = fits.getheader(WISE)
     wcs = celestial_wcs(header)
     px, py = 186.0, 182.0  # on the radio galaxy, in WISE W1 pixels

@@ -99,10 +99,10 @@ def test_an_answer_committed_while_the_answers_are_read_counts_once(project, sha
     assert committed and len(rows) == 100
     assert rows.mark_cls.max() <= watermark
     monkeypatch.setattr(repository, "_mark_rows", read_marks)
-    source_ids, ann = repository.load_annotations(project.engine, snapshot_file=path)
+    _, _, ann = repository.load_annotations(project.engine, snapshot_file=path)
     assert len(ann.cls_source) == 210
     path.unlink()
-    _, from_database = repository.load_annotations(project.engine)
+    _, _, from_database = repository.load_annotations(project.engine)
     np.testing.assert_array_equal(ann.click_cls, from_database.click_cls)
     np.testing.assert_array_equal(ann.click_ra, from_database.click_ra)
 
@@ -111,9 +111,9 @@ def test_answers_read_in_many_pieces_are_the_same(project, shared_data, monkeypa
     """On SQLite integer columns come back as group_concat strings, one per range of ids."""
     project.ingest(shared_data / "rgz_first/sources.csv")
     project.import_annotations(shared_data / "rgz_first/annotations.csv")
-    _, whole = repository.load_annotations(project.engine)
+    _, _, whole = repository.load_annotations(project.engine)
     monkeypatch.setattr(repository, "_CONCAT_CHUNK", 7)
-    _, pieces = repository.load_annotations(project.engine)
+    _, _, pieces = repository.load_annotations(project.engine)
     for name in ("cls_source", "cls_user", "click_cls", "click_ra", "click_dec", "cls_flags"):
         np.testing.assert_array_equal(getattr(whole, name), getattr(pieces, name))
     assert len(whole.cls_source) == 210

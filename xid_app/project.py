@@ -12,13 +12,14 @@ The CLI and the server are thin shells over :class:`Project`::
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,11 +37,14 @@ from .export import CLASSIFICATION_COLUMNS, catalogue_table, columns_table, writ
 from .imaging import Display, View, compose_view
 from .ingest import ArchiveSurvey, MosaicSurvey, read_annotations, read_catalogue, read_sources
 from .mosaics import cut
+from .queue import Queue, candidates, make_queue, random_candidates
 from .store import db, repository
 from .store.models import Layer, Source
+from .store.repository import Progress
 from .store.snapshot import snapshot_path
 
-_background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-retire")
+_background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-queue")
+HAND_OUT_S = 120.0  # a source handed to one annotator is offered to others only after this (or when none is left)
 
 
 @dataclass(frozen=True)
@@ -132,8 +136,10 @@ class Project:
         self._catalogue: tuple | None = None
         self._archive: Archive | None = None
         self._catalogue_lock = threading.Lock()
-        self._retired: tuple[float, frozenset[int]] | None = None
-        self._retiring: Future | None = None
+        self._queue: tuple[float, Queue] | None = None
+        self._queueing: Future | None = None
+        self._handed: dict[int, float] = {}  # source pk → when it was last handed out, oldest first
+        self._handing = threading.Lock()
 
     @property
     def engine(self) -> Engine:
@@ -260,17 +266,17 @@ class Project:
 
     def consensus(self, method: str | None = None, **params: float) -> tuple:
         """Source ids, positions and the consensus over every source's current answers."""
-        source_ids, ann, _ = self._answers()
+        _, source_ids, ann, _ = self._answers()
         return source_ids, ann, run_consensus(ann, method or self.settings.consensus_method, **params)
 
-    def _answers(self) -> tuple[np.ndarray, Annotations, ExpertAnswers]:
-        """Source ids, the crowd's current answers with the experts' on gold-standard sources, and every
-        expert answer."""
+    def _answers(self) -> tuple[np.ndarray, np.ndarray, Annotations, ExpertAnswers]:
+        """Source primary keys and ids, the crowd's current answers with the experts' on gold-standard
+        sources, and every expert answer."""
         self.check_ready()
-        source_ids, ann = repository.load_annotations(
+        source_pks, source_ids, ann = repository.load_annotations(
             self.engine, snapshot_file=snapshot_path(self.settings.data_dir / "snapshots", self.url))
         expert = repository.load_expert_answers(self.engine)
-        return source_ids, replace(ann, gold=expert.on(repository.gold_sources(self.engine))), expert
+        return source_pks, source_ids, replace(ann, gold=expert.on(repository.gold_sources(self.engine))), expert
 
     def catalogue(self, method: str | None = None, *, progress: Callable[[int, int], None] | None = None,
                   **params: float) -> Table:
@@ -278,7 +284,7 @@ class Project:
         hears of its three stages (answers read, consensus, catalogue matched)."""
         step = progress or (lambda done, total: None)
         step(0, 3)
-        source_ids, ann, expert = self._answers()
+        _, source_ids, ann, expert = self._answers()
         step(1, 3)
         result = run_consensus(ann, method or self.settings.consensus_method, **params)
         step(2, 3)
@@ -303,25 +309,101 @@ class Project:
                                                  version=__version__)
 
     def retired_sources(self, *, max_age_s: float = 30.0, wait: bool = False) -> frozenset[int]:
-        """Primary keys of retired sources (see :func:`xid_app.consensus.retired`).
+        """Primary keys of retired sources (see :func:`xid_app.consensus.retired`), as of the last
+        :meth:`queue`."""
+        queue = self.queue(max_age_s=max_age_s, wait=wait)
+        return queue.retired if queue is not None else frozenset()
 
-        The queue asks on every Next, but consensus runs over every source: the set is recomputed in the
-        background when older than ``max_age_s`` and the last one is returned meanwhile (empty at first);
+    def queue(self, *, max_age_s: float = 30.0, wait: bool = False) -> Queue | None:
+        """The order annotators get sources in, with retirement (see :mod:`xid_app.queue`).
+
+        Pages ask on every Next, but it comes from consensus over every source: it is recomputed in the
+        background when older than ``max_age_s`` and the last one is returned meanwhile (None at first);
         ``wait=True`` waits for a fresh one."""
-        stale = self._retired is None or time.monotonic() - self._retired[0] > max_age_s
-        if stale and (self._retiring is None or self._retiring.done()):
-            self._retiring = _background.submit(self._compute_retired)
+        stale = self._queue is None or time.monotonic() - self._queue[0] > max_age_s
+        if stale and (self._queueing is None or self._queueing.done()):
+            self._queueing = _background.submit(self._compute_queue)
         if wait:
-            self._retiring.result()
-        return self._retired[1] if self._retired is not None else frozenset()
+            self._queueing.result()
+        return self._queue[1] if self._queue is not None else None
 
-    def _compute_retired(self) -> None:
+    def _compute_queue(self) -> None:
         s = self.settings
         started = time.monotonic()
-        _, _, result = self.consensus()
+        source_pks, _, ann, _ = self._answers()
+        result = run_consensus(ann, s.consensus_method)
         mask = retired(result, min_classifications=s.retire_min_classifications, agreement=s.retire_agreement,
                        max_classifications=s.retire_max_classifications)
-        self._retired = (started, frozenset(repository.source_pks(self.engine)[mask].tolist()))
+        gold = np.zeros(len(source_pks), dtype=bool)
+        gold[repository.gold_sources(self.engine)] = True
+        self._queue = (started, make_queue(source_pks, result.n_classifications, gold, mask))
+
+    def next_source(self, user_pk: int, *, exclude: Collection[int] = (), gold: bool = False,
+                    rng: random.Random | None = None, claim: bool = True) -> int | None:
+        """The next source for a user: one they have not answered and that is not ``exclude``-d,
+        least-answered first, then oldest; with ``gold``, an undone gold-standard source first if there
+        is one; with ``rng``, a random one instead.
+
+        Sources ingested since the last :meth:`queue` come first (nobody has answered them yet). A source
+        handed to someone in the last ``HAND_OUT_S`` seconds (``claim``) goes to others only when nothing
+        else is left, so a team spreads over the queue between its refreshes. Before the first queue is
+        ready the database is asked directly (slower on large projects)."""
+        queue = self.queue()
+        with self.session() as session:
+            if queue is None:
+                if rng is not None:
+                    return repository.random_source(session, user_pk=user_pk, exclude=exclude, rng=rng)
+                return repository.next_source(session, user_pk=user_pk, exclude=exclude, gold=gold)
+            taken = self._handed_out()
+            excluded = set(exclude)
+            newer = [pk for pk in repository.sources_after(session, queue.newest_pk, user_pk=user_pk,
+                                                           limit=len(excluded) + len(taken) + 1)
+                     if pk not in excluded]
+            if newer:
+                free = [pk for pk in newer if pk not in taken] or newer
+                pk = rng.choice(free) if rng is not None else free[0]
+            else:
+                excluded |= repository.done_sources(session, user_pk=user_pk) | queue.retired
+                pk = self._first_existing(session, queue, excluded | taken, gold, rng)
+                if pk is None and taken:
+                    pk = self._first_existing(session, queue, excluded, gold, rng)
+        if pk is not None and claim:
+            with self._handing:
+                self._handed.pop(pk, None)
+                self._handed[pk] = time.monotonic()
+        return pk
+
+    @staticmethod
+    def _first_existing(session, queue: Queue, excluded: set[int], gold: bool, rng) -> int | None:
+        excluded = set(excluded)
+        while True:
+            picks = (random_candidates(queue, excluded, rng) if rng is not None
+                     else candidates(queue, excluded, gold_first=gold))
+            if len(picks) == 0:
+                return None
+            alive = repository.existing_sources(session, picks)
+            for pk in picks.tolist():
+                if pk in alive:
+                    return pk
+            excluded |= set(picks.tolist())  # deleted since the queue was made
+
+    def _handed_out(self) -> set[int]:
+        """Sources handed to someone in the last ``HAND_OUT_S`` seconds (oldest are forgotten here)."""
+        with self._handing:
+            expired = time.monotonic() - HAND_OUT_S
+            while self._handed and next(iter(self._handed.values())) < expired:
+                del self._handed[next(iter(self._handed))]
+            return set(self._handed)
+
+    def progress(self, user_pk: int | None) -> Progress:
+        """The user's count of answered sources (exact) and the team's (as of the last :meth:`queue`)."""
+        queue = self.queue()
+        with self.session() as session:
+            if queue is None:
+                return repository.progress(session, user_pk=user_pk)
+            done = repository.count_done(session, user_pk=user_pk) if user_pk is not None else 0
+            total = queue.total + repository.count_sources_after(session, queue.newest_pk)
+        return Progress(done_by_user=done, total=total, classified_by_anyone=queue.classified)
 
     def score(self, reference: str | Path, result: Consensus, source_ids, *, radius_arcsec: float = 3.0) -> Score:
         """Score a consensus against a CSV of reference hosts: ``source_id, host_ra, host_dec, has_host``

@@ -132,6 +132,7 @@ class Classification(Base):
     __table_args__ = (
         Index("ix_classifications_source_user", "source_pk", "user_pk", "created_at"),
         Index("ix_classifications_origin", "origin"),  # expert answers are few among millions
+        Index("ix_classifications_user_source", "user_pk", "source_pk"),  # a user's done sources, on every Next
     )
 
 

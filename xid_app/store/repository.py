@@ -417,6 +417,34 @@ def random_source(session: Session, *, user_pk: int, exclude: Iterable[int] = ()
     return (rng or random).choice(ids) if ids else None
 
 
+def done_sources(session: Session, *, user_pk: int) -> set[int]:
+    """Sources the user has answered (crowd answers), read from the (user, source) index."""
+    return set(session.scalars(select(Classification.source_pk).where(Classification.user_pk == user_pk, CROWD)
+                               .distinct()))
+
+
+def existing_sources(session: Session, source_pks: Sequence[int]) -> set[int]:
+    """Those of ``source_pks`` still in the database."""
+    return set(session.scalars(select(Source.id).where(Source.id.in_([int(pk) for pk in source_pks]))))
+
+
+def sources_after(session: Session, pk: int, *, user_pk: int, limit: int) -> list[int]:
+    """Up to ``limit`` sources ingested after the one with primary key ``pk`` that the user has not
+    answered, oldest first."""
+    return list(session.scalars(select(Source.id).where(Source.id > pk, _undone_by(user_pk))
+                                .order_by(Source.id).limit(limit)))
+
+
+def count_sources_after(session: Session, pk: int) -> int:
+    return session.scalar(select(func.count(Source.id)).where(Source.id > pk)) or 0
+
+
+def count_done(session: Session, *, user_pk: int) -> int:
+    """How many sources the user has answered (crowd answers)."""
+    return session.scalar(select(func.count(func.distinct(Classification.source_pk)))
+                          .where(Classification.user_pk == user_pk, CROWD)) or 0
+
+
 @dataclass(frozen=True)
 class Progress:
     done_by_user: int
@@ -427,12 +455,7 @@ class Progress:
 def progress(session: Session, *, user_pk: int | None) -> Progress:
     total = session.scalar(select(func.count(Source.id))) or 0
     anyone = session.scalar(select(func.count(func.distinct(Classification.source_pk))).where(CROWD)) or 0
-    mine = 0
-    if user_pk is not None:
-        mine = session.scalar(
-            select(func.count(func.distinct(Classification.source_pk)))
-            .where(Classification.user_pk == user_pk, CROWD)
-        ) or 0
+    mine = count_done(session, user_pk=user_pk) if user_pk is not None else 0
     return Progress(done_by_user=mine, total=total, classified_by_anyone=anyone)
 
 
@@ -600,7 +623,8 @@ def _latest_revisions(cls_pk: np.ndarray, src_pk: np.ndarray, user_pk: np.ndarra
     return np.sort(order[last])
 
 
-def load_annotations(engine: Engine, *, snapshot_file: Path | None = None) -> tuple[np.ndarray, Annotations]:
+def load_annotations(engine: Engine, *, snapshot_file: Path | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, Annotations]:
     """Every source and the current answers (latest revision per user and source) as flat arrays.
 
     Read with SQLAlchemy Core into numpy; which revision is the latest is worked out in numpy too, which
@@ -609,8 +633,8 @@ def load_annotations(engine: Engine, *, snapshot_file: Path | None = None) -> tu
 
     Returns
     -------
-    source_ids : numpy.ndarray
-        ``(n_sources,)`` identifiers, in the order the arrays of ``Annotations`` index.
+    source_pks, source_ids : numpy.ndarray
+        ``(n_sources,)`` primary keys and identifiers, in the order the arrays of ``Annotations`` index.
     annotations : xid_app.consensus.Annotations
     """
     with engine.connect() as conn, _one_snapshot(conn):
@@ -645,7 +669,7 @@ def load_annotations(engine: Engine, *, snapshot_file: Path | None = None) -> tu
         cls_user=cls_user,
         cls_flags=cur_flags,
     )
-    return source_ids, annotations
+    return src_pk, source_ids, annotations
 
 
 def annotator_names(engine: Engine) -> list[str]:

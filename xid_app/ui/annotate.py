@@ -91,6 +91,7 @@ class AnnotationPage:
         self.title = pn.pane.HTML("<h3>Enter your name to start</h3>", css_classes=["xid-title"])
         self.details = pn.pane.HTML("", css_classes=["xid-details"])
         self.marks_list = pn.pane.HTML("", css_classes=["xid-marks"])
+        self._acting, self._said, self._message_shown = False, False, ("", "info")
         self.message = pn.pane.Alert("", alert_type="info", visible=False, css_classes=["xid-message"],
                                      stylesheets=[MESSAGE_STYLE])
         self.progress_text = pn.pane.HTML("", css_classes=["xid-progress"])
@@ -287,7 +288,10 @@ class AnnotationPage:
 
         with pn.io.hold():  # one patch to the browser per action, not one per changed property
             before = state()
-            self._say("")
+            # an action's message replaces the last one; a mere click keeps a confirmation in view, not a warning
+            self._acting, self._said = True, False
+            if self._message_shown[1] not in ("info", "success"):
+                self._message_shown = ("", "info")
             try:
                 action()
             except SessionError as exc:
@@ -296,12 +300,17 @@ class AnnotationPage:
                 log.exception("action failed")
                 self._say(f"Something went wrong ({type(exc).__name__}: {exc}). It has been logged; "
                           "your earlier answers are safe.", "danger")
+            finally:
+                self._acting = False
             after = state()
             if after[1] is not before[1] and after[1] is not None:  # views are cached: identity means unchanged
                 self._draw(new_source=after[0] != before[0] or after[2] != before[2])  # new grid: full view
             elif after[0] != before[0]:
                 self._draw(new_source=True)
-            self._refresh()
+            if after[0] != before[0] and not self._said:  # a confirmation belongs to the source it was about
+                self._message_shown = ("", "info")
+            self._show_message()
+            self._refresh(progress=after[0] != before[0])
         if after[0] != before[0]:
             self._after_reply(self.session.prefetch)
 
@@ -314,9 +323,16 @@ class AnnotationPage:
             task()
 
     def _say(self, text: str, kind: str = "info") -> None:
-        self.message.object = _text(text)
-        self.message.alert_type = kind
-        self.message.visible = bool(text)
+        """Show a message (within an action: once it is done, so the page re-renders it once)."""
+        self._message_shown, self._said = (text, kind), True
+        if not self._acting:
+            self._show_message()
+
+    def _show_message(self) -> None:
+        text, kind = self._message_shown
+        wanted = dict(object=_text(text), alert_type=kind, visible=bool(text))
+        if any(getattr(self.message, k) != v for k, v in wanted.items()):  # re-rendering markdown costs
+            self.message.param.update(**wanted)
 
     # --- drawing ---------------------------------------------------------------------------------
 
@@ -348,7 +364,9 @@ class AnnotationPage:
                 crowd = repository.crowd_marks(db, source_pk=v.source.pk)
             self.viewer.show_crowd(*(sky_to_pixel(v.view.wcs, *zip(*crowd)) if crowd else empty))
 
-    def _refresh(self) -> None:
+    def _refresh(self, *, progress: bool = True) -> None:
+        """Bring the widgets up to date with the session; the progress line only when asked (it changes
+        when the source does, and costs queries)."""
         s = self.session
         self.viewer.style_contours(colour=self.colour.value, alpha=self.opacity.value, visible=self.contours_on.value)
         self._overlay_points()
@@ -356,9 +374,11 @@ class AnnotationPage:
             return
         self.name.visible = self.start.visible = False
         self.who.object = f"<b>{_text(s.user_name)}</b> · {s.role}"
-        p = s.progress()
-        self.progress_text.object = (f"{p.done_by_user} of {p.total} done by you · team: "
-                                     f"{p.classified_by_anyone} classified · {p.total - p.done_by_user} left for you")
+        if progress:
+            p = s.progress()
+            self.progress_text.object = (f"{p.done_by_user} of {p.total} done by you · team: "
+                                         f"{p.classified_by_anyone} classified · "
+                                         f"{p.total - p.done_by_user} left for you")
         self._syncing = True
         try:
             self._sync_widgets()

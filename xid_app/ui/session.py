@@ -3,6 +3,7 @@ flow is tested without a browser; :mod:`xid_app.ui.annotate` binds it to the pag
 
 from __future__ import annotations
 
+import random
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -52,6 +53,7 @@ class AnnotationSession:
     since_gold: int = 0
     preferred_bands: tuple[str | None, str | None] = (None, None)  # background, contours
     _prefetching: tuple[int, Future] | None = None
+    _rng: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self):
         if self.display is None:
@@ -140,9 +142,7 @@ class AnnotationSession:
         compete for the interpreter."""
         if self.expert or self.user_pk is None:
             return
-        with self.project.session() as session:
-            upcoming = repository.next_source(session, user_pk=self.user_pk,
-                                              exclude=self.seen | self.project.retired_sources())
+        upcoming = self.project.next_source(self.user_pk, exclude=self.seen, claim=False)  # a guess
         if upcoming is not None:
             display = replace(self.display, background=None, contours_from=None)
             self._prefetching = (upcoming, _prefetcher.submit(self.project.view, upcoming, display))
@@ -158,12 +158,11 @@ class AnnotationSession:
         self._leave()
         every = self.project.settings.gold_every
         want_gold = bool(every) and self.since_gold >= every - 1 and not self.expert
-        with self.project.session() as session:
-            if self.expert:
+        if self.expert:
+            with self.project.session() as session:
                 upcoming = self._next_expert(session)
-            else:
-                upcoming = repository.next_source(session, user_pk=self.user_pk, gold=want_gold,
-                                                  exclude=self.seen | self.project.retired_sources())
+        else:
+            upcoming = self.project.next_source(self.user_pk, exclude=self.seen, gold=want_gold)
         self.show(upcoming)
         if self.current is not None and not self.expert:
             self.since_gold = 0 if self._is_gold() else self.since_gold + 1
@@ -180,9 +179,7 @@ class AnnotationSession:
         """Go to a random source this user has not done."""
         self._require_user()
         self._leave()
-        with self.project.session() as session:
-            self.show(repository.random_source(session, user_pk=self.user_pk,
-                                               exclude=self.seen | self.project.retired_sources()))
+        self.show(self.project.next_source(self.user_pk, exclude=self.seen, rng=self._rng))
 
     def back(self) -> None:
         """Return to the previous source, showing this user's answer there so it can be changed."""
@@ -319,8 +316,7 @@ class AnnotationSession:
         return self.current is not None and self.current.source.is_gold
 
     def progress(self) -> repository.Progress:
-        with self.project.session() as session:
-            return repository.progress(session, user_pk=self.user_pk)
+        return self.project.progress(self.user_pk)
 
     def _require_user(self) -> None:
         if self.user_pk is None:
