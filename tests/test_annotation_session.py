@@ -158,6 +158,24 @@ def test_typed_ids_positions_and_snapping(demo_project):
     assert snapped.click_ra == pytest.approx(150.786 + 1 / 3600 / np.cos(np.radians(10.85)), abs=2e-4)
 
 
+def test_the_page_is_not_held_up_while_the_catalogue_loads(demo_project):
+    """The server builds the catalogue index at start (seconds for ten million objects); meanwhile a
+    click is stored unsnapped and a typed ID is asked for again, instead of the page waiting."""
+    from xid_app.coords import sky_to_pixel
+
+    s = AnnotationSession(demo_project)
+    s.sign_in("early-bird")
+    _go_to(s, "ARG000307k")
+    x, y = sky_to_pixel(s.current.view.wcs, 150.786 + 1 / 3600, 10.846833)
+    with demo_project._catalogue_lock:  # another thread is building the index
+        raw = s.click(float(x), float(y))
+        with pytest.raises(SessionError, match="catalogue is still loading"):
+            s.match("J100308.64+105048.6")
+    assert raw.catalogue_id is None and raw.ra == pytest.approx(150.786 + 1 / 3600 / np.cos(np.radians(10.85)),
+                                                                 abs=2e-4)
+    assert s.match("J100308.64+105048.6").catalogue_id == "J100308.64+105048.6"
+
+
 def test_flags_and_comment_are_an_answer(demo_project):
     s = AnnotationSession(demo_project)
     s.sign_in("flagger")

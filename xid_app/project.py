@@ -12,6 +12,7 @@ The CLI and the server are thin shells over :class:`Project`::
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -44,6 +45,7 @@ from .store.repository import Progress
 from .store.snapshot import snapshot_path
 
 _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-queue")
+log = logging.getLogger(__name__)
 HAND_OUT_S = 120.0  # a source handed to one annotator is offered to others only after this (or when none is left)
 
 
@@ -82,6 +84,12 @@ class SourceView:
     def can_widen(self) -> bool:
         """Whether a larger field can be shown (some layer is cut from a mosaic or fetched)."""
         return any(layer.form != "file" for layer in self.source.layers)
+
+
+def _log_failure(future: Future) -> None:
+    """Background work has nobody waiting for it: say when it failed (the last result stays in use)."""
+    if not future.cancelled() and future.exception() is not None:
+        log.error("remaking the queue failed", exc_info=future.exception())
 
 
 @lru_cache(maxsize=512)
@@ -214,14 +222,19 @@ class Project:
         return self.archive.fetch_many(self.archive_requests(), workers=s.archive_workers,
                                        min_interval_s=s.archive_min_interval_s, progress=progress)
 
-    def catalogue_index(self) -> CatalogueIndex:
+    def catalogue_index(self, *, wait: bool = True) -> CatalogueIndex | None:
         """The optical/IR catalogue's spatial index, rebuilt only when objects were added (one build at a
-        time: a page asking while the server warms it up waits for that build)."""
+        time). While another thread builds it (the server warms it up at start: ~10 s for 10 M objects),
+        ``wait=False`` returns None at once instead of holding up the page."""
         version = repository.catalogue_version(self.engine)
-        with self._catalogue_lock:
+        if not self._catalogue_lock.acquire(blocking=wait):
+            return None
+        try:
             if self._catalogue is None or self._catalogue[0] != version:
                 self._catalogue = (version, repository.load_catalogue(self.engine))
             return self._catalogue[1]
+        finally:
+            self._catalogue_lock.release()
 
     def set_user(self, name: str, *, password: str | None, role: str = "annotator") -> None:
         """Create a user, or change their password and role."""
@@ -323,6 +336,7 @@ class Project:
         stale = self._queue is None or time.monotonic() - self._queue[0] > max_age_s
         if stale and (self._queueing is None or self._queueing.done()):
             self._queueing = _background.submit(self._compute_queue)
+            self._queueing.add_done_callback(_log_failure)
         if wait:
             self._queueing.result()
         return self._queue[1] if self._queue is not None else None

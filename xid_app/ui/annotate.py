@@ -351,10 +351,10 @@ class AnnotationPage:
             self.viewer.show_catalogue(*empty)
             self.viewer.show_crowd(*empty)
             return
-        if self.show_catalogue:
+        index = s.project.catalogue_index(wait=False) if self.show_catalogue else None  # None while loading
+        if index is not None:
             ny, nx = v.view.image.shape
             radius = 0.75 * max(nx, ny) * v.view.pixel_scale_arcsec
-            index = s.project.catalogue_index()
             rows = index.cone(v.source.ra, v.source.dec, radius)
             self.viewer.show_catalogue(*sky_to_pixel(v.view.wcs, index.ra[rows], index.dec[rows]))
         else:

@@ -222,7 +222,8 @@ class AnnotationSession:
         ra, dec = (float(v) for v in pixel_to_sky(view.wcs, x, y))
         mark = Mark(ra, dec, self.current.background_layer_pk, float(x), float(y))
         snap = self.project.settings.snap_radius_arcsec
-        match = self.project.catalogue_index().nearest(ra, dec, snap) if snap > 0 else None
+        catalogue = self.project.catalogue_index(wait=False) if snap > 0 else None
+        match = catalogue.nearest(ra, dec, snap) if catalogue is not None else None  # still loading: the raw click
         if match is not None:
             mark = replace(mark, ra=float(match.ra), dec=float(match.dec), catalogue_id=str(match.object_id),
                            click_ra=ra, click_dec=dec)
@@ -232,7 +233,10 @@ class AnnotationSession:
     def match(self, text: str) -> Mark:
         """A typed host: an optical/IR catalogue ID, or RA/Dec in degrees or sexagesimal, on this field."""
         self._require_source()
-        catalogue = self.project.catalogue_index()
+        catalogue = self.project.catalogue_index(wait=False)
+        if catalogue is None:
+            raise SessionError("the optical/IR catalogue is still loading (large catalogues take a few seconds "
+                               "after the server starts): try again in a moment")
         found: Match | None = catalogue.get(text) if text.strip() else None
         if found is None:
             try:
