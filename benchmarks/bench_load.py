@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tornado.websocket import WebSocketClosedError
 
 HOSTILE_CLICKS = [(float("nan"), 10.0), (1e309, 5.0), (-1e6, 3.0), (10.0, float("inf"))]
 HOSTILE_ID = '<img src=x onerror="alert(1)">'
@@ -142,7 +143,7 @@ class Annotator:
         self.socket = await websocket_connect(request, subprotocols=["bokeh", token], max_message_size=1 << 26)
         self.writing = asyncio.Lock()
         self.models: dict = {}
-        self.state = {"shown": "", "title": "", "answer_id": ""}
+        self.state = {"shown": "", "title": "", "answer_id": "", "message": ""}
         self.patches = 0  # patches the server sent (not its replies to ours)
         self._reader = asyncio.ensure_future(self._read())
         await self.send_message("PULL-DOC-REQ", {})
@@ -156,13 +157,14 @@ class Annotator:
         keys = next(a for t, a in self.models.values() if a.get("class_name") == "KeyShortcuts")
         self.answer = keys["data"]["id"]  # the page's answer naming (see xid_app.ui.keys)
         self.title = next(i for i, (t, a) in self.models.items() if "xid-title" in (a.get("css_classes") or []))
+        self.message = next(i for i, (t, a) in self.models.items() if "xid-message" in (a.get("css_classes") or []))
         # as BokehJS does once the page is rendered: Panel then sends changes at once, in the action's patch
         await self.send_message("PATCH-DOC", {"events": [{
             "kind": "MessageSent", "msg_type": "bokeh_event",
             "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}}}]})
         await self.set(self.name_box, "value", self.name)
         await self.press("Start")
-        if not await self.wait(lambda: self.state["shown"] != "", 30):
+        if not await self.wait(lambda: self.state["shown"] != "" and self.state["answer_id"] != "", 30):
             raise ConnectionError("no source shown")
 
     async def _read(self) -> None:
@@ -180,21 +182,30 @@ class Annotator:
                 _models(json.loads(frame)["doc"], self.models)
             elif frame.startswith('{"events"'):
                 self.patches += 1
-                for event in json.loads(frame)["events"]:
+                shown = self.state["shown"]
+                for event in json.loads(frame)["events"]:  # the whole patch first: no await in between
                     if event.get("kind") != "ModelChanged":
                         continue
                     model, attr = event["model"]["id"], event["attr"]
                     if model == getattr(self, "title", None) and attr == "text":
                         self.state["title"] = event["new"]
-                    elif model == getattr(self, "answer", None) and attr == "shown":  # a new answer begins
+                    elif model == getattr(self, "message", None) and attr == "text":
+                        self.state["message"] = event["new"]
+                    elif model == getattr(self, "answer", None) and attr == "shown":
                         self.state["shown"] = event["new"]
-                        await self.begin(event["new"])
+                if self.state["shown"] != shown:  # a new answer begins
+                    try:
+                        await self.begin(self.state["shown"])
+                    except WebSocketClosedError:  # closed meanwhile (by the server, or by us when done)
+                        self.changed.set()
+                        return
             self.changed.set()
 
     async def begin(self, shown: str) -> None:
         """What the page's JavaScript does when the page signals a new answer (``shown``): name it."""
         if shown:
             self.state["answer_id"] = uuid.uuid4().hex
+            await self.set(self.answer, "answer_for", shown)
             await self.set(self.answer, "answer_id", self.state["answer_id"])
 
     @property
@@ -248,9 +259,10 @@ class Annotator:
                 await self.set(self.id_box, "value", HOSTILE_ID)
                 await self.press("GO")
             await self.press("Skip")
-            return await self.wait(lambda: self.state["shown"] != shown)
+            return await self.wait(lambda: self.state["shown"] != shown and self.source() != source)
         if self.pending is not None and self.pending[1] == source:  # retry the answer in flight, same id
             answer_id, _, click = self.pending
+            await self.set(self.answer, "answer_for", shown)  # the same answer, for what is on screen now
             await self.set(self.answer, "answer_id", answer_id)
         else:
             answer_id, click = self.state["answer_id"], (self.rng.uniform(0, side - 1), self.rng.uniform(0, side - 1))
@@ -261,7 +273,8 @@ class Annotator:
         if roll < 0.15:  # a double click: the same answer sent twice
             await self.press("Next ▶")
             self.tally.duplicates_sent += 1
-        if await self.wait(lambda: self.state["shown"] != shown and self.source() != source) and self.connected:
+        saved = f"Saved your answer for {source}."  # the page's own confirmation, naming the source
+        if await self.wait(lambda: saved in self.state["message"] and self.source() != source) and self.connected:
             self.tally.acked.append((self.name, answer_id, source))
             self.tally.latencies.append(time.monotonic() - t)
             self.pending = None

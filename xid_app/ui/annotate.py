@@ -197,6 +197,10 @@ class AnnotationPage:
         answer_id = self.keys.answer_id
         if answer_id in self._answered:
             return
+        if self.keys.answer_for and self.keys.answer_for != self.keys.shown:
+            # the browser had not yet shown what the server has moved on to: the answer was meant for the
+            # source before (after a Skip, say, that the page had not yet drawn), so it must not land here
+            raise SessionError("the page changed before your answer arrived: look at this source and answer again")
         if answer_id:
             self.session.submission_id = answer_id
         try:

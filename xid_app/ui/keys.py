@@ -40,13 +40,18 @@ class KeyShortcuts(JSComponent):
     keys = param.Dict(default={k: v[0] for k, v in SHORTCUTS.items()}, doc="key → action")
     shown = param.String(default="", doc="Server → browser: changes whenever a new answer is begun")
     answer_id = param.String(default="", doc="Browser → server: the browser's id for the answer on screen")
+    answer_for = param.String(default="", doc="Browser → server: the ``shown`` value that id was made for")
 
     _esm = """
     export function render({ model }) {
       // every answer gets an id made in the browser, so a replayed or double-clicked submission lands once
       const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
                                      (b) => b.toString(16).padStart(2, "0")).join("");
-      const begin = () => { if (model.shown) model.answer_id = newId(); };
+      const begin = () => {
+        if (!model.shown) return;
+        model.answer_for = model.shown;  // which answer on screen this id is for
+        model.answer_id = newId();
+      };
       model.on("shown", begin);
       begin();
       const typing = (event) => {
