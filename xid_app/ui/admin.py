@@ -41,13 +41,13 @@ class AdminPage:
                                           css_classes=["xid-user-table"])
         self.queue = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
                                        css_classes=["xid-queue-table"])
-        self.pick = pn.widgets.Select(name="Source to decide", options={}, width=260)
-        self.open = pn.widgets.Button(name="Open", button_type="primary", width=80, align="end")
-        self.gold = pn.widgets.Checkbox(name="Gold standard (annotators are scored against this expert answer)",
+        self.pick = pn.widgets.Select(label="Source to decide", options={}, width=260)
+        self.open = pn.widgets.Button(label="Open", color="primary", width=80, align="end")
+        self.gold = pn.widgets.Checkbox(label="Gold standard (annotators are scored against this expert answer)",
                                        css_classes=["xid-gold-on"])
-        self.refresh_button = pn.widgets.Button(name="Refresh", width=90)
+        self.refresh_button = pn.widgets.Button(label="Refresh", width=90)
         self.summary = pn.pane.HTML("", css_classes=["xid-summary"])
-        self.agreement_button = pn.widgets.Button(name="Compute agreement", button_type="primary", width=170)
+        self.agreement_button = pn.widgets.Button(label="Compute agreement", color="primary", width=170)
         self.agreement_summary = pn.pane.DataFrame(pd.DataFrame(), index=False, css_classes=["xid-agreement-summary"])
         self.agreement_table = pn.pane.DataFrame(pd.DataFrame(), sizing_mode="stretch_width",
                                                  css_classes=["xid-agreement-table"])
@@ -55,7 +55,7 @@ class AdminPage:
         downloads = [
             pn.widgets.FileDownload(callback=lambda s=suffix: catalogue_bytes(project, s),
                                     filename=f"xid_hosts{suffix}", label=f"Catalogue {suffix}",
-                                    button_type="primary", width=150)
+                                    color="primary", width=150)
             for suffix in DOWNLOADS
         ]
         self.open.on_click(lambda _: self._open())

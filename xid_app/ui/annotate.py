@@ -42,49 +42,49 @@ class AnnotationPage:
         self.show_catalogue = False
 
         # who
-        self.name = pn.widgets.TextInput(name="Your name", placeholder="who is annotating?", width=220,
+        self.name = pn.widgets.TextInput(label="Your name", placeholder="who is annotating?", width=220,
                                          max_length=100, visible=user is None)
-        self.start = pn.widgets.Button(name="Start", button_type="primary", width=90, align="end",
+        self.start = pn.widgets.Button(label="Start", color="primary", width=90, align="end",
                                        visible=user is None)
         self.who = pn.pane.HTML("", css_classes=["xid-who"], align="center")
         logout = pn.pane.HTML(f'<a href="{logout_url}">Log out</a>', align="center", visible=bool(logout_url))
-        self.help_button = pn.widgets.Button(name="? Keys", width=80, align="center")
+        self.help_button = pn.widgets.Button(label="? Keys", width=80, align="center")
 
         # navigation and answers
-        self.next = pn.widgets.Button(name="Next ▶", button_type="primary", width=100)
-        self.back = pn.widgets.Button(name="◀ Back", width=100)
-        self.skip = pn.widgets.Button(name="Skip", width=100)
-        self.randomise = pn.widgets.Button(name="Randomiser", width=100)
-        self.no_host = pn.widgets.Button(name="No host", button_type="warning", width=100)
-        self.clear = pn.widgets.Button(name="Clear marks", width=100)
+        self.next = pn.widgets.Button(label="Next ▶", color="primary", width=100)
+        self.back = pn.widgets.Button(label="◀ Back", width=100)
+        self.skip = pn.widgets.Button(label="Skip", width=100)
+        self.randomise = pn.widgets.Button(label="Randomiser", width=100)
+        self.no_host = pn.widgets.Button(label="No host", color="warning", width=100)
+        self.clear = pn.widgets.Button(label="Clear marks", width=100)
         self.match_id = pn.widgets.TextInput(placeholder="Write IDs here! (catalogue ID or RA Dec)", width=240)
-        self.go = pn.widgets.Button(name="GO", button_type="primary", width=60)
+        self.go = pn.widgets.Button(label="GO", color="primary", width=60)
         self.flags = pn.widgets.CheckButtonGroup(options={v: k for k, v in FLAG_LABELS.items()}, value=[],
-                                                 button_type="default", button_style="outline", width=330)
+                                                 color="default", variant="outline", width=330)
         self.comment = pn.widgets.TextAreaInput(placeholder="Comment (optional)", max_length=MAX_COMMENT_LENGTH,
                                                 height=60, width=330)
 
         # zoom
-        self.zoom_in = pn.widgets.Button(name="Zoom in", width=78)
-        self.zoom_out = pn.widgets.Button(name="Zoom out", width=78)
-        self.zoom_back = pn.widgets.Button(name="Zoom back", width=78)
-        self.zoom_reset = pn.widgets.Button(name="Reset", width=78)
+        self.zoom_in = pn.widgets.Button(label="Zoom in", width=78)
+        self.zoom_out = pn.widgets.Button(label="Zoom out", width=78)
+        self.zoom_back = pn.widgets.Button(label="Zoom back", width=78)
+        self.zoom_reset = pn.widgets.Button(label="Reset", width=78)
 
         # image controls
         d = session.display
-        self.layer = pn.widgets.Select(name="Image", options={}, width=150)
+        self.layer = pn.widgets.Select(label="Image", options={}, width=150)
         self.stretch = pn.widgets.RadioButtonGroup(options=["auto", *STRETCHES], value="auto", width=310,
-                                                   button_type="default")
-        self.interval = pn.widgets.Select(name="Limits", options=list(INTERVALS), value=d.interval, width=150)
-        self.contours_on = pn.widgets.Checkbox(name="Contours", value=True, width=100, css_classes=["xid-contours-on"])
-        self.contour_layer = pn.widgets.Select(name="Contours of", options={}, width=150)
-        self.floor = pn.widgets.FloatSlider(name="Lowest contour (σ)", start=2, end=10, step=0.5,
+                                                   color="default")
+        self.interval = pn.widgets.Select(label="Limits", options=list(INTERVALS), value=d.interval, width=150)
+        self.contours_on = pn.widgets.Checkbox(label="Contours", value=True, width=100, css_classes=["xid-contours-on"])
+        self.contour_layer = pn.widgets.Select(label="Contours of", options={}, width=150)
+        self.floor = pn.widgets.FloatSlider(label="Lowest contour (σ)", start=2, end=10, step=0.5,
                                             value=d.floor_sigma, width=150)
-        self.step = pn.widgets.Select(name="Step", options=list(STEPS),
+        self.step = pn.widgets.Select(label="Step", options=list(STEPS),
                                       value=min(STEPS, key=lambda k: abs(STEPS[k] - d.step)), width=150)
-        self.colour = pn.widgets.ColorPicker(name="Colour", value=CONTOUR_COLOUR, width=80)
-        self.opacity = pn.widgets.FloatSlider(name="Opacity", start=0.1, end=1.0, step=0.05, value=0.9, width=150)
-        self.catalogue_on = pn.widgets.Checkbox(name="Catalogue objects", value=False, width=160,
+        self.colour = pn.widgets.ColorPicker(label="Colour", value=CONTOUR_COLOUR, width=80)
+        self.opacity = pn.widgets.FloatSlider(label="Opacity", start=0.1, end=1.0, step=0.05, value=0.9, width=150)
+        self.catalogue_on = pn.widgets.Checkbox(label="Catalogue objects", value=False, width=160,
                                                 css_classes=["xid-catalogue-on"])
 
         # text
