@@ -92,3 +92,20 @@ def demo_project(db_url, settings) -> Project:
     from xid_app.demo import prepare_demo
 
     return prepare_demo(settings, url=db_url)
+
+
+def logged_in(session, name: str, *, role: str = "annotator", advance: bool = True):
+    """What logging in on the page does, in-process: the user (given a password if new), a server-side
+    login, the session attached to it, then (unless an expert's) the first source."""
+    project = session.project
+    with project.session() as db:
+        from xid_app.store import repository
+
+        user = repository.user_by_name(db, name=name)
+        has_password = user is not None and user.password_hash and user.role == role
+    if not has_password:
+        project.set_user(name, password=f"{name}-password", role=role)
+    session.attach_login(project.login(project.start_login(name)))
+    if advance and not session.expert:
+        session.advance()
+    return session

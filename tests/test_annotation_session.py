@@ -9,6 +9,8 @@ from xid_app.store import repository
 from xid_app.store.models import Classification, HostMark, Source
 from xid_app.ui.session import AnnotationSession, SessionError
 
+from tests.conftest import logged_in
+
 
 def stored(project):
     with project.engine.connect() as conn:
@@ -24,19 +26,45 @@ def stored(project):
     return app, marks
 
 
-def test_must_sign_in_first(demo_project):
+def test_must_log_in_first_and_cannot_sign_in_by_name_where_logins_exist(demo_project):
     s = AnnotationSession(demo_project)
-    with pytest.raises(SessionError, match="enter your name"):
+    with pytest.raises(SessionError, match="log in or enter your name first"):
         s.advance()
+    # the demo has users with passwords: the user comes from a login alone, never from a typed name
+    for name in ("alice", "rgz-volunteer-made-up", "admin"):
+        with pytest.raises(SessionError, match="needs a login"):
+            s.sign_in(name)
+    assert s.user_pk is None
+
+
+def test_open_mode_signs_in_by_a_typed_name(tmp_path, settings):
+    from xid_app.demo import DEMO_SOURCES
+    from xid_app.project import Project
+
+    project = Project(f"sqlite:///{tmp_path / 'open.sqlite'}", settings=settings)
+    project.init()
+    project.ingest(DEMO_SOURCES)
+    s = AnnotationSession(project)
     with pytest.raises(SessionError, match="printable"):
         s.sign_in("   ")
-    with pytest.raises(SessionError, match="has a password: log in instead"):
-        s.sign_in("alice")  # a demo user with a password cannot be taken over by typing the name
+    s.sign_in("ann")
+    assert s.user_name == "ann" and s.current is not None
+
+
+def test_logging_out_stops_an_open_session_at_its_next_action(demo_project):
+    s = logged_in(AnnotationSession(demo_project), "leaver")
+    s.click(170.0, 180.0)
+    assert demo_project.end_logins("leaver") == 1  # `xid users logout leaver`, or the Log out button
+    with pytest.raises(SessionError, match="logged out"):
+        s.submit()
+    with pytest.raises(SessionError, match="log in or enter your name"):
+        s.advance()
+    assert stored(demo_project) == ([], [])
 
 
 def test_click_is_stored_as_sky_position_with_pixel_and_layer(demo_project):
     s = AnnotationSession(demo_project)
-    s.sign_in("ann")
+    logged_in(s, "ann")
     first = s.current
     assert first.source.source_id == "J151227+454026"  # unclassified sources come first
     s.click(170.0, 180.0)
@@ -51,7 +79,7 @@ def test_click_is_stored_as_sky_position_with_pixel_and_layer(demo_project):
 
 def test_replayed_submission_lands_once(demo_project):
     s = AnnotationSession(demo_project)
-    s.sign_in("ann")
+    logged_in(s, "ann")
     s.click(100.0, 100.0)
     s.submit()
     s.loaded_answer = ()  # as if the page had lost track and sent the same submission again
@@ -63,12 +91,12 @@ def test_an_answer_id_reused_by_someone_else_is_refused_not_swallowed(demo_proje
     """A reused answer id is a replay only for the same user and source: another user's answer under it
     is refused (and can be given again under a new id), never silently dropped."""
     first = AnnotationSession(demo_project)
-    first.sign_in("ann")
+    logged_in(first, "ann")
     first.click(100.0, 100.0)
     first.submission_id = "chosen-by-a-browser"
     first.submit()
     other = AnnotationSession(demo_project)
-    other.sign_in("eve")
+    logged_in(other, "eve")
     other.show(first.current.source.pk)
     other.click(120.0, 90.0)
     other.submission_id = "chosen-by-a-browser"
@@ -80,7 +108,7 @@ def test_an_answer_id_reused_by_someone_else_is_refused_not_swallowed(demo_proje
 
 def test_click_on_a_mark_removes_it_and_off_image_is_refused(demo_project):
     s = AnnotationSession(demo_project)
-    s.sign_in("ann")
+    logged_in(s, "ann")
     s.click(100.0, 100.0)
     s.click(200.0, 50.0)
     s.click(100.4, 99.8, pick_radius_px=1.0)
@@ -91,7 +119,7 @@ def test_click_on_a_mark_removes_it_and_off_image_is_refused(demo_project):
 
 def test_next_queue_never_repeats_and_back_makes_a_revision(demo_project):
     s = AnnotationSession(demo_project)
-    s.sign_in("bob")
+    logged_in(s, "bob")
     shown = []
     while s.current is not None:
         shown.append(s.current.source.pk)
@@ -113,7 +141,7 @@ def test_next_queue_never_repeats_and_back_makes_a_revision(demo_project):
 
 def test_randomiser_picks_only_undone_sources(demo_project):
     s = AnnotationSession(demo_project)
-    s.sign_in("carol")
+    logged_in(s, "carol")
     done = s.current.source.pk
     s.submit(no_host=True)
     for _ in range(10):
@@ -126,7 +154,7 @@ def test_source_with_a_missing_image_shows_a_notice(demo_project, tmp_path):
         conn.execute(sa.text("UPDATE layers SET path = :p WHERE source_pk = 1 AND kind = 'optical'"),
                      {"p": str(tmp_path / "gone.fits")})
     s = AnnotationSession(demo_project)
-    s.sign_in("dave")
+    logged_in(s, "dave")
     assert s.current.source.pk == 1
     assert "cannot display layer WISE W1" in s.current.problems[0]
     assert s.current.view.background_band == "FIRST 1.4 GHz"  # the radio layer still shows
@@ -139,7 +167,7 @@ def _go_to(session, source_id):
 
 def test_typed_ids_positions_and_snapping(demo_project):
     s = AnnotationSession(demo_project)
-    s.sign_in("typist")
+    logged_in(s, "typist")
     _go_to(s, "ARG000307k")
     mark = s.match("J100308.64+105048.6")  # an AllWISE ID of the demo catalogue
     assert mark.catalogue_id == "J100308.64+105048.6" and mark.ra == pytest.approx(150.786, abs=1e-5)
@@ -164,7 +192,7 @@ def test_the_page_is_not_held_up_while_the_catalogue_loads(demo_project):
     from xid_app.coords import sky_to_pixel
 
     s = AnnotationSession(demo_project)
-    s.sign_in("early-bird")
+    logged_in(s, "early-bird")
     _go_to(s, "ARG000307k")
     x, y = sky_to_pixel(s.current.view.wcs, 150.786 + 1 / 3600, 10.846833)
     with demo_project._catalogue_lock:  # another thread is building the index
@@ -178,7 +206,7 @@ def test_the_page_is_not_held_up_while_the_catalogue_loads(demo_project):
 
 def test_flags_and_comment_are_an_answer(demo_project):
     s = AnnotationSession(demo_project)
-    s.sign_in("flagger")
+    logged_in(s, "flagger")
     s.toggle_flag("artefact")
     s.set_comment("<i>double-lobed, core missing</i>")
     assert s.submit()
@@ -192,14 +220,14 @@ def test_flags_and_comment_are_an_answer(demo_project):
 
 def test_expert_answer_overrides_consensus_and_gold_feedback(demo_project):
     crowd = AnnotationSession(demo_project)
-    crowd.sign_in("crowd")
+    logged_in(crowd, "crowd")
     _go_to(crowd, "ARG000307k")
     source_pk = crowd.current.source.pk
     crowd.toggle_flag("blend")
     crowd.submit()
 
     expert = AnnotationSession(demo_project, expert=True)
-    expert.attach_user("admin")
+    logged_in(expert, "admin", role="admin")
     expert.advance()  # the expert queue: the flagged source
     assert expert.current.source.pk == source_pk
     expert.match("J100308.64+105048.6")
@@ -213,7 +241,7 @@ def test_expert_answer_overrides_consensus_and_gold_feedback(demo_project):
     assert row["host_ra"][0] == pytest.approx(150.786, abs=1e-5)
 
     student = AnnotationSession(demo_project)
-    student.sign_in("student")
+    logged_in(student, "student")
     _go_to(student, "ARG000307k")
     student.match("10:03:08.6 +10:50:48.5")
     student.submit()
@@ -226,7 +254,7 @@ def test_gold_sources_come_now_and_then(demo_project):
         repository.set_gold(session, source_pk=gold_pk, gold=True)
     demo_project.settings.gold_every = 3
     s = AnnotationSession(demo_project)
-    s.sign_in("learner")
+    logged_in(s, "learner")
     shown = [s.current.source.pk]
     for _ in range(3):
         s.skip()
@@ -247,7 +275,7 @@ def test_retired_sources_leave_the_queue(db_url, settings):
         ids = dict(session.execute(sa.select(Source.id, Source.source_id)).all())
     assert {ids[pk] for pk in gone} >= {"ARG00030wk", "ARG00031w6"}  # 5 of 5 agree; 20 answers
     s = AnnotationSession(project)
-    s.sign_in("late-comer")
+    logged_in(s, "late-comer")
     shown = set()
     while s.current is not None:
         shown.add(s.current.source.pk)

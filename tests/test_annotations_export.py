@@ -12,6 +12,8 @@ from xid_app.demo import DEMO_SOURCES
 from xid_app.export import COLUMNS
 from xid_app.store.models import Source
 
+from tests.conftest import logged_in
+
 REQUIRED = ["source_id", "ra", "dec", "host_ra", "host_dec", "consensus_level", "n_classifications",
             "n_host_votes", "no_host_fraction"]
 
@@ -210,7 +212,7 @@ def test_raw_classifications_export_round_trips_through_import(demo_project, tmp
     from xid_app.ui.session import AnnotationSession
 
     s = AnnotationSession(demo_project)
-    s.sign_in("reviser")
+    logged_in(s, "reviser")
     s.click(100.0, 120.0)
     s.set_comment("first thought")
     s.submit()

@@ -13,6 +13,8 @@ from xid_app.ingest import IngestError, read_sources
 from xid_app.mosaics import cut, read_tile
 from xid_app.store import repository
 
+from tests.conftest import logged_in
+
 BAD = Path(__file__).parent / "data/bad_images"
 
 # file → None if it must be read, else a pattern its message must match
@@ -88,14 +90,14 @@ def test_ingest_names_every_bad_file_and_stores_nothing(project, tmp_path):
         rows.append(f"S{i},{ra},{dec},{BAD / name}")
     (tmp_path / "sources.csv").write_text("\n".join(rows) + "\n")
     with pytest.raises(IngestError) as error:
-        read_sources(tmp_path / "sources.csv")
+        read_sources(tmp_path / "sources.csv", image_roots=[BAD])
     text = str(error.value)
     refused = [name for name, expected in CASES.items() if expected is not None]
     assert f"{len(refused)} problem(s)" in text
     for name in refused:
         assert name in text
     with pytest.raises(IngestError):
-        project.ingest(tmp_path / "sources.csv")
+        project.ingest(tmp_path / "sources.csv", image_roots=[BAD])
     assert len(repository.source_pks(project.engine)) == 0
 
 
@@ -107,7 +109,7 @@ def test_a_layer_broken_after_ingest_is_a_notice_and_the_session_goes_on(demo_pr
     from xid_app.ui.session import AnnotationSession
 
     session = AnnotationSession(demo_project)
-    session.sign_in("tester")
+    logged_in(session, "tester")
     first = session.current
     assert first is not None and first.view is not None
     layer = first.source.layers[0]

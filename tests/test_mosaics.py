@@ -11,6 +11,8 @@ from xid_app.ingest import IngestError, MosaicSurvey, read_sources
 from xid_app.mosaics import best_tiles, cut, field_size, read_tile, tiles_from_glob
 from xid_app.store import repository
 
+from tests.conftest import logged_in
+
 
 @pytest.fixture
 def lotss(shared_data):
@@ -77,7 +79,7 @@ def test_the_session_widens_mosaic_fields_but_not_fixed_files(project, lotss, sh
     tile, sources = lotss
     project.ingest(sources, mosaics=[MosaicSurvey("radio", "LoTSS", str(tile))])
     session = AnnotationSession(project)
-    session.sign_in("zoomer")
+    logged_in(session, "zoomer")
     shape = session.current.view.image.shape
     assert session.widen() and session.current.view.image.shape[0] > shape[0]
     while session.widen():
@@ -168,7 +170,7 @@ def test_pictures_with_wcs_sidecars_as_layers(project, shared_data, tmp_path):
         "source_id,ra,dec,radio_image,optical_image,radio_band,optical_band\n"
         f"ARG000180p,{header['CRVAL1']},{header['CRVAL2']},{folder / 'ARG000180p_first_rgz_radio.jpg'},"
         f"{folder / 'ARG000180p_wise_w1_rgz_standard.jpg'},FIRST (picture),WISE W1 (picture)\n")
-    assert project.ingest(tmp_path / "s.csv").added == 1
+    assert project.ingest(tmp_path / "s.csv", image_roots=[folder]).added == 1
     view = project.view(int(repository.source_pks(project.engine)[0]))
     assert view.problems == () and view.view.background_band == "WISE W1 (picture)"
     assert view.view.image.shape == (500, 500) and len(view.view.contours.levels) > 0

@@ -7,10 +7,11 @@ from xid_app.store.models import Classification
 from xid_app.ui.annotate import AnnotationPage
 from xid_app.ui.session import AnnotationSession
 
+from tests.conftest import logged_in
+
 
 def _page(project, user: str) -> AnnotationPage:
-    project.set_user(user, password="pw-123456789")
-    return AnnotationPage(AnnotationSession(project), user=user)
+    return AnnotationPage(logged_in(AnnotationSession(project), user, advance=False), ask_name=False)
 
 
 def _browser_begins(page: AnnotationPage, answer_id: str) -> None:

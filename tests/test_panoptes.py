@@ -47,7 +47,7 @@ def rgz_only(project, tmp_path):
     table = table[table.source_id.str.startswith("ARG0003")]
     table["radio_image"] = [str(DEMO_DIR / p) for p in table.radio_image]
     table.to_csv(tmp_path / "rgz.csv", index=False)
-    project.ingest(tmp_path / "rgz.csv")
+    project.ingest(tmp_path / "rgz.csv", image_roots=[DEMO_DIR])
     return project
 
 

@@ -10,6 +10,8 @@ from xid_app.queue import candidates, make_queue, random_candidates
 from xid_app.store import repository
 from xid_app.store.models import Source
 
+from tests.conftest import logged_in
+
 
 def small_queue():
     pks = np.array([10, 11, 12, 13, 14, 15])
@@ -69,7 +71,7 @@ def test_what_changed_since_the_queue_is_seen_at_once(demo_project):
 
     demo_project.queue(wait=True)
     s = AnnotationSession(demo_project)
-    s.sign_in("q-walker")
+    logged_in(s, "q-walker")
     first = s.current.source.pk
     s.submit(no_host=True)
     s.seen.clear()  # only the database can tell now that it was answered

@@ -13,7 +13,7 @@ from .consensus import METHODS
 from .ingest import ArchiveSurvey, IngestError, MosaicSurvey
 from .project import Project
 from .store import repository
-from .store.db import DatabaseNotReady
+from .store.db import DatabaseGone, DatabaseNotReady
 
 
 def with_project(command):
@@ -26,7 +26,7 @@ def with_project(command):
         project = Project(db_url)
         try:
             return command(project, **kwargs)
-        except (IngestError, DatabaseNotReady, ValueError) as exc:
+        except (IngestError, DatabaseNotReady, DatabaseGone, ValueError) as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(1)
 
@@ -80,8 +80,11 @@ def init(project: Project):
 @click.option("--id-column", default=None, help="Source ID column (default: source_id, Source_Name, name or id).")
 @click.option("--size-column", default=None,
               help="Angular size column for the field size (default: size, LAS or Maj; arcsec unless it has a unit).")
+@click.option("--image-root", "image_roots", multiple=True, type=click.Path(file_okay=False),
+              help="A folder image paths may lie in besides the table's own (default: only the table's folder "
+                   "and those in XID_IMAGE_ROOTS). Repeat for several.")
 @with_project
-def ingest(project: Project, sources, mosaics, archives, id_column, size_column):
+def ingest(project: Project, sources, mosaics, archives, id_column, size_column, image_roots):
     """Ingest a source list (CSV, ECSV, FITS, VOTable): source_id, ra, dec [, radio_image, optical_image].
 
     All or nothing: a bad row or image stops the ingest and nothing of it is stored. With --mosaic, sources
@@ -91,7 +94,7 @@ def ingest(project: Project, sources, mosaics, archives, id_column, size_column)
     fetched = [ArchiveSurvey.parse(a) for a in archives]
     with ProgressBar("reading sources") as bar:
         report = project.ingest(sources, mosaics=surveys, archives=fetched, id_column=id_column,
-                                size_column=size_column, progress=bar)
+                                size_column=size_column, image_roots=image_roots, progress=bar)
     click.echo(f"ingested {report.added} source(s); {report.unchanged} already stored unchanged"
                + (f"; {report.outside} outside every mosaic tile, left out" if report.outside else ""))
 
@@ -131,7 +134,7 @@ def ingest_catalogue(project: Project, catalogue, id_column, keep):
 
 @main.group()
 def users():
-    """Manage users: `xid users add NAME [--admin]`, `xid users list`."""
+    """Manage users: `xid users add NAME [--admin]`, `xid users list`, `xid users logout NAME`."""
 
 
 @users.command("add")
@@ -147,6 +150,15 @@ def users_add(project: Project, name, admin, password_stdin):
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     project.set_user(name, password=password, role="admin" if admin else "annotator")
     click.echo(f"user {name!r} saved as {'admin' if admin else 'annotator'}")
+
+
+@users.command("logout")
+@click.argument("name")
+@with_project
+def users_logout(project: Project, name):
+    """End every open login of a user at once (their open pages stop saving answers)."""
+    ended = project.end_logins(name)
+    click.echo(f"ended {ended} open login(s) of {name!r}")
 
 
 @users.command("list")

@@ -11,6 +11,8 @@ import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .cutouts import MAX_IMAGE_PIXELS
+
 DATA_DIR = Path(platformdirs.user_data_dir("xid", appauthor=False))
 
 
@@ -49,6 +51,13 @@ class Settings(BaseSettings):
     )
     field_size_factor: float = Field(
         3.0, gt=0, description="A mosaic or archive field is this many times the source's size across."
+    )
+    max_image_pixels: int = Field(
+        MAX_IMAGE_PIXELS, ge=1, description="Largest image file read whole (pixels; FITS gzipped or not, JPG/PNG), "
+        "checked from its header before decompressing. Mosaic tiles are memory-mapped and exempt unless compressed."
+    )
+    image_roots: list[Path] = Field(
+        default_factory=list, description="Folders a source list's image paths may lie in besides the table's own."
     )
     offline: bool = Field(False, description="Use only cached archive images; never contact an archive.")
     archive_cache_dir: Path | None = Field(
@@ -90,6 +99,9 @@ class Settings(BaseSettings):
     )
     production: bool = Field(
         False, description="Refuse to serve without logins, or with a cookie secret unset, short or left at an example value."
+    )
+    login_hours: float = Field(
+        12.0, gt=0, le=24 * 90, description="A login lasts this long (hours) unless the user logs out first."
     )
     cookie_secret: str | None = Field(
         None, description="Secret that signs login cookies; set it so logins survive a restart. Default: random per run."

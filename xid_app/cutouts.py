@@ -19,6 +19,9 @@ from astropy.wcs import WCS
 from .coords import WCSError, celestial_wcs, sky_to_pixel
 
 LayerKind = Literal["radio", "optical"]
+# The largest image read whole (a source's FITS file, gzipped or not, or a picture): 4096², 64 MB as float32.
+# Checked from the header, before a pixel is decompressed: a 1.5 MB .fits.gz can hold 20000² zeros.
+MAX_IMAGE_PIXELS = 4096 * 4096
 
 
 class ImageError(ValueError):
@@ -68,12 +71,21 @@ def image_hdu(hdul: fits.HDUList):
 PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-def read_layer_file(path: str | Path, *, band: str, kind: LayerKind) -> Cutout:
+def read_layer_file(path: str | Path, *, band: str, kind: LayerKind, max_pixels: int = MAX_IMAGE_PIXELS) -> Cutout:
     """Read an image file of any supported form: FITS (optionally gzipped), or a JPG/PNG picture with a
-    WCS sidecar header (see :func:`read_picture_layer`)."""
+    WCS sidecar header (see :func:`read_picture_layer`), of at most ``max_pixels`` pixels."""
     if Path(path).suffix.lower() in PICTURE_SUFFIXES:
-        return read_picture_layer(path, band=band, kind=kind)
-    return read_fits_layer(path, band=band, kind=kind)
+        return read_picture_layer(path, band=band, kind=kind, max_pixels=max_pixels)
+    return read_fits_layer(path, band=band, kind=kind, max_pixels=max_pixels)
+
+
+def _too_large(path: Path, shape: tuple[int, ...], max_pixels: int) -> ImageError | None:
+    pixels = int(np.prod(shape, dtype=np.int64))
+    if pixels <= max_pixels:
+        return None
+    return ImageError(f"{path}: an image of {' × '.join(map(str, shape))} pixels is larger than "
+                      f"{max_pixels:,} (XID_MAX_IMAGE_PIXELS): cut it smaller, or give it as a mosaic tile "
+                      "(--mosaic), which is read a field at a time")
 
 
 def sidecar_header(path: Path) -> Path | None:
@@ -84,7 +96,8 @@ def sidecar_header(path: Path) -> Path | None:
     return None
 
 
-def read_picture_layer(path: str | Path, *, band: str, kind: LayerKind) -> Cutout:
+def read_picture_layer(path: str | Path, *, band: str, kind: LayerKind, max_pixels: int = MAX_IMAGE_PIXELS
+                       ) -> Cutout:
     """Read a JPG/PNG picture with a sidecar FITS header giving its WCS.
 
     The picture's brightness (luminance) becomes the data; FITS pixel (1, 1) is the picture's bottom-left
@@ -106,9 +119,11 @@ def read_picture_layer(path: str | Path, *, band: str, kind: LayerKind) -> Cutou
         raise ImageError(f"{path}: a picture needs its WCS in a sidecar header {path.with_suffix('.wcs.hdr').name} "
                          f"(FITS header cards as text)")
     try:
-        with Image.open(path) as picture:
+        with Image.open(path) as picture:  # reads the header only
+            if (too_large := _too_large(path, picture.size[::-1], max_pixels)) is not None:
+                raise too_large
             data = np.asarray(picture.convert("L"), dtype=np.float32)[::-1].copy()
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ImageError(f"{path}: not a readable JPG/PNG picture ({exc})") from exc
     try:
         with warnings.catch_warnings():
@@ -154,8 +169,9 @@ def _not_fits(path: Path, exc: Exception) -> str:
     return f"not a readable FITS image ({exc})"
 
 
-def read_image_header(path: str | Path) -> ImageHeader:
-    """Read and check the header of the first image HDU of a FITS file (gzip allowed).
+def read_image_header(path: str | Path, *, max_pixels: int | None = None) -> ImageHeader:
+    """Read and check the header of the first image HDU of a FITS file (gzip allowed), and (if given) that
+    the image has at most ``max_pixels`` pixels, before any pixel is read or decompressed.
 
     Raises
     ------
@@ -189,11 +205,13 @@ def read_image_header(path: str | Path) -> ImageHeader:
     if not path.name.lower().endswith(".gz") and held < expected:
         raise ImageError(f"{path}: the header describes {expected:,} bytes of pixels but the file holds "
                          f"{max(held, 0):,}: truncated, or a header claiming too large an image")
+    if max_pixels is not None and (too_large := _too_large(path, (axes[1], axes[0]), max_pixels)) is not None:
+        raise too_large
     scaled = any(key in header for key in ("BSCALE", "BZERO", "BLANK")) and int(header.get("BITPIX", 8)) > 0
     return ImageHeader(header, (axes[1], axes[0]), scaled)
 
 
-def read_fits_layer(path: str | Path, *, band: str, kind: LayerKind) -> Cutout:
+def read_fits_layer(path: str | Path, *, band: str, kind: LayerKind, max_pixels: int = MAX_IMAGE_PIXELS) -> Cutout:
     """Read a FITS image into a :class:`Cutout`.
 
     The first HDU holding an image of two or more axes is used. Degenerate axes (radio FREQ/STOKES) are
@@ -207,15 +225,17 @@ def read_fits_layer(path: str | Path, *, band: str, kind: LayerKind) -> Cutout:
         Name of the survey or band.
     kind : {"radio", "optical"}
         Role of the layer.
+    max_pixels : int
+        The largest image read (pixels), checked from the header first.
 
     Raises
     ------
     ImageError
-        If the header is unusable (see :func:`read_image_header`), the header has no usable celestial
-        WCS, or no pixel is finite.
+        If the header is unusable (see :func:`read_image_header`), the image too large, the header has
+        no usable celestial WCS, or no pixel is finite.
     """
     path = Path(path)
-    checked = read_image_header(path)
+    checked = read_image_header(path, max_pixels=max_pixels)
     try:
         wcs = celestial_wcs(checked.header)
     except WCSError as exc:

@@ -17,6 +17,7 @@ from astropy.table import Column, MaskedColumn, Table
 from . import __version__
 from .catalogue import CatalogueIndex
 from .consensus import FLAGS, Consensus, ExpertAnswers
+from .limits import FORMULA_STARTS, spreadsheet_safe
 
 
 @dataclass(frozen=True)
@@ -222,5 +223,25 @@ def write_table(table: Table, path: str | Path, *, overwrite: bool = True) -> Pa
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"{path}: unknown catalogue format {suffix!r}; use one of {', '.join(sorted(FORMATS))}")
+    if FORMATS[suffix] == "ascii.csv":  # opened in spreadsheets: no cell may run as a formula
+        table = table.copy(copy_data=False)
+        for name in table.colnames:
+            if table[name].dtype.kind in "US":
+                table[name] = spreadsheet_safe_column(table[name])
     table.write(path, format=FORMATS[suffix], overwrite=overwrite)
     return path
+
+
+def spreadsheet_safe_column(values) -> np.ndarray:
+    """Text cells that begin as a formula would (``=HYPERLINK(...)``) get a leading apostrophe, so that a
+    spreadsheet shows them as text; XID's own readers take it off (:func:`xid_app.limits.from_spreadsheet_safe`)."""
+    text = np.asarray(values).astype(str)
+    risky = np.zeros(len(text), bool)
+    for start in FORMULA_STARTS:
+        risky |= np.char.startswith(text, start)
+    if risky.any():
+        text = text.astype(object)
+        text[risky] = [spreadsheet_safe(v) for v in text[risky]]
+        text = text.astype(str)
+    mask = np.ma.getmaskarray(values)
+    return np.ma.array(text, mask=mask) if mask.any() else text

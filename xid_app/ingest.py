@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
+from . import limits
 from .archives import SERVICES
 from .coords import valid_sky_position
-from .cutouts import ImageError, LayerKind, read_layer_file
+from .cutouts import MAX_IMAGE_PIXELS, ImageError, LayerKind, read_layer_file
+from .limits import from_spreadsheet_safe, text_problem
 from .mosaics import best_tiles, field_size, tiles_from_glob
 
 SOURCE_COLUMNS = ("source_id", "ra", "dec")
@@ -112,9 +114,52 @@ class SourceList:
     outside: list[str] = field(default_factory=list)
 
 
+TEXT_TABLES = (".csv", ".txt", ".ecsv")
+_SCAN_CHUNK = 1 << 26  # bytes read at a time when checking a text table
+
+
+def _line_of(f, offset: int) -> int:
+    """The 1-based line number of byte ``offset`` of an open binary file."""
+    f.seek(0)
+    lines, done = 1, 0
+    while done < offset:
+        chunk = f.read(min(_SCAN_CHUNK, offset - done))
+        if not chunk:
+            break
+        lines += chunk.count(b"\n")
+        done += len(chunk)
+    return lines
+
+
+def check_text_table(path: Path) -> None:
+    """Refuse what CSV readers silently mangle, naming the line: a NUL character (the field is cut short
+    at it) and a quote left open (the rest of the file becomes one field, and no row is read).
+
+    Raises
+    ------
+    IngestError
+    """
+    nul_at, quotes, last_quote, offset = -1, 0, -1, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(_SCAN_CHUNK):
+            if nul_at < 0 and (i := chunk.find(b"\x00")) >= 0:
+                nul_at = offset + i
+            quotes += chunk.count(b'"')
+            if (i := chunk.rfind(b'"')) >= 0:
+                last_quote = offset + i
+            offset += len(chunk)
+        if nul_at >= 0:
+            raise IngestError(path, [f"line {_line_of(f, nul_at)}: a NUL character (the file is binary or "
+                                     "corrupt; a text table cannot hold one)"])
+        if quotes % 2:  # quotes inside a quoted field are doubled, so a whole CSV holds an even number
+            raise IngestError(path, [f"line {_line_of(f, last_quote)}: a quote (\") is opened and never closed"])
+
+
 def _read_table(path: Path) -> Table:
     if not path.is_file():
         raise IngestError(path, ["file not found"])
+    if path.suffix.lower() in TEXT_TABLES:
+        check_text_table(path)
     try:
         if path.suffix.lower() in (".csv", ".txt"):
             return Table.read(path, format="ascii.csv")
@@ -176,7 +221,9 @@ def _sizes_arcsec(table: Table, column: str | None) -> np.ndarray:
 
 def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequence[MosaicSurvey] = (),
                  archives: Sequence[ArchiveSurvey] = (), id_column: str | None = None, size_column: str | None = None, field_min_arcsec: float = 180.0,
-                 field_factor: float = 3.0, progress: Callable[[int, int], None] | None = None) -> SourceList:
+                 field_factor: float = 3.0, image_roots: Sequence[str | Path] = (),
+                 max_image_pixels: int = MAX_IMAGE_PIXELS, progress: Callable[[int, int], None] | None = None
+                 ) -> SourceList:
     """Read and validate a source list.
 
     Parameters
@@ -196,6 +243,11 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
         column (default: the first of size, LAS, Maj; arcsec unless the column has an angle unit).
     field_min_arcsec, field_factor : float
         A mosaic or archive field is ``field_factor`` × the source's size across, and at least ``field_min_arcsec``.
+    image_roots : sequence of path
+        Folders image paths may lie in besides the table's own (paths outside are refused: a table from
+        someone else must not make the server open ``/etc/shadow``).
+    max_image_pixels : int
+        Largest image file read whole (pixels), checked from the header before any pixel is decompressed.
     progress : callable, optional
         Called now and then with ``(rows done, rows in all)``.
 
@@ -210,6 +262,9 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
     """
     path = Path(path)
     table = _read_table(path)
+    if len(table) == 0:
+        raise IngestError(path, ["the table has no rows"])
+    roots = [path.parent.resolve(), *(Path(r).resolve() for r in image_roots)]
     id_col = _column(table, id_column, ID_COLUMNS, path, "source ID")
     ra_col, dec_col = (_column(table, None, (c,), path, c) for c in ("ra", "dec"))
     missing = [name for name, col in (("source_id", id_col), ("ra", ra_col), ("dec", dec_col)) if col is None]
@@ -234,8 +289,8 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
             progress(i, len(table))
         where = f"line {i + 2}" if text_table else f"row {i + 1}"
         source_id = _text(row[id_col])
-        if not source_id or "\x00" in source_id:
-            problems.append(f"{where}: {'empty' if not source_id else 'NUL character in'} source_id")
+        if problem := text_problem(source_id, "source_id", limits.SOURCE_ID):
+            problems.append(f"{where}: {problem}")
             continue
         where = f"{where} ({source_id})"
         if source_id in seen:
@@ -255,11 +310,18 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
             if column not in table.colnames or not _text(row[column]):
                 continue
             image = (path.parent / _text(row[column])).resolve()
+            if not any(image.is_relative_to(root) for root in roots):
+                problems.append(f"{where}: {column}: {_text(row[column])!r} lies outside the table's folder "
+                                f"{path.parent.resolve()} (allow another folder with --image-root)")
+                continue
             band = _text(row[band_column]) if band_column in table.colnames else ""
+            if band and (problem := text_problem(band, band_column, limits.BAND)):
+                problems.append(f"{where}: {problem}")
+                continue
             layer = LayerRecord(band=band or default_band, kind=kind, path=image)
             if check_images:
                 try:
-                    cutout = read_layer_file(image, band=layer.band, kind=kind)
+                    cutout = read_layer_file(image, band=layer.band, kind=kind, max_pixels=max_image_pixels)
                 except ImageError as exc:
                     problems.append(f"{where}: {column}: {exc}")
                     continue
@@ -311,6 +373,7 @@ def read_csv_text(path: str | Path, required: Sequence[str], *, kind: str = "") 
     path = Path(path)
     if not path.is_file():
         raise IngestError(path, ["file not found"])
+    check_text_table(path)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except Exception as exc:
@@ -352,11 +415,15 @@ def read_annotations(path: str | Path) -> AnnotationRows:
     def refuse(mask, reason):
         reasons[mask & (reasons == "")] = reason
 
-    refuse(df[["classification_id", "source_id", "user"]].apply(lambda c: c.str.contains("\x00", regex=False))
-           .any(axis=1), "NUL character in a text field")
-    refuse(df.classification_id == "", "empty classification_id")
-    refuse(df.source_id == "", "empty source_id")
-    refuse(df.user == "", "empty user")
+    for column, longest in (("classification_id", limits.CLASSIFICATION_ID), ("source_id", limits.SOURCE_ID),
+                            ("user", limits.USER_NAME)):
+        quoted = df[column].str.startswith("'")
+        if quoted.any():  # written by XID's own export for spreadsheets
+            df.loc[quoted, column] = df.loc[quoted, column].map(from_spreadsheet_safe)
+        refuse(df[column] == "", f"empty {column}")
+        refuse(df[column].str.len() > longest, f"{column} longer than {longest} characters")
+        refuse(df[column].str.contains(limits.CONTROL_CHARACTERS), f"{column} holding a control character "
+               "(NUL, tab, newline...)")
     refuse(~df.no_host.isin(["0", "1"]), "no_host must be 0 or 1")
     host_ra = pd.to_numeric(df.host_ra, errors="coerce").to_numpy(float)
     host_dec = pd.to_numeric(df.host_dec, errors="coerce").to_numpy(float)
@@ -422,8 +489,10 @@ def read_catalogue(path: str | Path, *, id_column: str | None = None, keep: Sequ
     first_line = 2 if path.suffix.lower() in (".csv", ".txt", ".ecsv") else 1
     bad_pos = np.flatnonzero(~valid_sky_position(ra, dec))
     problems += [f"row {first_line + i} ({ids[i]}): position off the sky ({ra[i]}, {dec[i]})" for i in bad_pos[:50]]
-    empty = np.flatnonzero(((ids == "") | ids.str.contains("\x00", regex=False)).to_numpy())
-    problems += [f"row {first_line + i}: empty {id_column} (or one holding a NUL character)" for i in empty[:50]]
+    empty = np.flatnonzero(((ids == "") | (ids.str.len() > limits.CATALOGUE_ID)
+                            | ids.str.contains(limits.CONTROL_CHARACTERS)).to_numpy())
+    problems += [f"row {first_line + i}: empty {id_column}, or longer than {limits.CATALOGUE_ID} characters, "
+                 f"or holding a control character" for i in empty[:50]]
     duplicated = ids[ids.duplicated() & (ids != "")].unique()
     problems += [f"duplicate {id_column} {u!r}" for u in duplicated[:50]]
     hidden = max(len(bad_pos) - 50, 0) + max(len(empty) - 50, 0) + max(len(duplicated) - 50, 0)

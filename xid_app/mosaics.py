@@ -22,7 +22,7 @@ from astropy.nddata import Cutout2D, NoOverlapError
 from astropy.wcs import WCS
 
 from .coords import WCSError, celestial_wcs, pixel_scale_arcsec, sky_to_pixel
-from .cutouts import Cutout, ImageError, LayerKind, image_hdu, read_image_header
+from .cutouts import MAX_IMAGE_PIXELS, Cutout, ImageError, LayerKind, image_hdu, read_image_header
 
 OPEN_TILES = 16  # memory maps kept open per process
 
@@ -59,7 +59,9 @@ def read_tile(path: str | Path) -> Tile:
     ImageError
         As :func:`xid_app.cutouts.read_image_header`, or if the header has no usable celestial WCS.
     """
-    checked = read_image_header(path)
+    # a compressed tile cannot be memory-mapped: each cut would decompress it whole
+    compressed = Path(path).name.lower().endswith((".gz", ".fz", ".bz2"))
+    checked = read_image_header(path, max_pixels=MAX_IMAGE_PIXELS if compressed else None)
     try:
         wcs = celestial_wcs(checked.header)
     except WCSError as exc:

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import limits
 from .ingest import ANNOTATION_COLUMNS, AnnotationRows, read_csv_text
+from .limits import text_problem
 
 PANOPTES_COLUMNS = ("classification_id", "user_name", "subject_ids", "subject_data", "annotations")
 # words in a question's answer label → what XID records (first match wins, case-insensitive)
@@ -96,6 +98,12 @@ def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_
         if source_id not in images:
             rejected.append((line, f"subject {row.subject_ids!r} is not a known source ({source_id!r})"))
             continue
+        user = str(row.user_name) or "not-logged-in"
+        problem = text_problem(str(row.classification_id), "classification_id", limits.CLASSIFICATION_ID) \
+            or text_problem(user, "user_name", limits.USER_NAME)
+        if problem:
+            rejected.append((line, problem))
+            continue
         image = images[source_id]
         clicks, flags = [], set()
         for task in annotations if isinstance(annotations, list) else []:
@@ -120,7 +128,7 @@ def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_
         py = (height - xy[:, 1]) * ny / height - 0.5
         ra, dec = pixel_to_sky(image.wcs, px, py)
         base = dict(classification_id=str(row.classification_id), source_id=source_id,
-                    user=str(row.user_name) or "not-logged-in", **{f: f in flags for f in
+                    user=user, **{f: f in flags for f in
                                                                    ("artefact", "blend", "too_zoomed_in", "unsure")})
         if len(xy) == 0:
             out.append(dict(base, host_ra=np.nan, host_dec=np.nan, no_host=True, layer_pk=None,

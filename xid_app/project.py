@@ -18,6 +18,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Collection, Sequence
@@ -33,13 +34,13 @@ from .archives import Archive, FetchReport, FieldRequest
 from .catalogue import CatalogueIndex
 from .config import Settings
 from .consensus import Annotations, Consensus, ExpertAnswers, retired, run_consensus
-from .cutouts import Cutout, ImageError, read_fits_layer, read_layer_file
+from .cutouts import MAX_IMAGE_PIXELS, Cutout, ImageError, read_fits_layer, read_layer_file
 from .export import CLASSIFICATION_COLUMNS, catalogue_table, columns_table, write_table
 from .imaging import Display, View, compose_view
 from .ingest import ArchiveSurvey, MosaicSurvey, read_annotations, read_catalogue, read_sources
 from .mosaics import cut
 from .queue import Queue, candidates, make_queue, random_candidates
-from .store import db, repository
+from .store import db, logins, repository
 from .store.models import Layer, Source
 from .store.repository import Progress
 from .store.snapshot import snapshot_path
@@ -94,7 +95,7 @@ def _log_failure(future: Future) -> None:
 
 @lru_cache(maxsize=512)
 def _read_layer(layer: LayerInfo, ra: float, dec: float, field_scale: float, archive: Archive | None,
-                pixels: int) -> Cutout:
+                pixels: int, max_pixels: int) -> Cutout:
     """A layer's image for the source at ``(ra, dec)``; mosaic and archive fields are ``field_scale``
     times their stored size (a user who finds the field too small asks for a larger one)."""
     band, kind = layer.band, layer.kind
@@ -105,17 +106,17 @@ def _read_layer(layer: LayerInfo, ra: float, dec: float, field_scale: float, arc
             raise ImageError(f"{layer.path}: archive layers need an archive configuration")
         request = FieldRequest(layer.path, ra, dec, (layer.field_arcsec or 0) * field_scale,
                                int(round(pixels * field_scale)))
-        return read_fits_layer(archive.fetch(request), band=band, kind=kind)  # type: ignore[arg-type]
-    return read_layer_file(layer.path, band=band, kind=kind)  # type: ignore[arg-type]
+        return read_fits_layer(archive.fetch(request), band=band, kind=kind, max_pixels=max_pixels)  # type: ignore[arg-type]
+    return read_layer_file(layer.path, band=band, kind=kind, max_pixels=max_pixels)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=512)
 def _compose(layers: tuple[LayerInfo, ...], display: Display, ra: float, dec: float, field_scale: float = 1.0,
-             archive: Archive | None = None, pixels: int = 300) -> SourceView:
+             archive: Archive | None = None, pixels: int = 300, max_pixels: int = MAX_IMAGE_PIXELS) -> SourceView:
     cutouts, pks, problems = [], [], []
     for layer in layers:
         try:
-            cutouts.append(_read_layer(layer, ra, dec, field_scale, archive, pixels))
+            cutouts.append(_read_layer(layer, ra, dec, field_scale, archive, pixels, max_pixels))
             pks.append(layer.pk)
         except ImageError as exc:
             problems.append(f"cannot display layer {layer.band}: {exc}")
@@ -166,14 +167,16 @@ class Project:
 
     def ingest(self, path: str | Path, *, mosaics: Sequence[MosaicSurvey] = (),
                archives: Sequence[ArchiveSurvey] = (), id_column: str | None = None,
-               size_column: str | None = None, progress: Callable[[int, int], None] | None = None
-               ) -> repository.IngestReport:
+               size_column: str | None = None, image_roots: Sequence[str | Path] = (),
+               progress: Callable[[int, int], None] | None = None) -> repository.IngestReport:
         """Ingest a source list, all or nothing (see :func:`xid_app.ingest.read_sources`); sources that no
-        tile of the ``mosaics`` covers are left out and counted."""
+        tile of the ``mosaics`` covers are left out and counted. Image paths must lie in the table's folder
+        or one of ``image_roots`` (or of the setting ``image_roots``)."""
         self.check_ready()
         s = self.settings
         sources = read_sources(path, mosaics=mosaics, archives=archives, id_column=id_column, size_column=size_column,
                                field_min_arcsec=s.field_min_arcsec, field_factor=s.field_size_factor,
+                               image_roots=[*s.image_roots, *image_roots], max_image_pixels=s.max_image_pixels,
                                progress=progress)
         with self.session() as session, session.begin():
             report = repository.add_sources(session, records=sources.records, origin=str(path))
@@ -237,10 +240,55 @@ class Project:
             self._catalogue_lock.release()
 
     def set_user(self, name: str, *, password: str | None, role: str = "annotator") -> None:
-        """Create a user, or change their password and role."""
+        """Create a user, or change their password and role (which ends their open logins)."""
         self.check_ready()
         with self.session() as session, session.begin():
             repository.set_user(session, name=name, password=password, role=role)
+
+    # --- logins (the server keeps them, so that logging out ends a login everywhere) ---------------
+
+    def login_required(self) -> bool:
+        """Whether the page needs a login: as soon as any user has a password."""
+        with self.session() as session:
+            return repository.login_required(session)
+
+    def check_password(self, name: str, password: str) -> bool:
+        """Whether ``password`` is ``name``'s (argon2: ~0.1 s of CPU, the same for unknown names; the
+        server calls this off its event loop)."""
+        with self.session() as session:
+            return repository.authenticate(session, name=name, password=password) is not None
+
+    def start_login(self, name: str) -> str:
+        """Open a login for user ``name`` (password already checked); the token for the browser's cookie."""
+        lifetime = timedelta(hours=self.settings.login_hours)
+        with self.session() as session, session.begin():
+            user = repository.user_by_name(session, name=name)
+            if user is None:
+                raise ValueError(f"unknown user {name!r}")
+            return logins.start_login(session, user_pk=user.id, lifetime=lifetime)
+
+    def login(self, token: str) -> logins.ActiveLogin | None:
+        """The open login a browser's token names, or ``None`` (ended, expired or made up)."""
+        with self.session() as session:
+            return logins.active_login(session, token)
+
+    def login_is_active(self, login_pk: int) -> bool:
+        with self.session() as session:
+            return logins.login_is_active(session, login_pk)
+
+    def end_login(self, token: str) -> bool:
+        """Log out: end the login ``token`` names."""
+        with self.session() as session, session.begin():
+            return logins.end_login(session, token)
+
+    def end_logins(self, name: str) -> int:
+        """End every open login of user ``name`` (e.g. someone who left the team); how many were open."""
+        self.check_ready()
+        with self.session() as session, session.begin():
+            user = repository.user_by_name(session, name=name)
+            if user is None:
+                raise ValueError(f"unknown user {name!r}")
+            return logins.end_logins_of(session, user_pk=user.id)
 
     def import_panoptes(self, path: str | Path, *, subject_field: str | None = "source_id", band: str | None = None,
                         image_size: tuple[int, int] | None = None, tool: int | None = None,
@@ -476,5 +524,5 @@ class Project:
         ``field_scale`` > 1 cuts mosaic layers that many times wider."""
         info = self.source(source_pk)
         composed = _compose(info.layers, display or self.default_display(), info.ra, info.dec, field_scale,
-                            self.archive, self.settings.archive_pixels)
+                            self.archive, self.settings.archive_pixels, self.settings.max_image_pixels)
         return replace(composed, source=info)

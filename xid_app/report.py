@@ -18,6 +18,7 @@ from bokeh.resources import INLINE
 
 from . import agreement
 from .consensus import Annotations, Consensus
+from .limits import spreadsheet_safe
 
 
 def _histogram(values: pd.Series, title: str, x_label: str):
@@ -65,6 +66,11 @@ def _heatmap(matrix: pd.DataFrame):
     return fig
 
 
+def _cell(value):
+    """A cell of a CSV report, safe to open in a spreadsheet (annotator names are user text)."""
+    return spreadsheet_safe(value) if isinstance(value, str) else value
+
+
 def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_names, out: str | Path, *,
                  radius_arcsec: float = 5.0, n_boot: int = 1000,
                  progress: Callable[[int, int], None] | None = None) -> Path:
@@ -91,7 +97,8 @@ def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_n
         ann, method=consensus.method, n_boot=20, **consensus.params).rename(index=lambda i: source_ids[i])
     step(2, 3)
     for name, table in tables.items():
-        table.to_csv(out / f"{name}.csv", index=name not in ("summary", "accuracy_by_annotators"))
+        safe = table.rename(index=_cell, columns=_cell).map(_cell)
+        safe.to_csv(out / f"{name}.csv", index=name not in ("summary", "accuracy_by_annotators"))
     page = column(
         Div(text="<h1>XID agreement report</h1>" + tables["summary"].to_html(index=False, float_format="%.3f")
             + f"<p>{len(answers)} classifications of {ann.n_sources} sources by "

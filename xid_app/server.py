@@ -10,36 +10,14 @@ import secrets
 import threading
 
 import panel as pn
-from panel.auth import BasicAuthProvider, BasicLoginHandler
 
 from .project import Project
 from .resources import static_dir
-from .store import repository
+from .store.logins import ActiveLogin
 from .ui.admin import AdminPage
 from .ui.annotate import AnnotationPage
 from .ui.session import AnnotationSession
-
-LOGIN_URL = "/login"
-LOGOUT_URL = "/logout"
-
-
-def auth_provider(project: Project) -> BasicAuthProvider:
-    """Panel's login and logout pages, checking passwords against the argon2 hashes in the database."""
-
-    class LoginHandler(BasicLoginHandler):
-        def _validate(self, username, password):
-            with project.session() as session:
-                return repository.authenticate(session, name=username, password=password) is not None
-
-    class Provider(BasicAuthProvider):
-        @property
-        def login_handler(self):
-            LoginHandler._login_endpoint = self._login_endpoint
-            LoginHandler._login_template = self._login_template
-            return LoginHandler
-
-    return Provider(login_endpoint=LOGIN_URL, logout_endpoint=LOGOUT_URL,
-                    login_template=str(static_dir() / "login.html"))
+from .webauth import LOGOUT_URL, ClosedRoute, Logins
 
 
 def _styled(layout):
@@ -47,26 +25,47 @@ def _styled(layout):
     return layout
 
 
-def create_app(project: Project, *, login: bool) -> pn.viewable.Viewable:
-    """The annotation page for one browser session."""
-    user = pn.state.user if login else None
-    page = AnnotationPage(AnnotationSession(project), user=user, logout_url=f".{LOGOUT_URL}" if login else None)
+def _page_login(logins: Logins) -> ActiveLogin:
+    """The login the page being made was asked for by (kept on the request by :meth:`Logins.user_of`), bound
+    to the page so that no other login can open its websocket."""
+    context = pn.state.curdoc.session_context
+    login = getattr(context.request, "xid_login", None)
+    if login is None:  # Bokeh let the request through, so it had a login: never expected
+        raise PermissionError("no login for this page")
+    logins.bind_page(context.id, login)
+    pn.state.on_session_destroyed(lambda ctx: logins.unbind_page(ctx.id))
+    return login
+
+
+def logout_form(logins: Logins, login: ActiveLogin) -> str:
+    """The page's Log out control: a POST carrying the login's own logout token."""
+    return (f'<form method="post" action=".{LOGOUT_URL}" class="xid-logout">'
+            f'<input type="hidden" name="logout_token" value="{logins.logout_token(login)}">'
+            '<button type="submit">Log out</button></form>')
+
+
+def create_app(project: Project, logins: Logins | None) -> pn.viewable.Viewable:
+    """The annotation page for one browser session: for its login's user, or (open mode) asking a name."""
+    session = AnnotationSession(project)
+    if logins is None:
+        return _styled(AnnotationPage(session, ask_name=True).layout)
+    login = _page_login(logins)
+    session.attach_login(login)
+    page = AnnotationPage(session, ask_name=False, logout=logout_form(logins, login))
     return _styled(page.layout)
 
 
-def create_admin(project: Project, *, login: bool) -> pn.viewable.Viewable:
+def create_admin(project: Project, logins: Logins | None) -> pn.viewable.Viewable:
     """The admin page for one browser session; anyone but an admin gets a refusal and nothing else."""
-    if not login:
+    if logins is None:
         return _styled(pn.Column(pn.pane.Alert(
             "The admin page needs a login. Create an admin with `xid users add NAME --admin` and restart "
             "`xid serve`.", alert_type="warning")))
-    with project.session() as session:
-        user = repository.user_by_name(session, name=pn.state.user or "")
-        role = user.role if user else None
-    if role != "admin":
-        return _styled(pn.Column(pn.pane.Alert("Only admins can open this page.", alert_type="danger",
-                                               css_classes=["xid-forbidden"])))
-    return _styled(AdminPage(project, user=pn.state.user, logout_url=f".{LOGOUT_URL}").layout)
+    login = _page_login(logins)
+    if login.role != "admin":
+        return _styled(pn.Column(pn.pane.Alert("You are not authorized to open this page: it is for admins only.",
+                                               alert_type="danger", css_classes=["xid-forbidden"])))
+    return _styled(AdminPage(project, login=login, logout=logout_form(logins, login)).layout)
 
 
 class UnsafeToServe(RuntimeError):
@@ -81,8 +80,7 @@ def serve(project: Project, *, port: int, address: str, show: bool = False) -> N
     UnsafeToServe
         In production mode (``XID_PRODUCTION``), if there are no logins or the cookie secret is unsafe.
     """
-    with project.session() as session:
-        login = repository.login_required(session)
+    login = project.login_required()
     problems = project.settings.security_problems(login_required=login)
     if problems and project.settings.production:
         raise UnsafeToServe("production mode refuses to serve: " + "; ".join(problems))
@@ -91,19 +89,14 @@ def serve(project: Project, *, port: int, address: str, show: bool = False) -> N
     origins = [f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)]
     origins += project.settings.allow_websocket_origin
     secret = project.settings.cookie_secret or secrets.token_urlsafe(32)
-    # signed session ids: a client cannot make up or guess another browser's session
-    extra: dict = dict(sign_sessions=True, secret_key=secret)
-    if login:
-        extra.update(auth_provider=auth_provider(project), cookie_secret=secret)
-
-        def authorize(user_info, path):
-            if not path.rstrip("/").endswith("/admin"):
-                return True
-            with project.session() as session:
-                user = repository.user_by_name(session, name=(user_info or {}).get("user", ""))
-                return user is not None and user.role == "admin"
-
-        pn.config.authorize_callback = authorize
+    extra: dict = dict(
+        sign_sessions=True, secret_key=secret,  # signed session ids: a client cannot make up another's session
+        include_cookies=[], exclude_headers=["Cookie"],  # the page's token (in its HTML) carries no cookie
+        extra_patterns=[(r"/components/(.*)", ClosedRoute)],  # before Panel's own route of that name
+    )
+    logins = Logins(project, secret=secret, prefix=project.settings.prefix) if login else None
+    if logins is not None:
+        extra.update(auth_provider=logins, cookie_secret=secret)
     # a catalogue of millions of objects takes seconds to index, the queue a consensus run: start both now,
     # not at the first click and the first Next
     threading.Thread(target=project.catalogue_index, name="xid-catalogue", daemon=True).start()
@@ -111,7 +104,7 @@ def serve(project: Project, *, port: int, address: str, show: bool = False) -> N
     mode = "login required" if login else "open mode: no user has a password, the page asks for a name"
     print(f"XID serving {project.url} at http://{address}:{port}/ ({mode})", flush=True)
     pn.serve(
-        {"/": lambda: create_app(project, login=login), "/admin": lambda: create_admin(project, login=login)},
+        {"/": lambda: create_app(project, logins), "/admin": lambda: create_admin(project, logins)},
         port=port,
         address=address,
         websocket_origin=sorted(set(origins)),

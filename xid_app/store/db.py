@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,14 +13,47 @@ from sqlalchemy.orm import sessionmaker
 from ..resources import migrations_dir
 
 
+class DatabaseGone(RuntimeError):
+    """The SQLite file was deleted or replaced while XID had it open: what would be written now is lost."""
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
-    """Create an engine; for SQLite, create the file's directory and set WAL mode on every connection."""
+    """Create an engine; for SQLite, create the file's directory, set WAL mode on every connection, and
+    refuse every transaction once the file has been deleted or replaced (SQLite itself would go on writing
+    to the deleted file, and acknowledge answers nobody can ever read)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
+    path = None
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database).expanduser().absolute()
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+    opened: list[tuple[int, int] | None] = []  # the file the engine's connections hold
+
+    if path is not None:
+        @event.listens_for(engine, "connect")
+        def _remember_file(_dbapi_connection, _record):
+            now = _file_identity(path)
+            if not opened:
+                opened.append(now)
+            elif now != opened[0]:
+                raise DatabaseGone(f"the database file {path} was deleted or replaced while XID was running: "
+                                   "nothing can be saved until XID is restarted on a database")
+
+        @event.listens_for(engine, "begin")
+        def _check_file(_connection):
+            if opened and opened[0] is not None and _file_identity(path) != opened[0]:
+                raise DatabaseGone(f"the database file {path} was deleted or replaced while XID was running: "
+                                   "nothing can be saved until XID is restarted on a database")
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):

@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .. import limits
+
 # Named constraints so that migrations can alter them on SQLite and PostgreSQL alike.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -47,7 +49,7 @@ class Source(Base):
     __tablename__ = "sources"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source_id: Mapped[str] = mapped_column(String(200), unique=True)
+    source_id: Mapped[str] = mapped_column(String(limits.SOURCE_ID), unique=True)
     ra: Mapped[float] = mapped_column(Float, doc="ICRS right ascension, degrees")
     dec: Mapped[float] = mapped_column(Float, doc="ICRS declination, degrees")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -72,7 +74,7 @@ class Layer(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_pk: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
-    band: Mapped[str] = mapped_column(String(100))
+    band: Mapped[str] = mapped_column(String(limits.BAND))
     kind: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(Text, doc="Image file, mosaic tile, or archive survey (SERVICE:SURVEY)")
     position: Mapped[int] = mapped_column(Integer, default=0, doc="Order of the layer among its source's")
@@ -95,12 +97,29 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(limits.USER_NAME), unique=True)
     role: Mapped[str] = mapped_column(String(20), default="annotator")
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (CheckConstraint("role IN ('annotator', 'admin')", name="role"),)
+
+
+class Login(Base):
+    """One login of a user (a browser holding its cookie). The cookie carries a random token; only the token's
+    SHA-256 is stored, so a copy of the database opens no session. Logging out ends the login for every
+    server process at once."""
+
+    __tablename__ = "logins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, doc="When the user logged out or an admin ended the login"
+    )
 
 
 class Classification(Base):
@@ -111,7 +130,7 @@ class Classification(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[str] = mapped_column(
-        String(100), unique=True, doc="Client-generated id: a replayed submission lands once"
+        String(limits.CLASSIFICATION_ID), unique=True, doc="Client-generated id: a replayed submission lands once"
     )
     source_pk: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -148,7 +167,7 @@ class HostMark(Base):
     layer_pk: Mapped[int | None] = mapped_column(ForeignKey("layers.id", ondelete="SET NULL"), nullable=True)
     pixel_x: Mapped[float | None] = mapped_column(Float, nullable=True, doc="0-based column clicked on the layer")
     pixel_y: Mapped[float | None] = mapped_column(Float, nullable=True, doc="0-based row clicked on the layer")
-    catalogue_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    catalogue_id: Mapped[str | None] = mapped_column(String(limits.CATALOGUE_ID), nullable=True)
     click_ra: Mapped[float | None] = mapped_column(
         Float, nullable=True, doc="Where the click was before snapping to a catalogue object (ICRS degrees)"
     )
@@ -168,7 +187,7 @@ class CatalogueObject(Base):
     __tablename__ = "catalogue_objects"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    object_id: Mapped[str] = mapped_column(String(100), unique=True)
+    object_id: Mapped[str] = mapped_column(String(limits.CATALOGUE_ID), unique=True)
     ra: Mapped[float] = mapped_column(Float, doc="ICRS right ascension, degrees")
     dec: Mapped[float] = mapped_column(Float, doc="ICRS declination, degrees")
     properties: Mapped[str | None] = mapped_column(Text, doc="Magnitudes and other numbers, as a JSON object")

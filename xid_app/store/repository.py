@@ -27,7 +27,9 @@ from ..catalogue import CatalogueIndex
 from ..consensus import FLAGS, Annotations, Consensus, ExpertAnswers
 from ..coords import valid_sky_position
 from ..ingest import AnnotationRows, CatalogueRows, IngestError, SourceRecord
+from ..limits import CLASSIFICATION_ID, text_problem
 from . import snapshot
+from .logins import end_logins_of
 from .models import (
     CatalogueObject,
     Classification,
@@ -95,13 +97,15 @@ def set_user(session: Session, *, name: str, password: str | None, role: str = "
     user.role = role
     user.password_hash = hash_password(password) if password is not None else None
     session.flush()
+    end_logins_of(session, user_pk=user.id)  # a new password (or role) ends the logins made with the old one
     return user
 
 
 def authenticate(session: Session, *, name: str, password: str) -> User | None:
-    """The user if ``password`` is theirs, else ``None``."""
-    user = session.scalar(select(User).where(User.name == name.strip()))
-    return user if user is not None and check_password(user.password_hash, password) else None
+    """The user if ``password`` is theirs, else ``None``; as slow for an unknown name as for a wrong password."""
+    user = session.scalar(select(User).where(User.name == name.strip())) if len(name) <= 200 else None
+    matches = check_password(user.password_hash if user is not None else None, password)
+    return user if matches else None
 
 
 def login_required(session: Session) -> bool:
@@ -230,6 +234,8 @@ def save_classification(session: Session, *, submission_id: str, user_pk: int, s
         empty, a flag is unknown or the comment too long.
     """
     flags = set(flags)
+    if problem := text_problem(submission_id, "answer id", CLASSIFICATION_ID):
+        raise InvalidSubmission(problem)
     if no_host and marks:
         raise InvalidSubmission("an answer cannot both mark hosts and say there is no host")
     if not (no_host or marks or flags):

@@ -13,6 +13,7 @@ import panel as pn
 from .. import agreement
 from ..export import FORMATS, write_table
 from ..project import Project
+from ..store.logins import ActiveLogin
 from ..store import repository
 from .annotate import AnnotationPage, _text
 from .session import AnnotationSession, SessionError
@@ -30,11 +31,11 @@ def catalogue_bytes(project: Project, suffix: str) -> io.BytesIO:
 
 
 class AdminPage:
-    def __init__(self, project: Project, *, user: str, logout_url: str | None = None):
+    def __init__(self, project: Project, *, login: ActiveLogin, logout: str | None = None):
         self.project = project
         self.session = AnnotationSession(project, expert=True)
-        self.session.attach_user(user)
-        self.annotator = AnnotationPage(self.session, user=None)
+        self.session.attach_login(login)
+        self.annotator = AnnotationPage(self.session, ask_name=False)
         self.annotator.title.object = "<h3>Choose a source from the queue</h3>"
 
         self.progress = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
@@ -65,10 +66,11 @@ class AdminPage:
         for button in (self.annotator.next, self.annotator.no_host):
             button.on_click(lambda _: self.refresh())
 
-        links = '<a href="./">Annotation page</a>' + (f' · <a href="{logout_url}">Log out</a>' if logout_url else "")
         self.layout = pn.Column(
             pn.Row(pn.pane.HTML("<h2>XID · admin</h2>", css_classes=["xid-brand"]), pn.layout.HSpacer(),
-                   pn.pane.HTML(f"<b>{_text(user)}</b> · admin · {links}", align="center"),
+                   pn.pane.HTML(f'<b>{_text(login.user_name)}</b> · admin · <a href="./">Annotation page</a>',
+                                align="center"),
+                   pn.pane.HTML(logout or "", align="center", visible=bool(logout)),
                    sizing_mode="stretch_width"),
             pn.Tabs(
                 ("Progress", pn.Column(self.refresh_button, self.summary,

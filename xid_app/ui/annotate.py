@@ -13,8 +13,9 @@ import panel as pn
 from ..coords import sky_to_pixel
 from ..imaging import INTERVALS, STRETCHES
 from ..store import repository
+from ..store.db import DatabaseGone
 from ..store.repository import MAX_COMMENT_LENGTH
-from .keys import KeyShortcuts, help_markdown
+from .keys import KeyShortcuts, help_markdown, valid_answer_id
 from .session import AnnotationSession, SessionError
 from .viewer import CONTOUR_COLOUR, ZOOM_STEP, Viewer
 
@@ -22,7 +23,16 @@ log = logging.getLogger(__name__)
 MARK_PICK_RADIUS_SCREEN_PX = 12
 PREFETCH_DELAY_MS = 400  # after the browser has the patch: the prefetch holds the GIL while it runs
 MESSAGE_HEIGHT = 64  # px: room for a two-line message, kept while none shows
-MESSAGE_STYLE = ":host(.alert) { padding: 2px 12px; margin-bottom: 0; } p { margin: 4px 0; }"
+# messages are plain escaped text in a box coloured by kind (never Markdown: user text holds links and images)
+MESSAGE_STYLE = """
+.xid-alert { padding: 6px 12px; border: 1px solid transparent; border-radius: 4px; margin: 0; line-height: 1.4; }
+.xid-alert-info { color: #055160; background: #cff4fc; border-color: #b6effb; }
+.xid-alert-success { color: #0f5132; background: #d1e7dd; border-color: #badbcc; }
+.xid-alert-warning { color: #664d03; background: #fff3cd; border-color: #ffecb5; }
+.xid-alert-danger { color: #842029; background: #f8d7da; border-color: #f5c2c7; }
+"""
+MESSAGE_KINDS = ("info", "success", "warning", "danger")
+MAX_TYPED_ID_LENGTH = 200  # the page's text box says so too; the server does not trust the browser on it
 FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
 STEPS = {"√2": 2**0.5, "2": 2.0}
 
@@ -33,21 +43,32 @@ def _text(value: str) -> str:
 
 
 class AnnotationPage:
-    """One browser session's page. ``user`` is the logged-in name (``None`` in open mode: ask for a name)."""
+    """One browser session's page.
 
-    def __init__(self, session: AnnotationSession, *, user: str | None = None, logout_url: str | None = None):
+    Parameters
+    ----------
+    session : AnnotationSession
+        The user's walk through the sources: already attached to a login, or (``ask_name``) not yet.
+    ask_name : bool
+        Open mode: the page asks for a name. Only then are the name box and Start button built at all.
+    logout : str, optional
+        HTML of the Log out control (a form posting the login's logout token).
+    """
+
+    def __init__(self, session: AnnotationSession, *, ask_name: bool, logout: str | None = None):
         self.session = session
         self.viewer = Viewer(on_click=self._on_click)
         self._syncing = False
         self.show_catalogue = False
 
-        # who
-        self.name = pn.widgets.TextInput(label="Your name", placeholder="who is annotating?", width=220,
-                                         max_length=100, visible=user is None)
-        self.start = pn.widgets.Button(label="Start", color="primary", width=90, align="end",
-                                       visible=user is None)
+        # who: in open mode a name box; with logins nothing, so no message from the page can name a user
+        self.name = self.start = None
+        if ask_name:
+            self.name = pn.widgets.TextInput(label="Your name", placeholder="who is annotating?", width=220,
+                                             max_length=100)
+            self.start = pn.widgets.Button(label="Start", color="primary", width=90, align="end")
         self.who = pn.pane.HTML("", css_classes=["xid-who"], align="center")
-        logout = pn.pane.HTML(f'<a href="{logout_url}">Log out</a>', align="center", visible=bool(logout_url))
+        logout_pane = pn.pane.HTML(logout or "", align="center", visible=bool(logout))
         self.help_button = pn.widgets.Button(label="? Keys", width=80, align="center")
 
         # navigation and answers
@@ -57,7 +78,8 @@ class AnnotationPage:
         self.randomise = pn.widgets.Button(label="Randomiser", width=100)
         self.no_host = pn.widgets.Button(label="No host", color="warning", width=100)
         self.clear = pn.widgets.Button(label="Clear marks", width=100)
-        self.match_id = pn.widgets.TextInput(placeholder="Write IDs here! (catalogue ID or RA Dec)", width=240)
+        self.match_id = pn.widgets.TextInput(placeholder="Write IDs here! (catalogue ID or RA Dec)", width=240,
+                                             max_length=MAX_TYPED_ID_LENGTH)
         self.go = pn.widgets.Button(label="GO", color="primary", width=60)
         self.flags = pn.widgets.CheckButtonGroup(options={v: k for k, v in FLAG_LABELS.items()}, value=[],
                                                  color="default", variant="outline", width=330)
@@ -92,8 +114,8 @@ class AnnotationPage:
         self.details = pn.pane.HTML("", css_classes=["xid-details"])
         self.marks_list = pn.pane.HTML("", css_classes=["xid-marks"])
         self._acting, self._said, self._message_shown = False, False, ("", "info")
-        self.message = pn.pane.Alert("", alert_type="info", visible=False, css_classes=["xid-message"],
-                                     stylesheets=[MESSAGE_STYLE])
+        self.message = pn.pane.HTML("", visible=False, css_classes=["xid-message"], stylesheets=[MESSAGE_STYLE],
+                                    sizing_mode="stretch_width")
         self.progress_text = pn.pane.HTML("", css_classes=["xid-progress"])
         self.help = pn.Modal(pn.pane.Markdown("### Keyboard shortcuts\n" + help_markdown(), css_classes=["xid-help-keys"]),
                              name="Keyboard shortcuts")
@@ -118,8 +140,9 @@ class AnnotationPage:
         )
         self.layout = pn.Column(
             pn.Row(pn.pane.HTML("<h2>XID · find the host galaxy</h2>", css_classes=["xid-brand"]),
-                   pn.layout.HSpacer(), self.progress_text, self.who, self.name, self.start, self.help_button,
-                   logout, sizing_mode="stretch_width"),
+                   pn.layout.HSpacer(), self.progress_text, self.who,
+                   *([self.name, self.start] if ask_name else []), self.help_button, logout_pane,
+                   sizing_mode="stretch_width"),
             # the message's room is kept while it is hidden, so the image never moves under the pointer
             pn.Column(self.message, height=MESSAGE_HEIGHT, sizing_mode="stretch_width", margin=0, scroll=True),
             pn.Row(pn.pane.Bokeh(self.viewer.layout), side),
@@ -130,8 +153,8 @@ class AnnotationPage:
             self.help, self.keys,
             css_classes=["xid-page"],
         )
-        if user is not None:
-            self._act(lambda: (session.attach_user(user), session.advance()))
+        if session.user_pk is not None and not session.expert:  # an expert opens sources from the queue
+            self._act(session.advance)
         else:
             self._refresh()
 
@@ -140,13 +163,14 @@ class AnnotationPage:
     def _wire(self) -> None:
         s = self.session
         actions = {
-            self.start: lambda: s.sign_in(self.name.value),
             self.next: self._next, self.no_host: self._no_host, self.back: s.back, self.skip: self._skip,
             self.randomise: s.randomise, self.clear: s.clear_marks, self.go: self._match,
             self.zoom_in: lambda: self.viewer.zoom(ZOOM_STEP), self.zoom_out: self._zoom_out,
             self.zoom_back: self._zoom_back, self.zoom_reset: self.viewer.zoom_reset,
             self.help_button: self.help.show,
         }
+        if self.start is not None:
+            actions[self.start] = lambda: s.sign_in(self.name.value)
         for button, action in actions.items():
             button.on_click(lambda _, action=action: self._act(action))
         self.match_id.param.watch(lambda e: self._act(self._match) if e.new else None, "enter_pressed")
@@ -195,6 +219,8 @@ class AnnotationPage:
         an id already handled — a double click, a resent message — is ignored. The answer is stored under
         that id, so a replay that reaches the store lands once too."""
         answer_id = self.keys.answer_id
+        if answer_id and not valid_answer_id(answer_id):
+            raise SessionError("the page sent a malformed answer id: reload the page")
         if answer_id in self._answered:
             return
         if self.keys.answer_for and self.keys.answer_for != self.keys.shown:
@@ -239,7 +265,10 @@ class AnnotationPage:
         self._say(f"Skipped {name}.")
 
     def _match(self) -> None:
-        mark = self.session.match(self.match_id.value)
+        text = self.match_id.value
+        if not isinstance(text, str) or len(text) > MAX_TYPED_ID_LENGTH:
+            raise SessionError(f"a match ID or position has at most {MAX_TYPED_ID_LENGTH} characters")
+        mark = self.session.match(text)
         self.match_id.value = ""
         what = f"catalogue object {mark.catalogue_id}" if mark.catalogue_id else "the typed position"
         numbers = repository.catalogue_properties(self.session.project.engine, mark.catalogue_id) \
@@ -249,8 +278,11 @@ class AnnotationPage:
                   "success")
 
     def _set_flags(self, flags) -> None:
-        newly_too_small = "too_zoomed_in" in set(flags) - self.session.flags
-        self.session.flags = set(flags)
+        flags = set(flags) if isinstance(flags, (list, tuple, set)) else {flags}
+        if unknown := flags - set(FLAG_LABELS):
+            raise SessionError(f"unknown flag(s): {', '.join(sorted(map(str, unknown)))[:200]}")
+        newly_too_small = "too_zoomed_in" in flags - self.session.flags
+        self.session.flags = flags
         if newly_too_small:
             self._widen()
 
@@ -300,9 +332,13 @@ class AnnotationPage:
                 action()
             except SessionError as exc:
                 self._say(str(exc), "warning")
-            except Exception as exc:  # keep the page usable; what was stored stays stored
-                log.exception("action failed")
-                self._say(f"Something went wrong ({type(exc).__name__}: {exc}). It has been logged; "
+            except DatabaseGone as exc:
+                log.error("%s", exc)
+                self._say(f"Not saved: {exc}. Tell the admin.", "danger")
+            except Exception:  # keep the page usable; what was stored stays stored; no internals shown
+                reference = uuid.uuid4().hex[:8]
+                log.exception("action failed (reference %s)", reference)
+                self._say(f"Something went wrong (reference {reference}): it has been logged for the admin, and "
                           "your earlier answers are safe.", "danger")
             finally:
                 self._acting = False
@@ -334,7 +370,8 @@ class AnnotationPage:
 
     def _show_message(self) -> None:
         text, kind = self._message_shown
-        wanted = dict(object=_text(text), alert_type=kind, visible=bool(text))
+        html_text = f'<div class="xid-alert xid-alert-{kind}" role="status">{_text(text)}</div>' if text else ""
+        wanted = dict(object=html_text, visible=bool(text))
         if any(getattr(self.message, k) != v for k, v in wanted.items()):  # re-rendering markdown costs
             self.message.param.update(**wanted)
 
@@ -376,7 +413,8 @@ class AnnotationPage:
         self._overlay_points()
         if s.user_pk is None:
             return
-        self.name.visible = self.start.visible = False
+        if self.name is not None:
+            self.name.visible = self.start.visible = False
         self.who.object = f"<b>{_text(s.user_name)}</b> · {s.role}"
         if progress:
             p = s.progress()

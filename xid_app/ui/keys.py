@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import param
@@ -32,6 +33,15 @@ SHORTCUTS: dict[str, tuple[str, str]] = {
     "?": ("help", "Show or hide this help"),
     "Escape": ("close_help", "Close the help"),
 }
+
+
+ANSWER_ID = re.compile(r"[0-9A-Za-z_-]{8,64}")  # the browser makes 32 hex digits; the server trusts no more
+
+
+def valid_answer_id(value: object) -> bool:
+    """Whether a browser's answer id is one XID could have made: short, plain ASCII (it becomes a
+    classification id, exported and re-imported)."""
+    return isinstance(value, str) and ANSWER_ID.fullmatch(value) is not None
 
 
 class KeyShortcuts(JSComponent):

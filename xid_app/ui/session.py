@@ -16,6 +16,7 @@ from ..coords import parse_position, pixel_to_sky, sky_to_pixel, tangent_offsets
 from ..imaging import Display
 from ..project import Project, SourceView
 from ..store import repository
+from ..store.logins import ActiveLogin
 from ..store.repository import FLAGS, InvalidSubmission, Mark, comment_problem
 
 _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
@@ -39,6 +40,7 @@ class AnnotationSession:
     project: Project
     expert: bool = False
     user_pk: int | None = None
+    login_pk: int | None = None  # the server-side login, when the page needs one
     user_name: str = ""
     role: str = "annotator"
     display: Display = None  # type: ignore[assignment]
@@ -62,7 +64,10 @@ class AnnotationSession:
     # --- who ------------------------------------------------------------------------------------
 
     def sign_in(self, name: str) -> None:
-        """Open mode (no passwords configured): annotate under a typed name."""
+        """Open mode (no passwords configured): annotate under a typed name. Refused once any user has a
+        password: then the user comes from the login alone."""
+        if self.project.login_required():
+            raise SessionError("this XID needs a login: reload the page to log in")
         try:
             name = valid_user_name(name)
         except ValueError as exc:
@@ -75,13 +80,11 @@ class AnnotationSession:
             self._become(user)
         self.advance()
 
-    def attach_user(self, name: str) -> None:
-        """Logged-in mode: the user comes from the server-side session (the signed login cookie)."""
-        with self.project.session() as session:
-            user = repository.user_by_name(session, name=name)
-            if user is None:
-                raise SessionError(f"unknown user {name!r}")
-            self._become(user)
+    def attach_login(self, login: ActiveLogin) -> None:
+        """Logged-in mode: the user comes from the server-side login (named by the signed cookie); every
+        action checks that the login is still open."""
+        self.user_pk, self.user_name, self.role = login.user_pk, login.user_name, login.role
+        self.login_pk = login.pk
 
     def _become(self, user) -> None:
         self.user_pk, self.user_name, self.role = user.id, user.name, user.role
@@ -323,8 +326,11 @@ class AnnotationSession:
         return self.project.progress(self.user_pk)
 
     def _require_user(self) -> None:
+        if self.login_pk is not None and not self.project.login_is_active(self.login_pk):
+            self.user_pk = self.login_pk = None  # nothing more under this login, whatever the page sends
+            raise SessionError("you have logged out (or your login has ended): log in again to go on")
         if self.user_pk is None:
-            raise SessionError("enter your name first")
+            raise SessionError("log in or enter your name first")
 
     def _require_source(self) -> None:
         self._require_user()
