@@ -84,6 +84,13 @@ def log_in(page, url: str, name: str, password: str, path: str = "/") -> None:
     page.click("button[type=submit]")
 
 
+def log_out(page, url: str) -> None:
+    """Log out as a user does from a page without the Log out button in view: the logout page's button."""
+    page.goto(url + "/logout")
+    page.get_by_role("button", name="Log out").click()
+    page.locator(".xid-logged-out").wait_for(timeout=20_000)
+
+
 def wait_for_source(page) -> str:
     """Wait until the page shows a source (or says none is left); return its title."""
     from playwright.sync_api import expect

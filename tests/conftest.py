@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import hypothesis  # noqa: F401  (imported up front: its plugin compiling late at exit trips a CPython 3.11 AST bug)
@@ -48,9 +49,8 @@ def _postgres_admin_engine():
     return engine
 
 
-@pytest.fixture
-def postgres_url():
-    """A fresh, empty PostgreSQL database, dropped afterwards."""
+@contextmanager
+def _fresh_postgres():
     admin = _postgres_admin_engine()
     name = f"xid_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
@@ -63,6 +63,20 @@ def postgres_url():
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    with _fresh_postgres() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url():
+    """A fresh, empty PostgreSQL database for a module's tests (e.g. one served XID), dropped afterwards."""
+    with _fresh_postgres() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -21,6 +21,7 @@ from tests.browser import (
     canvas_box,
     canvas_png,
     log_in,
+    log_out,
     require_chromium,
     same_picture,
     screen_point,
@@ -124,7 +125,7 @@ def test_login_is_required_and_wrong_password_refused(demo, page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "login.png"))
     log_in(page, url, "alice", "wrong-password")
-    expect(page.locator(".error")).to_contain_text("Invalid username or password")
+    expect(page.locator(".error")).to_contain_text("Wrong user name or password")
     log_in(page, url, "alice", "alice-demo")
     wait_for_source(page)
     expect(page.locator(".xid-who")).to_contain_text("alice · annotator")
@@ -435,7 +436,7 @@ def test_admin_expert_queue_override_gold_and_download(demo, page, tmp_path):
     expect(message(page)).to_contain_text(f"Saved your answer for {flagged}")
 
     # the admin sees it in the expert queue, marks the host, and makes it gold
-    page.goto(url + "/logout")
+    log_out(page, url)
     admin = new_user(project, "boss", admin=True)
     log_in(page, url, admin, PASSWORD, path="/admin")
     expect(page.locator(".xid-summary")).to_contain_text("flagged source(s) in the expert queue", timeout=30_000)
@@ -477,7 +478,7 @@ def test_admin_expert_queue_override_gold_and_download(demo, page, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "admin.png"))
 
     # an annotator meets the gold source and is told how the answer compares
-    page.goto(url + "/logout")
+    log_out(page, url)
     log_in(page, url, new_user(project, "gold-meeter"), PASSWORD)
     wait_for_source(page)
     skip_to(page, flagged)

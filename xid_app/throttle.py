@@ -1,7 +1,8 @@
-"""Login throttling: sliding-window counts of attempts per client, per account and per trusted browser.
+"""Login throttling: sliding-window counts of failed logins per client, per account and per trusted browser.
 
 An attempt is counted *before* its password is checked, so concurrent guesses cannot slip past a counter
-that only hears of failures afterwards. Guesses at one account from strange browsers are limited per
+that only hears of failures afterwards; a login that succeeds is then forgiven, so a whole team behind one
+address (an office, a proxy) can log in at nine o'clock. Guesses at one account from strange browsers are limited per
 account, but a browser that has logged in to that account before (it holds the account's signed device
 cookie) counts on its own: a colleague cannot lock a user out of their own browser (OWASP's "device
 cookies").
@@ -24,11 +25,11 @@ class Limit:
     window_s: float
 
 
-# Defaults as data: a person mistyping is not slowed; a guesser gets ~3 guesses a minute per client.
+# Defaults as data: a person mistyping is not slowed; a guesser gets one guess a minute per account.
 LOGIN_LIMITS: dict[str, Limit] = {
-    "client": Limit(10, 300.0),   # per client address, whatever the names tried
-    "account": Limit(10, 300.0),  # per account name, from browsers that have not logged in to it before
-    "device": Limit(10, 300.0),   # per browser that has logged in to the account before
+    "client": Limit(20, 600.0),   # per client address, whatever the names tried
+    "account": Limit(10, 600.0),  # per account name, from browsers that have not logged in to it before
+    "device": Limit(10, 600.0),   # per browser that has logged in to the account before
 }
 
 
@@ -60,6 +61,13 @@ class Throttle:
         if len(self._seen) > 100_000:  # a flood of made-up names: forget the idle ones
             self._forget_idle(now)
         return 0.0
+
+    def forgive(self, **keys: str) -> None:
+        """Take back the newest attempt counted against each ``kind=key`` (the login succeeded)."""
+        for kind, key in keys.items():
+            times = self._seen.get((kind, key))
+            if times:
+                times.pop()
 
     def _window(self, kind: str, key: str, now: float) -> deque:
         times = self._seen.get((kind, key), deque())

@@ -188,13 +188,15 @@ class LoginPage(_Page):
         device = self.get_cookie(DEVICE_COOKIE, "")
         trusted = bool(device) and self.get_signed_cookie(DEVICE_COOKIE, device, max_age_days=DEVICE_DAYS) \
             == name.encode("utf-8", "replace")
-        # counted before the check: concurrent guesses cannot slip past
-        wait = logins.throttle.take(device=device) if trusted else \
-            logins.throttle.take(client=self.request.remote_ip or "", account=name.casefold())
+        # counted before the check, so that concurrent guesses cannot slip past; forgiven if it succeeds
+        counted = dict(device=device) if trusted else dict(client=self.request.remote_ip or "",
+                                                            account=name.casefold())
+        wait = logins.throttle.take(**counted)
         if wait:
             self.set_header("Retry-After", str(int(wait)))
             return self._form(f"Too many login attempts: try again in {int(wait)} s.", 429, name)
-        if logins.waiting_checks >= MAX_WAITING_CHECKS:
+        if logins.waiting_checks >= MAX_WAITING_CHECKS:  # not checked, so not held against anyone
+            logins.throttle.forgive(**counted)
             self.set_header("Retry-After", "2")
             return self._form("The server is busy checking logins: try again in a moment.", 503, name)
         logins.waiting_checks += 1
@@ -205,6 +207,7 @@ class LoginPage(_Page):
             logins.waiting_checks -= 1
         if not ok:
             return self._form("Wrong user name or password.", 401, name)
+        logins.throttle.forgive(**counted)
         token = logins.project.start_login(name)
         self._cookie(LOGIN_COOKIE, token, days=logins.project.settings.login_hours / 24)
         self._cookie(DEVICE_COOKIE, name, days=DEVICE_DAYS)
