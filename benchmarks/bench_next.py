@@ -72,7 +72,7 @@ def run(quick: bool = False) -> list[dict]:
         url = f"sqlite:///{tmp / 'bench.sqlite'}"
         project = Project(url, settings=Settings(data_dir=tmp))
         project.init()
-        project.ingest(_survey(tmp, presses + 10))
+        project.ingest(_survey(tmp, presses + 10), image_roots=[DEMO_SOURCES.parent])
         with served(["--db", url], tmp) as base, browser_page() as page:
             page.goto(base)
             page.get_by_placeholder("who is annotating?").fill("bench")

@@ -95,6 +95,7 @@ class Page:
         self.browser, self.html, self.token = browser, html, token
         self.models: dict = {}
         self.texts: dict[str, str] = {}  # model id → latest 'text' the server sent
+        self.patches = 0  # patches the server has sent
         self.socket = None
         self.changed = asyncio.Event()
 
@@ -130,6 +131,7 @@ class Page:
                     if isinstance(attributes.get("text"), str):
                         self.texts[model_id] = attributes["text"]
             elif isinstance(frame, str) and frame.startswith('{"events"'):
+                self.patches += 1
                 for event in json.loads(frame)["events"]:
                     if event.get("kind") == "ModelChanged" and event.get("attr") == "text":
                         self.texts[event["model"]["id"]] = event["new"]
@@ -157,6 +159,13 @@ class Page:
 
     def by_label(self, label: str) -> str:
         return next(i for i, (_, a) in self.models.items() if a.get("label") == label)
+
+    def find(self, **attributes) -> str:
+        """The first model whose attributes have these values."""
+        return next(i for i, (_, a) in self.models.items() if all(a.get(k) == v for k, v in attributes.items()))
+
+    def by_placeholder(self, placeholder: str) -> str:
+        return next(i for i, (_, a) in self.models.items() if a.get("placeholder") == placeholder)
 
     def by_name(self, name: str) -> str:
         return next(i for i, (_, a) in self.models.items() if a.get("name") == name)

@@ -4,12 +4,11 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import logged_in
 from xid_app.coords import pixel_to_sky
 from xid_app.store import repository
 from xid_app.store.models import Classification, HostMark, Source
 from xid_app.ui.session import AnnotationSession, SessionError
-
-from tests.conftest import logged_in
 
 
 def stored(project):

@@ -7,12 +7,11 @@ import sqlalchemy as sa
 from astropy.table import Table
 from click.testing import CliRunner
 
+from tests.conftest import logged_in
 from xid_app.cli import main
 from xid_app.demo import DEMO_SOURCES
 from xid_app.export import COLUMNS
 from xid_app.store.models import Source
-
-from tests.conftest import logged_in
 
 REQUIRED = ["source_id", "ra", "dec", "host_ra", "host_dec", "consensus_level", "n_classifications",
             "n_host_votes", "no_host_fraction"]

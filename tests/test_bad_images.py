@@ -7,13 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import logged_in
 from xid_app.coords import pixel_to_sky
 from xid_app.cutouts import ImageError, read_layer_file
 from xid_app.ingest import IngestError, read_sources
 from xid_app.mosaics import cut, read_tile
 from xid_app.store import repository
-
-from tests.conftest import logged_in
 
 BAD = Path(__file__).parent / "data/bad_images"
 

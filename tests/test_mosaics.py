@@ -5,13 +5,12 @@ import pytest
 from astropy.io import fits
 from click.testing import CliRunner
 
+from tests.conftest import logged_in
 from xid_app.cli import main
 from xid_app.coords import pixel_scale_arcsec, pixel_to_sky, sky_to_pixel
 from xid_app.ingest import IngestError, MosaicSurvey, read_sources
 from xid_app.mosaics import best_tiles, cut, field_size, read_tile, tiles_from_glob
 from xid_app.store import repository
-
-from tests.conftest import logged_in
 
 
 @pytest.fixture

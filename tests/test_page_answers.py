@@ -3,11 +3,10 @@ what it showed lands once, on that source, or not at all."""
 
 import sqlalchemy as sa
 
+from tests.conftest import logged_in
 from xid_app.store.models import Classification
 from xid_app.ui.annotate import AnnotationPage
 from xid_app.ui.session import AnnotationSession
-
-from tests.conftest import logged_in
 
 
 def _page(project, user: str) -> AnnotationPage:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import logged_in
 from xid_app.auth import valid_user_name
 from xid_app.coords import parse_position, valid_sky_position
 from xid_app.ingest import IngestError, read_annotations, read_catalogue, read_sources
@@ -19,8 +20,6 @@ from xid_app.store.models import Classification, HostMark
 from xid_app.store.repository import MAX_COMMENT_LENGTH, InvalidSubmission, Mark, save_classification
 from xid_app.ui.annotate import _text
 from xid_app.ui.session import AnnotationSession, SessionError
-
-from tests.conftest import logged_in
 
 FIXTURES = dict(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 HOSTILE_TEXT = st.one_of(

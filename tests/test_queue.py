@@ -6,11 +6,10 @@ import random
 import numpy as np
 import sqlalchemy as sa
 
+from tests.conftest import logged_in
 from xid_app.queue import candidates, make_queue, random_candidates
 from xid_app.store import repository
 from xid_app.store.models import Source
-
-from tests.conftest import logged_in
 
 
 def small_queue():

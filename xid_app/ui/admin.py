@@ -13,8 +13,8 @@ import panel as pn
 from .. import agreement
 from ..export import FORMATS, write_table
 from ..project import Project
-from ..store.logins import ActiveLogin
 from ..store import repository
+from ..store.logins import ActiveLogin
 from .annotate import AnnotationPage, _text
 from .session import AnnotationSession, SessionError
 
@@ -35,7 +35,8 @@ class AdminPage:
         self.project = project
         self.session = AnnotationSession(project, expert=True)
         self.session.attach_login(login)
-        self.annotator = AnnotationPage(self.session, ask_name=False)
+        # after the expert saves (Next / No host) and moves on, the tables change
+        self.annotator = AnnotationPage(self.session, ask_name=False, on_moved=self.refresh)
         self.annotator.title.object = "<h3>Choose a source from the queue</h3>"
 
         self.progress = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
@@ -62,9 +63,6 @@ class AdminPage:
         self.open.on_click(lambda _: self._open())
         self.refresh_button.on_click(lambda _: self.refresh())
         self.gold.param.watch(self._set_gold, "value")
-        # after the expert saves (Next / No host), the tables change
-        for button in (self.annotator.next, self.annotator.no_host):
-            button.on_click(lambda _: self.refresh())
 
         self.layout = pn.Column(
             pn.Row(pn.pane.HTML("<h2>XID · admin</h2>", css_classes=["xid-brand"]), pn.layout.HSpacer(),
@@ -127,9 +125,11 @@ class AdminPage:
     def _open(self) -> None:
         if self.pick.value is None:
             return
-        self.annotator._act(lambda: self.session.show(self.pick.value))
-        current = self.session.current
-        self.gold.value = bool(current and current.source.is_gold)
+        def show_gold() -> None:
+            current = self.session.current
+            self.gold.value = bool(current and current.source.is_gold)
+
+        self.annotator._act(lambda: self.session.show(self.pick.value), then=show_gold)
 
     def _set_gold(self, event) -> None:
         current = self.session.current
@@ -140,9 +140,9 @@ class AdminPage:
                 if event.new and repository.expert_answer(session, source_pk=current.source.pk) is None:
                     raise SessionError("save an expert answer first: gold sources are scored against it")
                 repository.set_gold(session, source_pk=current.source.pk, gold=event.new)
-            self.annotator._act(lambda: self.session.show(current.source.pk))
-            self.annotator._say(f"{current.source.source_id} is {'now' if event.new else 'no longer'} gold.",
-                                "success")
+            said = f"{current.source.source_id} is {'now' if event.new else 'no longer'} gold."
+            self.annotator._act(lambda: self.session.show(current.source.pk),
+                                then=lambda: self.annotator._say(said, "success"))
         except SessionError as exc:
             self.annotator._say(str(exc), "warning")
             self.gold.value = False

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Callable
 
 import numpy as np
 import panel as pn
+from panel.io.state import set_curdoc
 
 from ..coords import sky_to_pixel
 from ..imaging import INTERVALS, STRETCHES
@@ -20,6 +25,8 @@ from .session import AnnotationSession, SessionError
 from .viewer import CONTOUR_COLOUR, ZOOM_STEP, Viewer
 
 log = logging.getLogger(__name__)
+# Page actions that may read images or wait on the database run here, off the event loop (see _act).
+_ACTIONS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="xid-action")
 MARK_PICK_RADIUS_SCREEN_PX = 12
 PREFETCH_DELAY_MS = 400  # after the browser has the patch: the prefetch holds the GIL while it runs
 MESSAGE_HEIGHT = 64  # px: room for a two-line message, kept while none shows
@@ -35,6 +42,7 @@ MESSAGE_KINDS = ("info", "success", "warning", "danger")
 MAX_TYPED_ID_LENGTH = 200  # the page's text box says so too; the server does not trust the browser on it
 FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
 STEPS = {"√2": 2**0.5, "2": 2.0}
+UI_KEYS = {"zoom_in", "zoom_out", "zoom_back", "zoom_reset", "next_layer", "help", "close_help"}  # no image read
 
 
 def _text(value: str) -> str:
@@ -53,10 +61,14 @@ class AnnotationPage:
         Open mode: the page asks for a name. Only then are the name box and Start button built at all.
     logout : str, optional
         HTML of the Log out control (a form posting the login's logout token).
+    on_moved : callable, optional
+        Called after an action that moved to another source has been drawn (the admin's tables).
     """
 
-    def __init__(self, session: AnnotationSession, *, ask_name: bool, logout: str | None = None):
+    def __init__(self, session: AnnotationSession, *, ask_name: bool, logout: str | None = None,
+                 on_moved: Callable[[], None] | None = None):
         self.session = session
+        self.on_moved = on_moved
         self.viewer = Viewer(on_click=self._on_click)
         self._syncing = False
         self.show_catalogue = False
@@ -171,12 +183,14 @@ class AnnotationPage:
         }
         if self.start is not None:
             actions[self.start] = lambda: s.sign_in(self.name.value)
+        on_screen = {self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset, self.help_button}
         for button, action in actions.items():
-            button.on_click(lambda _, action=action: self._act(action))
+            button.on_click(lambda _, action=action, ui=button in on_screen: self._act(action, ui_only=ui))
         self.match_id.param.watch(lambda e: self._act(self._match) if e.new else None, "enter_pressed")
 
-        def watch(widget, change):
-            widget.param.watch(lambda e: None if self._syncing else self._act(lambda: change(e.new)), "value")
+        def watch(widget, change, ui_only=False):
+            widget.param.watch(lambda e: None if self._syncing else self._act(lambda: change(e.new), ui_only=ui_only),
+                               "value")
 
         watch(self.flags, self._set_flags)
         watch(self.comment, s.set_comment)
@@ -187,8 +201,8 @@ class AnnotationPage:
         watch(self.floor, lambda v: s.set_display(floor_sigma=float(v)))
         watch(self.step, lambda v: s.set_display(step=STEPS[v]))
         for widget in (self.contours_on, self.colour, self.opacity):
-            watch(widget, lambda _: None)
-        watch(self.catalogue_on, lambda v: setattr(self, "show_catalogue", bool(v)))
+            watch(widget, lambda _: None, ui_only=True)
+        watch(self.catalogue_on, lambda v: setattr(self, "show_catalogue", bool(v)), ui_only=True)
 
     def _on_key(self, action: str) -> None:
         s = self.session
@@ -207,7 +221,7 @@ class AnnotationPage:
             "next_layer": self._next_layer, "help": self._toggle_help, "close_help": self.help.hide,
         }
         if action in simple:  # focus_id is handled in the browser
-            self._act(simple[action])
+            self._act(simple[action], ui_only=action in UI_KEYS)
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -316,43 +330,84 @@ class AnnotationPage:
         pick = MARK_PICK_RADIUS_SCREEN_PX * self.viewer.pixels_per_screen_px()
         self._act(lambda: self.session.click(x, y, pick_radius_px=pick))
 
-    def _act(self, action) -> None:
-        """Run a user action; show its error as a message; redraw what changed in one repaint."""
-        def state():
-            current = self.session.current
-            return (current.source.pk, current.view, current.field_scale) if current is not None else (None, None, 1)
+    def _act(self, action, *, ui_only: bool = False, then=None) -> None:
+        """Run a user action; show its error as a message; redraw what changed in one repaint.
 
-        with pn.io.hold():  # one patch to the browser per action, not one per changed property
-            before = state()
-            # an action's message replaces the last one; a mere click keeps a confirmation in view, not a warning
-            self._acting, self._said = True, False
-            if self._message_shown[1] not in ("info", "success"):
-                self._message_shown = ("", "info")
-            try:
-                action()
-            except SessionError as exc:
-                self._say(str(exc), "warning")
-            except DatabaseGone as exc:
-                log.error("%s", exc)
-                self._say(f"Not saved: {exc}. Tell the admin.", "danger")
-            except Exception:  # keep the page usable; what was stored stays stored; no internals shown
-                reference = uuid.uuid4().hex[:8]
-                log.exception("action failed (reference %s)", reference)
-                self._say(f"Something went wrong (reference {reference}): it has been logged for the admin, and "
-                          "your earlier answers are safe.", "danger")
-            finally:
-                self._acting = False
-            after = state()
-            if after[1] is not before[1] and after[1] is not None:  # views are cached: identity means unchanged
-                self._draw(new_source=after[0] != before[0] or after[2] != before[2])  # new grid: full view
-            elif after[0] != before[0]:
-                self._draw(new_source=True)
-            if after[0] != before[0] and not self._said:  # a confirmation belongs to the source it was about
-                self._message_shown = ("", "info")
-            self._show_message()
-            self._refresh(progress=after[0] != before[0])
+        Served, an action runs after the event that asked for it, holding the page's document lock (so a
+        page's actions run one at a time, in order) but not the event loop: unless ``ui_only`` (zoom, help),
+        it runs in a worker thread, because it may read an image, compose a view or wait on the database,
+        and other people's pages must not wait for that. ``then`` runs once the page is redrawn.
+        """
+        doc = pn.state.curdoc
+        context = doc.session_context if doc is not None else None
+        if context is None or context.session is None:  # no server (tests, notebooks), or the page being made
+            with pn.io.hold():
+                before = self._begin()
+                self._perform(action)
+                self._finish(before)
+            if then is not None:
+                then()
+            return
+        doc.add_next_tick_callback(partial(self._act_served, doc, action, ui_only, then))
+
+    async def _act_served(self, doc, action, ui_only: bool, then) -> None:
+        with set_curdoc(doc):
+            before = self._begin()
+            if ui_only:
+                with pn.io.hold():
+                    self._perform(action)
+        if not ui_only:
+            await asyncio.get_running_loop().run_in_executor(_ACTIONS, self._perform_for, doc, action)
+        with set_curdoc(doc), pn.io.hold():
+            self._finish(before)
+            if then is not None:
+                then()
+
+    def _perform_for(self, doc, action) -> None:
+        with set_curdoc(doc):  # widget changes made here reach the browser through the event loop
+            self._perform(action)
+
+    def _state(self) -> tuple:
+        current = self.session.current
+        return (current.source.pk, current.view, current.field_scale) if current is not None else (None, None, 1)
+
+    def _begin(self) -> tuple:
+        # an action's message replaces the last one; a mere click keeps a confirmation in view, not a warning
+        self._acting, self._said = True, False
+        if self._message_shown[1] not in ("info", "success"):
+            self._message_shown = ("", "info")
+        return self._state()
+
+    def _perform(self, action) -> None:
+        try:
+            action()
+        except SessionError as exc:
+            self._say(str(exc), "warning")
+        except DatabaseGone as exc:
+            log.error("%s", exc)
+            self._say(f"Not saved: {exc}. Tell the admin.", "danger")
+        except Exception:  # keep the page usable; what was stored stays stored; no internals shown
+            reference = uuid.uuid4().hex[:8]
+            log.exception("action failed (reference %s)", reference)
+            self._say(f"Something went wrong (reference {reference}): it has been logged for the admin, and "
+                      "your earlier answers are safe.", "danger")
+        finally:
+            self._acting = False
+
+    def _finish(self, before: tuple) -> None:
+        after = self._state()
+        if after[1] is not before[1] and after[1] is not None:  # views are cached: identity means unchanged
+            self._draw(new_source=after[0] != before[0] or after[2] != before[2])  # new grid: full view
+        elif after[0] != before[0]:
+            self._draw(new_source=True)
+        if after[0] != before[0] and not self._said:  # a confirmation belongs to the source it was about
+            self._message_shown = ("", "info")
+        self._show_message()
+        self._refresh(progress=after[0] != before[0])
         if after[0] != before[0]:
             self._after_reply(self.session.prefetch)
+            if self.on_moved is not None:
+                self.on_moved()
 
     def _after_reply(self, task) -> None:
         """Run ``task`` shortly after this action's changes have gone to the browser."""

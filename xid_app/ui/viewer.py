@@ -15,7 +15,7 @@ from bokeh.models import ColumnDataSource, CustomJS, Div, Range1d
 from bokeh.palettes import Greys256
 from bokeh.plotting import figure
 
-from ..imaging import View, joined_lines
+from ..imaging import View
 
 FRAME_PX = 600
 CONTOUR_COLOUR = "#33ccff"
@@ -101,8 +101,11 @@ class Viewer:
         """Draw a source's view; with ``reset_zoom`` show the whole field and forget zoom history."""
         ny, nx = view.image.shape
         self.shape = (ny, nx)
-        self.image.data = dict(image=[view.image], x=[-0.5], y=[-0.5], dw=[nx], dh=[ny])
-        x, y = joined_lines(view.contours)
+        shown = self.image.data.get("image") or [None]
+        if shown[0] is None or shown[0].shape != view.image.shape or not np.array_equal(shown[0], view.image):
+            # only contours changed (a new floor, step or colour): the pixels are not sent again
+            self.image.data = dict(image=[view.image], x=[-0.5], y=[-0.5], dw=[nx], dh=[ny])
+        x, y = view.contour_xy
         self.contours.data = dict(x=x, y=y)
         self.wcs.data = {k: [v] for k, v in view.readout.items()}
         self._draw_orientation(view)
