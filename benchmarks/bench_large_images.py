@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.browser import served  # noqa: E402
-from tests.page_client import Browser  # noqa: E402
+from tests.page_client import liveness_times, open_mode_page  # noqa: E402
 
 SIDE = 4096
 
@@ -49,50 +49,29 @@ def _survey(folder: Path, n: int) -> Path:
 
 async def _zooms(url: str, seconds: float) -> list[float]:
     """A second annotator's zoom round trips (the page's own patch arriving), for ``seconds``."""
-    browser = Browser(url)
-    page = await browser.page("/")
-    await page.connect()
-    await page.set(page.by_placeholder("who is annotating?"), "value", "zoomer")
-    await page.press("Start")
-    await page.wait(lambda: "BIG" in page.text("xid-title"), 120)
+    page = await open_mode_page(url, "zoomer")
     times, end = [], time.monotonic() + seconds
     while time.monotonic() < end:
         before = page.patches
         t = time.perf_counter()
         await page.press("Zoom in")
-        if await page.wait(lambda: page.patches > before, 60):
+        if await page.wait(lambda before=before: page.patches > before, 60):
             times.append(time.perf_counter() - t)
         await asyncio.sleep(0.05)
     page.close()
     return times
 
 
-async def _liveness(url: str, seconds: float) -> list[float]:
-    browser = Browser(url)
-    times, end = [], time.monotonic() + seconds
-    while time.monotonic() < end:
-        t = time.perf_counter()
-        await browser.fetch("/liveness")
-        times.append(time.perf_counter() - t)
-        await asyncio.sleep(0.02)
-    return times
-
-
 async def _stepper(url: str, stop: asyncio.Event) -> int:
     """An annotator working on a large source: every change of the lowest contour redraws its 4096² image
     with new contours (~0.3 s of work each; opening the source took ~1 s)."""
-    browser = Browser(url)
-    page = await browser.page("/")
-    await page.connect()
-    await page.set(page.by_placeholder("who is annotating?"), "value", "stepper")
-    await page.press("Start")
-    await page.wait(lambda: "BIG" in page.text("xid-title"), 120)
+    page = await open_mode_page(url, "stepper")
     floor = page.find(title="Lowest contour (σ)")
     steps = 0
     while not stop.is_set():
         sigma = 2.0 + 0.5 * (steps % 17)
         await page.set(floor, "value", sigma)
-        await page.wait(lambda: f"from {sigma:g}σ" in page.text("xid-details"), 120)
+        await page.wait(lambda sigma=sigma: f"from {sigma:g}σ" in page.text("xid-details"), 120)
         steps += 1
     page.close()
     return steps
@@ -103,7 +82,7 @@ async def _measure(url: str, seconds: float, busy: bool) -> tuple[list[float], l
     stepper = asyncio.ensure_future(_stepper(url, stop)) if busy else None
     if busy:
         await asyncio.sleep(2.0)
-    zooms, live = await asyncio.gather(_zooms(url, seconds), _liveness(url, seconds))
+    zooms, live = await asyncio.gather(_zooms(url, seconds), liveness_times(url, seconds))
     stop.set()
     steps = await stepper if stepper is not None else 0
     return zooms, live, steps

@@ -35,6 +35,10 @@ from pathlib import Path
 import numpy as np
 from tornado.websocket import WebSocketClosedError
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.page_client import document_models  # noqa: E402
+
 HOSTILE_CLICKS = [(float("nan"), 10.0), (1e309, 5.0), (-1e6, 3.0), (10.0, float("inf"))]
 HOSTILE_ID = '<img src=x onerror="alert(1)">'
 
@@ -108,18 +112,6 @@ def _event(name: str, model_id: str, **values) -> dict:
             "msg_data": {"type": "event", "name": name, "values": {"type": "map", "entries": entries}}}
 
 
-def _models(node, found: dict) -> None:
-    """Every model of a pulled document: id → (type name, attributes)."""
-    if isinstance(node, dict):
-        if node.get("type") == "object" and "id" in node:
-            found[node["id"]] = (node.get("name", ""), node.get("attributes", {}))
-        for value in node.values():
-            _models(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            _models(value, found)
-
-
 class Annotator:
     """One simulated annotator: a websocket client speaking Bokeh's protocol to the page, as the browser
     does: it loads the page, pulls its document, and sends the page's own events (button clicks, taps on
@@ -179,7 +171,7 @@ class Annotator:
             if isinstance(frame, bytes) or not frame.startswith("{\""):
                 continue
             if frame.startswith('{"doc"'):
-                _models(json.loads(frame)["doc"], self.models)
+                document_models(json.loads(frame)["doc"], self.models)
             elif frame.startswith('{"events"'):
                 self.patches += 1
                 shown = self.state["shown"]

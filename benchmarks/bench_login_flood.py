@@ -11,53 +11,20 @@ argon2, so the checks run continuously, off the event loop, a bounded queue of t
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.browser import served  # noqa: E402
+from tests.page_client import liveness_times  # noqa: E402
+
 CLIENTS = 8
-
-
-def _serve(db_url: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "XID_DATABASE_URL": db_url, "XID_DATA_DIR": str(data_dir), "XID_BEHIND_PROXY": "true",
-           "XID_COOKIE_SECRET": uuid.uuid4().hex + uuid.uuid4().hex}
-    log = open(data_dir / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "xid_app.cli", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + "/liveness", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("xid serve did not start")
-
-
-async def _liveness(url: str, seconds: float) -> list[float]:
-    from tornado.httpclient import AsyncHTTPClient
-
-    client = AsyncHTTPClient(force_instance=True)
-    times, end = [], time.monotonic() + seconds
-    while time.monotonic() < end:
-        t = time.perf_counter()
-        await client.fetch(url + "/liveness", request_timeout=60)
-        times.append(time.perf_counter() - t)
-        await asyncio.sleep(0.02)
-    return times
 
 
 async def _guesser(url: str, stop: asyncio.Event, spread: bool, counts: dict) -> None:
@@ -86,7 +53,7 @@ async def _flood(url: str, seconds: float, spread: bool) -> tuple[list[float], d
     stop, counts = asyncio.Event(), {}
     guessers = [asyncio.ensure_future(_guesser(url, stop, spread, counts)) for _ in range(CLIENTS)]
     await asyncio.sleep(1.0)  # the flood is under way
-    times = await _liveness(url, seconds)
+    times = await liveness_times(url, seconds)
     stop.set()
     await asyncio.gather(*guessers)
     return times, counts
@@ -102,9 +69,10 @@ def run(quick: bool = False) -> list[dict]:
         data_dir = Path(tmp)
         db_url = f"sqlite:///{data_dir / 'flood.sqlite'}"
         prepare_demo(Settings(data_dir=data_dir), url=db_url)
-        proc, url = _serve(db_url, data_dir)
-        try:
-            idle = asyncio.run(_liveness(url, seconds))
+        env = {"XID_DATABASE_URL": db_url, "XID_BEHIND_PROXY": "true",
+               "XID_COOKIE_SECRET": uuid.uuid4().hex + uuid.uuid4().hex}
+        with served([], data_dir, env=env) as url:
+            idle = asyncio.run(liveness_times(url, seconds))
             for spread, label in ((False, "one guesser, throttled"), (True, "new address and name each time")):
                 flooded, counts = asyncio.run(_flood(url, seconds, spread))
                 p50, base = float(np.median(flooded)) * 1e3, float(np.median(idle)) * 1e3
@@ -112,9 +80,6 @@ def run(quick: bool = False) -> list[dict]:
                     name=f"/liveness p50 under {CLIENTS} login guessers ({label})", value=p50, unit="ms",
                     baseline=base, ratio=p50 / base,
                     goal=f"<= 20x idle; p99 {np.percentile(flooded, 99) * 1e3:.1f} ms; responses {dict(sorted(counts.items()))}"))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
     return rows
 
 

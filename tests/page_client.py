@@ -16,22 +16,47 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 
-def _models(node, found: dict) -> None:
+def document_models(node, found: dict) -> None:
     """Every model of a pulled document: id → (type name, attributes)."""
     if isinstance(node, dict):
         if node.get("type") == "object" and "id" in node:
             found[node["id"]] = (node.get("name", ""), node.get("attributes", {}))
         for value in node.values():
-            _models(value, found)
+            document_models(value, found)
     elif isinstance(node, list):
         for value in node:
-            _models(value, found)
+            document_models(value, found)
 
 
 def token_payload(token: str) -> dict:
     """The readable payload of a Bokeh session token (what anyone holding the page's HTML can read)."""
     body = token.split(".")[0]
     return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+async def liveness_times(url: str, seconds: float, pause_s: float = 0.02) -> list[float]:
+    """Round trips of ``/liveness`` (s), one after another for ``seconds``: how responsive the server is."""
+    import time
+
+    client = AsyncHTTPClient(force_instance=True)
+    times, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        started = time.perf_counter()
+        await client.fetch(url + "/liveness", request_timeout=60)
+        times.append(time.perf_counter() - started)
+        await asyncio.sleep(pause_s)
+    return times
+
+
+async def open_mode_page(url: str, name: str) -> Page:
+    """A page of an XID in open mode, signed in under ``name`` and showing its first source."""
+    page = await Browser(url).page("/")
+    await page.connect()
+    await page.set(page.by_placeholder("who is annotating?"), "value", name)
+    title = page.text("xid-title")
+    await page.press("Start")
+    await page.wait(lambda: page.text("xid-title") != title, 120)
+    return page
 
 
 class Browser:
@@ -126,7 +151,7 @@ class Page:
             if isinstance(frame, str) and '"msgtype":"ACK"' in frame.replace(" ", ""):
                 self.acknowledged = True
             elif isinstance(frame, str) and frame.startswith('{"doc"'):
-                _models(json.loads(frame)["doc"], self.models)
+                document_models(json.loads(frame)["doc"], self.models)
                 for model_id, (_, attributes) in self.models.items():
                     if isinstance(attributes.get("text"), str):
                         self.texts[model_id] = attributes["text"]

@@ -15,7 +15,7 @@ from ..export import FORMATS, write_table
 from ..project import Project
 from ..store import repository
 from ..store.logins import ActiveLogin
-from .annotate import AnnotationPage, _text
+from .annotate import LOGOUT_STYLE, AnnotationPage, _text
 from .session import AnnotationSession, SessionError
 
 DOWNLOADS = (".fits", ".vot", ".ecsv", ".csv")
@@ -68,7 +68,7 @@ class AdminPage:
             pn.Row(pn.pane.HTML("<h2>XID · admin</h2>", css_classes=["xid-brand"]), pn.layout.HSpacer(),
                    pn.pane.HTML(f'<b>{_text(login.user_name)}</b> · admin · <a href="./">Annotation page</a>',
                                 align="center"),
-                   pn.pane.HTML(logout or "", align="center", visible=bool(logout)),
+                   pn.pane.HTML(logout or "", align="center", visible=bool(logout), stylesheets=[LOGOUT_STYLE]),
                    sizing_mode="stretch_width"),
             pn.Tabs(
                 ("Progress", pn.Column(self.refresh_button, self.summary,

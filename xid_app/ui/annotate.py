@@ -38,7 +38,10 @@ MESSAGE_STYLE = """
 .xid-alert-warning { color: #664d03; background: #fff3cd; border-color: #ffecb5; }
 .xid-alert-danger { color: #842029; background: #f8d7da; border-color: #f5c2c7; }
 """
-MESSAGE_KINDS = ("info", "success", "warning", "danger")
+# the Log out form's button, dressed as the page's own light buttons
+LOGOUT_STYLE = ("form { margin: 0; } button { font: inherit; font-size: 13px; padding: 6px 12px; cursor: pointer; "
+                "background: #f2f2f2; color: #222; border: 1px solid #e0e0e0; border-radius: 4px; } "
+                "button:hover { background: #e6e6e6; }")
 MAX_TYPED_ID_LENGTH = 200  # the page's text box says so too; the server does not trust the browser on it
 FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
 STEPS = {"√2": 2**0.5, "2": 2.0}
@@ -80,7 +83,7 @@ class AnnotationPage:
                                              max_length=100)
             self.start = pn.widgets.Button(label="Start", color="primary", width=90, align="end")
         self.who = pn.pane.HTML("", css_classes=["xid-who"], align="center")
-        logout_pane = pn.pane.HTML(logout or "", align="center", visible=bool(logout))
+        logout_pane = pn.pane.HTML(logout or "", align="center", visible=bool(logout), stylesheets=[LOGOUT_STYLE])
         self.help_button = pn.widgets.Button(label="? Keys", width=80, align="center")
 
         # navigation and answers
