@@ -16,7 +16,7 @@ import numpy as np
 
 from xid_app.config import Settings
 from xid_app.project import Project
-from xid_app.store import repository
+from xid_app.store.assignment import next_source, progress
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_export_1m import fill  # noqa: E402  (the same million-click crowd)
@@ -42,8 +42,8 @@ def run(quick: bool = False) -> list[dict]:
 
         def from_database():
             with project.session() as session:
-                seen.add(repository.next_source(session, user_pk=user, exclude=seen))
-                repository.progress(session, user_pk=user)
+                seen.add(next_source(session, user_pk=user, exclude=seen))
+                progress(session, user_pk=user)
 
         def from_queue():
             seen.add(project.next_source(user, exclude=seen))

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from xid_app.config import Settings
 from xid_app.demo import DEMO_DIR
 from xid_app.project import Project
+from xid_app.store.users import user_by_name
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("XID_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -113,9 +114,8 @@ def logged_in(session, name: str, *, role: str = "annotator", advance: bool = Tr
     login, the session attached to it, then (unless an expert's) the first source."""
     project = session.project
     with project.session() as db:
-        from xid_app.store import repository
 
-        user = repository.user_by_name(db, name=name)
+        user = user_by_name(db, name=name)
         has_password = user is not None and user.password_hash and user.role == role
     if not has_password:
         project.set_user(name, password=f"{name}-password", role=role)

@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from tests.conftest import logged_in
 from xid_app.coords import pixel_to_sky
-from xid_app.store import repository
+from xid_app.store.classifications import expert_queue, latest_answer
 from xid_app.store.models import Classification, HostMark, Source
+from xid_app.store.sources import set_gold
 from xid_app.ui.session import AnnotationSession, SessionError
 
 
@@ -135,7 +136,7 @@ def test_next_queue_never_repeats_and_back_makes_a_revision(demo_project):
     revisions = [row for row in app if row.source_pk == shown[-1]]
     assert [r.no_host for r in revisions] == [False, True]  # history kept, latest last
     with demo_project.session() as session:
-        assert repository.latest_answer(session, user_pk=s.user_pk, source_pk=shown[-1]).no_host
+        assert latest_answer(session, user_pk=s.user_pk, source_pk=shown[-1]).no_host
 
 
 def test_randomiser_picks_only_undone_sources(demo_project):
@@ -210,9 +211,9 @@ def test_flags_and_comment_are_an_answer(demo_project):
     s.set_comment("<i>double-lobed, core missing</i>")
     assert s.submit()
     with demo_project.session() as session:
-        answer = repository.latest_answer(session, user_pk=s.user_pk, source_pk=s.current.source.pk)
+        answer = latest_answer(session, user_pk=s.user_pk, source_pk=s.current.source.pk)
         assert answer.artefact and not answer.no_host and answer.comment == "<i>double-lobed, core missing</i>"
-        assert [q.source_id for q in repository.expert_queue(session)] == [s.current.source.source_id]
+        assert [q.source_id for q in expert_queue(session)] == [s.current.source.source_id]
     with pytest.raises(SessionError, match="unknown flag"):
         s.toggle_flag("boring")
 
@@ -232,7 +233,7 @@ def test_expert_answer_overrides_consensus_and_gold_feedback(demo_project):
     expert.match("J100308.64+105048.6")
     assert expert.submit()
     with demo_project.session() as session, session.begin():
-        repository.set_gold(session, source_pk=source_pk, gold=True)
+        set_gold(session, source_pk=source_pk, gold=True)
 
     table = demo_project.catalogue()
     row = table[table["source_id"] == "ARG000307k"]
@@ -250,7 +251,7 @@ def test_expert_answer_overrides_consensus_and_gold_feedback(demo_project):
 def test_gold_sources_come_now_and_then(demo_project):
     with demo_project.session() as session, session.begin():
         gold_pk = session.scalar(sa.select(sa.func.max(Classification.source_pk)))
-        repository.set_gold(session, source_pk=gold_pk, gold=True)
+        set_gold(session, source_pk=gold_pk, gold=True)
     demo_project.settings.gold_every = 3
     s = AnnotationSession(demo_project)
     logged_in(s, "learner")

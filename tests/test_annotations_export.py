@@ -11,7 +11,10 @@ from tests.conftest import logged_in
 from xid_app.cli import main
 from xid_app.demo import DEMO_SOURCES
 from xid_app.export import COLUMNS
+from xid_app.store.classifications import expert_queue, save_classification
 from xid_app.store.models import Source
+from xid_app.store.sources import set_gold
+from xid_app.store.users import authenticate, get_or_create_user, set_user, user_stats
 
 REQUIRED = ["source_id", "ra", "dec", "host_ra", "host_dec", "consensus_level", "n_classifications",
             "n_host_votes", "no_host_fraction"]
@@ -149,29 +152,28 @@ def test_consensus_on_rgz_matches_published_consensus(rgz_project, shared_data):
 
 def test_answers_flags_expert_queue_and_override_on_both_databases(rgz_project):
     """The page's store calls, on SQLite and PostgreSQL: flags, replayed submissions, expert answers."""
-    from xid_app.store import repository
-    from xid_app.store.repository import Mark
+    from xid_app.answers import Mark
 
     with rgz_project.session() as session, session.begin():
         src = {s.source_id: s.id for s in session.scalars(sa.select(Source))}
-        ann = repository.get_or_create_user(session, name="ann")
-        boss = repository.set_user(session, name="boss", password="boss-password", role="admin")
-        first = repository.save_classification(session, submission_id="s1", user_pk=ann.id,
+        ann = get_or_create_user(session, name="ann")
+        boss = set_user(session, name="boss", password="boss-password", role="admin")
+        first = save_classification(session, submission_id="s1", user_pk=ann.id,
                                                source_pk=src["ARG000307k"], marks=[], flags={"blend"})
-        replay = repository.save_classification(session, submission_id="s1", user_pk=ann.id,
+        replay = save_classification(session, submission_id="s1", user_pk=ann.id,
                                                 source_pk=src["ARG000307k"], marks=[], flags={"blend"})
         assert first == replay
-        repository.save_classification(session, submission_id="e1", user_pk=boss.id, source_pk=src["ARG000307k"],
+        save_classification(session, submission_id="e1", user_pk=boss.id, source_pk=src["ARG000307k"],
                                        marks=[Mark(150.786, 10.846833)], origin="expert")
-        repository.set_gold(session, source_pk=src["ARG000307k"], gold=True)
+        set_gold(session, source_pk=src["ARG000307k"], gold=True)
     with rgz_project.session() as session:
-        (row,) = repository.expert_queue(session)
+        (row,) = expert_queue(session)
         assert (row.source_id, row.n_blend, row.decided, row.is_gold) == ("ARG000307k", 1, True, True)
-        stats = {s.name: s for s in repository.user_stats(session)}
+        stats = {s.name: s for s in user_stats(session)}
         assert stats["ann"].sources_done == 1 and stats["ann"].gold_answered == 1
         assert stats["boss"].classifications == 0  # expert answers are not crowd answers
-        assert repository.authenticate(session, name="boss", password="boss-password").role == "admin"
-        assert repository.authenticate(session, name="boss", password="wrong") is None
+        assert authenticate(session, name="boss", password="boss-password").role == "admin"
+        assert authenticate(session, name="boss", password="wrong") is None
     table = rgz_project.catalogue()
     row = table[table["source_id"] == "ARG000307k"]
     assert list(row["answer"]) == ["expert"] and list(row["decided_by"]) == ["boss"]

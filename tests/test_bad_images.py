@@ -12,7 +12,7 @@ from xid_app.coords import pixel_to_sky
 from xid_app.cutouts import ImageError, read_layer_file
 from xid_app.ingest import IngestError, read_sources
 from xid_app.mosaics import cut, read_tile
-from xid_app.store import repository
+from xid_app.store.columns import source_pks
 
 BAD = Path(__file__).parent / "data/bad_images"
 
@@ -97,7 +97,7 @@ def test_ingest_names_every_bad_file_and_stores_nothing(project, tmp_path):
         assert name in text
     with pytest.raises(IngestError):
         project.ingest(tmp_path / "sources.csv", image_roots=[BAD])
-    assert len(repository.source_pks(project.engine)) == 0
+    assert len(source_pks(project.engine)) == 0
 
 
 def test_a_layer_broken_after_ingest_is_a_notice_and_the_session_goes_on(demo_project, tmp_path):

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from xid_app.catalogue import CatalogueIndex
 from xid_app.cli import main
 from xid_app.ingest import IngestError, read_catalogue
-from xid_app.store import repository
+from xid_app.store.catalogue_objects import catalogue_properties
 
 
 @pytest.fixture
@@ -33,10 +33,10 @@ def test_ingest_keeps_magnitudes_and_is_idempotent(project, allwise):
     again = project.ingest_catalogue(path)
     assert (again.added, again.unchanged) == (0, len(frame))
     first = frame.iloc[0]
-    assert repository.catalogue_properties(project.engine, first.allwise_id) == {
+    assert catalogue_properties(project.engine, first.allwise_id) == {
         "w1mag": pytest.approx(first.w1mag), "w2mag": pytest.approx(first.w2mag)}  # not w1_snr: no mag in name
-    assert repository.catalogue_properties(project.engine, frame.allwise_id[3]) == {"w1mag": pytest.approx(frame.w1mag[3])}
-    assert repository.catalogue_properties(project.engine, "no such object") == {}
+    assert catalogue_properties(project.engine, frame.allwise_id[3]) == {"w1mag": pytest.approx(frame.w1mag[3])}
+    assert catalogue_properties(project.engine, "no such object") == {}
     index = project.catalogue_index()
     assert len(index) == len(frame) and index.get(f"  {first.allwise_id} ").object_id == first.allwise_id
 

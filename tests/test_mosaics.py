@@ -10,7 +10,7 @@ from xid_app.cli import main
 from xid_app.coords import pixel_scale_arcsec, pixel_to_sky, sky_to_pixel
 from xid_app.ingest import IngestError, MosaicSurvey, read_sources
 from xid_app.mosaics import best_tiles, cut, field_size, read_tile, tiles_from_glob
-from xid_app.store import repository
+from xid_app.store.columns import source_pks
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_cli_ingests_the_lotss_source_list_cut_from_its_tile(project, lotss):
                                        "--db", project.url], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "ingested 27 source(s)" in result.output and "12066 outside every mosaic tile, left out" in result.output
-    pks = repository.source_pks(project.engine)
+    pks = source_pks(project.engine)
     for pk in pks:
         view = project.view(int(pk))
         assert view.problems == () and view.view is not None
@@ -57,7 +57,7 @@ def test_field_follows_the_size_column(db_url, settings, lotss):
     project.ingest(sources, mosaics=[MosaicSurvey("radio", "LoTSS", str(tile))])
     table = Table.read(sources)
     maj = dict(zip([s.strip() for s in table["Source_Name"]], table["Maj"]))
-    for pk in repository.source_pks(project.engine):
+    for pk in source_pks(project.engine):
         info = project.source(int(pk))
         assert info.layers[0].field_arcsec == pytest.approx(max(30.0, 3 * maj[info.source_id]))
 
@@ -65,7 +65,7 @@ def test_field_follows_the_size_column(db_url, settings, lotss):
 def test_a_wider_field_on_request(project, lotss):
     tile, sources = lotss
     project.ingest(sources, mosaics=[MosaicSurvey("radio", "LoTSS", str(tile))])
-    pk = int(repository.source_pks(project.engine)[0])
+    pk = int(source_pks(project.engine)[0])
     normal, wide = project.view(pk), project.view(pk, field_scale=2)
     assert normal.can_widen and wide.field_scale == 2
     assert wide.view.image.shape[0] == pytest.approx(2 * normal.view.image.shape[0], abs=1)
@@ -170,6 +170,6 @@ def test_pictures_with_wcs_sidecars_as_layers(project, shared_data, tmp_path):
         f"ARG000180p,{header['CRVAL1']},{header['CRVAL2']},{folder / 'ARG000180p_first_rgz_radio.jpg'},"
         f"{folder / 'ARG000180p_wise_w1_rgz_standard.jpg'},FIRST (picture),WISE W1 (picture)\n")
     assert project.ingest(tmp_path / "s.csv", image_roots=[folder]).added == 1
-    view = project.view(int(repository.source_pks(project.engine)[0]))
+    view = project.view(int(source_pks(project.engine)[0]))
     assert view.problems == () and view.view.background_band == "WISE W1 (picture)"
     assert view.view.image.shape == (500, 500) and len(view.view.contours.levels) > 0

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from tests.conftest import logged_in
 from xid_app.queue import candidates, make_queue, random_candidates
-from xid_app.store import repository
+from xid_app.store.assignment import next_source
 from xid_app.store.models import Source
+from xid_app.store.users import user_by_name
 
 
 def small_queue():
@@ -41,10 +42,10 @@ def test_the_queue_gives_what_the_database_query_gives(demo_project):
     demo_project.queue(wait=True)
     demo_project.set_user("q-user", password=None)
     with demo_project.session() as session:
-        user = repository.user_by_name(session, name="q-user").id
+        user = user_by_name(session, name="q-user").id
         seen: set[int] = set()
         while True:
-            expected = repository.next_source(session, user_pk=user, exclude=seen)
+            expected = next_source(session, user_pk=user, exclude=seen)
             got = demo_project.next_source(user, exclude=seen, claim=False)
             assert got == expected
             if got is None:
@@ -59,7 +60,7 @@ def test_a_team_is_spread_over_the_queue(demo_project):
     for name in ("q-a", "q-b", "q-c"):
         demo_project.set_user(name, password=None)
         with demo_project.session() as session:
-            users.append(repository.user_by_name(session, name=name).id)
+            users.append(user_by_name(session, name=name).id)
     handed = [demo_project.next_source(u) for u in users]
     assert len(set(handed)) == 3  # the queue is stale, yet nobody gets what another was just given
 

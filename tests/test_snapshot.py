@@ -5,14 +5,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from xid_app.extract import latest_revisions
 from xid_app.project import Project
-from xid_app.store import repository, snapshot
+from xid_app.store import columns, snapshot
+from xid_app.store.columns import load_annotations, mark_rows
 from xid_app.store.snapshot import snapshot_path
 
 
 @pytest.fixture
 def every_answer_snapshots(monkeypatch):
-    monkeypatch.setattr(repository, "_SNAPSHOT_EVERY", 1)
+    monkeypatch.setattr(columns, "_SNAPSHOT_EVERY", 1)
 
 
 def _hosts(project: Project) -> np.ndarray:
@@ -85,24 +87,24 @@ def test_an_answer_committed_while_the_answers_are_read_counts_once(project, sha
     project.ingest(shared_data / "rgz_first/sources.csv")
     first, second = _split(shared_data, tmp_path)
     project.import_annotations(first)
-    read_marks, committed = repository._mark_rows, []
+    read_marks, committed = mark_rows, []
 
     def commit_then_read_marks(engine, after):
         if not committed:
             committed.append(project.import_annotations(second))
         return read_marks(engine, after)
 
-    monkeypatch.setattr(repository, "_mark_rows", commit_then_read_marks)
+    monkeypatch.setattr(columns, "mark_rows", commit_then_read_marks)
     project.catalogue()
     path = snapshot_path(project.settings.data_dir / "snapshots", project.url)
     watermark, _, rows = snapshot.load(path)
     assert committed and len(rows) == 100
     assert rows.mark_cls.max() <= watermark
-    monkeypatch.setattr(repository, "_mark_rows", read_marks)
-    _, _, ann = repository.load_annotations(project.engine, snapshot_file=path)
+    monkeypatch.setattr(columns, "mark_rows", read_marks)
+    _, _, ann = load_annotations(project.engine, snapshot_file=path)
     assert len(ann.cls_source) == 210
     path.unlink()
-    _, _, from_database = repository.load_annotations(project.engine)
+    _, _, from_database = load_annotations(project.engine)
     np.testing.assert_array_equal(ann.click_cls, from_database.click_cls)
     np.testing.assert_array_equal(ann.click_ra, from_database.click_ra)
 
@@ -111,9 +113,9 @@ def test_answers_read_in_many_pieces_are_the_same(project, shared_data, monkeypa
     """On SQLite integer columns come back as group_concat strings, one per range of ids."""
     project.ingest(shared_data / "rgz_first/sources.csv")
     project.import_annotations(shared_data / "rgz_first/annotations.csv")
-    _, _, whole = repository.load_annotations(project.engine)
-    monkeypatch.setattr(repository, "_CONCAT_CHUNK", 7)
-    _, _, pieces = repository.load_annotations(project.engine)
+    _, _, whole = load_annotations(project.engine)
+    monkeypatch.setattr(columns, "_CONCAT_CHUNK", 7)
+    _, _, pieces = load_annotations(project.engine)
     for name in ("cls_source", "cls_user", "click_cls", "click_ra", "click_dec", "cls_flags"):
         np.testing.assert_array_equal(getattr(whole, name), getattr(pieces, name))
     assert len(whole.cls_source) == 210
@@ -123,7 +125,7 @@ def test_the_latest_revision_is_found_whatever_the_size_of_the_ids():
     cls_pk = np.arange(1, 9)
     user = np.array([1, 2, 1, 1, 2, 3, 3, 1])
     for src in (np.array([5, 5, 5, 6, 5, 6, 6, 5]), np.array([5, 5, 5, 6, 5, 6, 6, 5]) * 2**59):
-        latest = repository._latest_revisions(cls_pk, src, user)
+        latest = latest_revisions(cls_pk, src, user)
         np.testing.assert_array_equal(cls_pk[latest], [4, 5, 7, 8])
     with pytest.raises(ValueError, match="ascending"):
-        repository._latest_revisions(cls_pk[::-1], src, user)
+        latest_revisions(cls_pk[::-1], src, user)

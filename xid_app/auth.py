@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -45,3 +46,18 @@ def valid_user_name(name: str) -> str:
     if not name or len(name) > USER_NAME or not name.isprintable():
         raise ValueError(f"a user name has 1 to {USER_NAME} printable characters")
     return name
+
+
+@dataclass(frozen=True)
+class ActiveLogin:
+    """A login that has not ended: who it is, and the hash that names it (never the token itself)."""
+
+    pk: int
+    user_pk: int
+    user_name: str
+    role: str
+    token_sha256: str
+
+
+class LoginEnded(PermissionError):
+    """The login an action was made under has ended (logged out, expired, or ended by an admin)."""

@@ -11,9 +11,7 @@ from . import __version__
 from .config import Settings
 from .consensus import METHODS
 from .ingest import ArchiveSurvey, IngestError, MosaicSurvey
-from .project import Project
-from .store import repository
-from .store.db import DatabaseGone, DatabaseNotReady
+from .project import DatabaseGone, DatabaseNotReady, Project
 
 
 def with_project(command):
@@ -165,11 +163,8 @@ def users_logout(project: Project, name):
 @with_project
 def users_list(project: Project):
     """List users, their roles and whether they can log in."""
-    project.check_ready()
-    with project.session() as session:
-        for user in repository.all_users(session):
-            login = "password set" if user.password_hash else "no password (imported or open mode)"
-            click.echo(f"{user.name}\t{user.role}\t{login}")
+    for name, role, can_log_in in project.users():
+        click.echo(f"{name}\t{role}\t{'password set' if can_log_in else 'no password (imported or open mode)'}")
 
 
 @main.command("import-annotations")
@@ -265,11 +260,9 @@ def export_classifications(project: Project, out):
 def consensus(project: Project, method, params, reference, radius, list_methods, list_runs):
     """Run a consensus method, store the run and summarise it; with --reference, score it against known hosts."""
     if list_runs:
-        project.check_ready()
-        with project.session() as session:
-            for run in repository.consensus_runs(session):
-                click.echo(f"run {run.id}  {run.created_at:%Y-%m-%d %H:%M}  {run.method} {run.params}  "
-                           f"{run.n_sources} sources, {run.n_hosts} hosts, {run.n_classifications} classifications")
+        for run in project.consensus_runs():
+            click.echo(f"run {run.id}  {run.created_at:%Y-%m-%d %H:%M}  {run.method} {run.params}  "
+                       f"{run.n_sources} sources, {run.n_hosts} hosts, {run.n_classifications} classifications")
         return
     if list_methods:
         for name, spec in METHODS.items():

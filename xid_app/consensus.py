@@ -1,7 +1,7 @@
 """Consensus hosts from many annotators' clicks: pure functions over flat arrays.
 
 Zooniverse's aggregation splits *extract* (raw answers → flat data) from *reduce* (flat data → consensus).
-Extraction happens at the edges (``store.repository.load_annotations``, ``ingest.read_annotations``);
+Extraction happens at the edges (:mod:`xid_app.extract`, ``ingest.read_annotations``);
 here are only reducers. Each reducer handles every source in one vectorised pass and is registered in
 :data:`METHODS` with its parameters declared as data.
 """
@@ -16,9 +16,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from .answers import FLAGS
 from .coords import tangent_offsets_arcsec, tangent_to_sky
-
-FLAGS = ("artefact", "blend", "too_zoomed_in", "unsure")  # what an annotator can flag, in this order
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ from sqlalchemy import Engine, select
 
 from . import __version__
 from .accuracy import Score, score_hosts
+from .answers import InvalidSubmission, Mark, StoredAnswer
 from .archives import Archive, FetchReport, FieldRequest
+from .auth import ActiveLogin, LoginEnded, valid_user_name
 from .catalogue import CatalogueIndex
 from .config import Settings
 from .consensus import Annotations, Consensus, ExpertAnswers, retired, run_consensus
@@ -40,9 +42,12 @@ from .imaging import Display, View, compose_view
 from .ingest import ArchiveSurvey, MosaicSurvey, read_annotations, read_catalogue, read_sources
 from .mosaics import cut
 from .queue import Queue, candidates, make_queue, random_candidates
-from .store import db, logins, repository
+from .store import assignment, catalogue_objects, classifications, columns, db, logins, runs
+from .store import sources as source_store
+from .store import users as user_store
+from .store.assignment import Progress
+from .store.db import DatabaseGone, DatabaseNotReady  # noqa: F401  (the façade's errors, for its callers)
 from .store.models import Layer, Source
-from .store.repository import Progress
 from .store.snapshot import snapshot_path
 
 _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-queue")
@@ -168,7 +173,7 @@ class Project:
     def ingest(self, path: str | Path, *, mosaics: Sequence[MosaicSurvey] = (),
                archives: Sequence[ArchiveSurvey] = (), id_column: str | None = None,
                size_column: str | None = None, image_roots: Sequence[str | Path] = (),
-               progress: Callable[[int, int], None] | None = None) -> repository.IngestReport:
+               progress: Callable[[int, int], None] | None = None) -> source_store.IngestReport:
         """Ingest a source list, all or nothing (see :func:`xid_app.ingest.read_sources`); sources that no
         tile of the ``mosaics`` covers are left out and counted. Image paths must lie in the table's folder
         or one of ``image_roots`` (or of the setting ``image_roots``)."""
@@ -179,25 +184,25 @@ class Project:
                                image_roots=[*s.image_roots, *image_roots], max_image_pixels=s.max_image_pixels,
                                progress=progress)
         with self.session() as session, session.begin():
-            report = repository.add_sources(session, records=sources.records, origin=str(path))
+            report = source_store.add_sources(session, records=sources.records, origin=str(path))
         return replace(report, outside=len(sources.outside))
 
     def import_annotations(self, path: str | Path, *, progress: Callable[[int, int], None] | None = None
-                           ) -> repository.ImportReport:
+                           ) -> classifications.ImportReport:
         """Import an interchange CSV of clicks; idempotent on ``classification_id``."""
         self.check_ready()
         rows = read_annotations(path)
         with self.session() as session, session.begin():
-            return repository.import_annotations(session, annotations=rows, progress=progress)
+            return classifications.import_annotations(session, annotations=rows, progress=progress)
 
     def ingest_catalogue(self, path: str | Path, *, id_column: str | None = None, keep: Sequence[str] | None = None,
-                         progress: Callable[[int, int], None] | None = None) -> repository.IngestReport:
+                         progress: Callable[[int, int], None] | None = None) -> source_store.IngestReport:
         """Ingest an optical/IR catalogue (ID, ra, dec, and magnitudes to keep) that typed and clicked hosts
         resolve to; all or nothing."""
         self.check_ready()
         rows = read_catalogue(path, id_column=id_column, keep=keep)
         with self.session() as session, session.begin():
-            return repository.add_catalogue_objects(session, rows=rows, progress=progress)
+            return catalogue_objects.add_catalogue_objects(session, rows=rows, progress=progress)
 
     @property
     def archive(self) -> Archive:
@@ -229,12 +234,12 @@ class Project:
         """The optical/IR catalogue's spatial index, rebuilt only when objects were added (one build at a
         time). While another thread builds it (the server warms it up at start: ~10 s for 10 M objects),
         ``wait=False`` returns None at once instead of holding up the page."""
-        version = repository.catalogue_version(self.engine)
+        version = catalogue_objects.catalogue_version(self.engine)
         if not self._catalogue_lock.acquire(blocking=wait):
             return None
         try:
             if self._catalogue is None or self._catalogue[0] != version:
-                self._catalogue = (version, repository.load_catalogue(self.engine))
+                self._catalogue = (version, catalogue_objects.load_catalogue(self.engine))
             return self._catalogue[1]
         finally:
             self._catalogue_lock.release()
@@ -243,31 +248,31 @@ class Project:
         """Create a user, or change their password and role (which ends their open logins)."""
         self.check_ready()
         with self.session() as session, session.begin():
-            repository.set_user(session, name=name, password=password, role=role)
+            user_store.set_user(session, name=name, password=password, role=role)
 
     # --- logins (the server keeps them, so that logging out ends a login everywhere) ---------------
 
     def login_required(self) -> bool:
         """Whether the page needs a login: as soon as any user has a password."""
         with self.session() as session:
-            return repository.login_required(session)
+            return user_store.login_required(session)
 
     def check_password(self, name: str, password: str) -> bool:
         """Whether ``password`` is ``name``'s (argon2: ~0.1 s of CPU, the same for unknown names; the
         server calls this off its event loop)."""
         with self.session() as session:
-            return repository.authenticate(session, name=name, password=password) is not None
+            return user_store.authenticate(session, name=name, password=password) is not None
 
     def start_login(self, name: str) -> str:
         """Open a login for user ``name`` (password already checked); the token for the browser's cookie."""
         lifetime = timedelta(hours=self.settings.login_hours)
         with self.session() as session, session.begin():
-            user = repository.user_by_name(session, name=name)
+            user = user_store.user_by_name(session, name=name)
             if user is None:
                 raise ValueError(f"unknown user {name!r}")
             return logins.start_login(session, user_pk=user.id, lifetime=lifetime)
 
-    def login(self, token: str) -> logins.ActiveLogin | None:
+    def login(self, token: str) -> ActiveLogin | None:
         """The open login a browser's token names, or ``None`` (ended, expired or made up)."""
         with self.session() as session:
             return logins.active_login(session, token)
@@ -285,14 +290,111 @@ class Project:
         """End every open login of user ``name`` (e.g. someone who left the team); how many were open."""
         self.check_ready()
         with self.session() as session, session.begin():
-            user = repository.user_by_name(session, name=name)
+            user = user_store.user_by_name(session, name=name)
             if user is None:
                 raise ValueError(f"unknown user {name!r}")
             return logins.end_logins_of(session, user_pk=user.id)
 
+    def user_for_name(self, name: str) -> tuple[int, str, str]:
+        """Open mode: the user a typed name stands for (made if new): ``(pk, name, role)``.
+
+        Raises
+        ------
+        ValueError
+            If the name is empty, too long or holds control characters, or the user has a password (they
+            log in), or any user has one (then the user comes from a login alone).
+        """
+        name = valid_user_name(name)
+        with self.session() as session, session.begin():
+            if user_store.login_required(session):
+                raise PermissionError("this XID needs a login: reload the page to log in")
+            existing = user_store.user_by_name(session, name=name)
+            if existing is not None and existing.password_hash:
+                raise PermissionError(f"{name!r} has a password: log in instead")
+            user = user_store.get_or_create_user(session, name=name)
+            return user.id, user.name, user.role
+
+    def users(self) -> list[tuple[str, str, bool]]:
+        """Every user: name, role, and whether they can log in (have a password)."""
+        self.check_ready()
+        with self.session() as session:
+            return [(u.name, u.role, bool(u.password_hash)) for u in user_store.all_users(session)]
+
+    def user_stats(self) -> list[user_store.UserStats]:
+        """Per-user progress for the admin page."""
+        with self.session() as session:
+            return user_store.user_stats(session)
+
+    def annotator_names(self) -> list[str]:
+        """Names of the users with crowd answers, in the order consensus indexes annotators."""
+        return user_store.annotator_names(self.engine)
+
+    # --- answers ---------------------------------------------------------------------------------
+
+    def answer(self, source_pk: int, *, user_pk: int | None = None, expert: bool = False,
+               origin: str | None = None) -> StoredAnswer | None:
+        """The latest answer to a source: the expert's (``expert``), or a user's (of one ``origin``)."""
+        with self.session() as session:
+            if expert:
+                return classifications.stored_answer(classifications.expert_answer(session, source_pk=source_pk))
+            return classifications.stored_answer(classifications.latest_answer(
+                session, user_pk=user_pk, source_pk=source_pk, origin=origin))
+
+    def save_answer(self, *, submission_id: str, user_pk: int, source_pk: int, marks: Sequence[Mark],
+                    no_host: bool, flags: Collection[str], comment: str, expert: bool = False,
+                    login_pk: int | None = None) -> None:
+        """Store an answer exactly once (a replayed ``submission_id`` lands once).
+
+        Raises
+        ------
+        InvalidSubmission
+            As :func:`xid_app.answers.check_answer`, or an id already used for another answer.
+        LoginEnded
+            If ``login_pk`` is given and that login has ended: checked in the same transaction as the write.
+        """
+        with self.session() as session, session.begin():
+            if login_pk is not None and not logins.login_is_active(session, login_pk):
+                raise LoginEnded("you have logged out (or your login has ended): log in again to go on")
+            classifications.save_classification(
+                session, submission_id=submission_id, user_pk=user_pk, source_pk=source_pk, marks=marks,
+                no_host=no_host, flags=flags, comment=comment, origin="expert" if expert else "app")
+
+    def expert_queue(self) -> list[classifications.QueueRow]:
+        """Sources the crowd flagged (artefact, blend, too zoomed in), with counts and whether decided."""
+        with self.session() as session:
+            return classifications.expert_queue(session)
+
+    def crowd_marks(self, source_pk: int) -> list[tuple[float, float]]:
+        """The crowd's current marks on a source (RA, Dec), for the expert."""
+        with self.session() as session:
+            return classifications.crowd_marks(session, source_pk=source_pk)
+
+    def set_gold(self, source_pk: int, gold: bool) -> None:
+        """Make a decided source gold (annotators are scored against its expert answer), or not.
+
+        Raises
+        ------
+        InvalidSubmission
+            If the source has no expert answer yet.
+        """
+        with self.session() as session, session.begin():
+            if gold and classifications.expert_answer(session, source_pk=source_pk) is None:
+                raise InvalidSubmission("save an expert answer first: gold sources are scored against it")
+            source_store.set_gold(session, source_pk=source_pk, gold=gold)
+
+    def catalogue_properties(self, object_id: str) -> dict:
+        """The magnitudes (and other numbers kept) of an optical/IR catalogue object."""
+        return catalogue_objects.catalogue_properties(self.engine, object_id)
+
+    def consensus_runs(self) -> list:
+        """The stored consensus runs, oldest first."""
+        self.check_ready()
+        with self.session() as session:
+            return runs.consensus_runs(session)
+
     def import_panoptes(self, path: str | Path, *, subject_field: str | None = "source_id", band: str | None = None,
                         image_size: tuple[int, int] | None = None, tool: int | None = None,
-                        progress: Callable[[int, int], None] | None = None) -> repository.ImportReport:
+                        progress: Callable[[int, int], None] | None = None) -> classifications.ImportReport:
         """Import a Zooniverse Panoptes classification export (see :func:`xid_app.panoptes.read_panoptes`).
 
         Each subject image is taken to show the source's layer ``band`` (default: its background, the
@@ -323,7 +425,7 @@ class Project:
             images[source_id] = SubjectImage(wcs, pk, shape, image_size or (shape[1], shape[0]))
         rows_read = read_panoptes(path, images, subject_field=subject_field, tool=tool)
         with self.session() as session, session.begin():
-            return repository.import_annotations(session, annotations=rows_read, progress=progress)
+            return classifications.import_annotations(session, annotations=rows_read, progress=progress)
 
     def consensus(self, method: str | None = None, **params: float) -> tuple:
         """Source ids, positions and the consensus over every source's current answers."""
@@ -334,10 +436,10 @@ class Project:
         """Source primary keys and ids, the crowd's current answers with the experts' on gold-standard
         sources, and every expert answer."""
         self.check_ready()
-        source_pks, source_ids, ann = repository.load_annotations(
+        source_pks, source_ids, ann = columns.load_annotations(
             self.engine, snapshot_file=snapshot_path(self.settings.data_dir / "snapshots", self.url))
-        expert = repository.load_expert_answers(self.engine)
-        return source_pks, source_ids, replace(ann, gold=expert.on(repository.gold_sources(self.engine))), expert
+        expert = columns.load_expert_answers(self.engine)
+        return source_pks, source_ids, replace(ann, gold=expert.on(columns.gold_sources(self.engine))), expert
 
     def catalogue(self, method: str | None = None, *, progress: Callable[[int, int], None] | None = None,
                   **params: float) -> Table:
@@ -360,13 +462,13 @@ class Project:
         from .report import write_report
 
         source_ids, ann, result = self.consensus()
-        names = repository.annotator_names(self.engine)
+        names = user_store.annotator_names(self.engine)
         return write_report(ann, result, source_ids, names, out, n_boot=n_boot, progress=progress)
 
     def save_run(self, result: Consensus) -> int:
         """Store a consensus result with its method and parameters (``xid consensus``); returns the run id."""
         with self.session() as session, session.begin():
-            return repository.save_consensus_run(session, result=result, source_pks=repository.source_pks(self.engine),
+            return runs.save_consensus_run(session, result=result, source_pks=columns.source_pks(self.engine),
                                                  version=__version__)
 
     def retired_sources(self, *, max_age_s: float = 30.0, wait: bool = False) -> frozenset[int]:
@@ -397,7 +499,7 @@ class Project:
         mask = retired(result, min_classifications=s.retire_min_classifications, agreement=s.retire_agreement,
                        max_classifications=s.retire_max_classifications)
         gold = np.zeros(len(source_pks), dtype=bool)
-        gold[repository.gold_sources(self.engine)] = True
+        gold[columns.gold_sources(self.engine)] = True
         self._queue = (started, make_queue(source_pks, result.n_classifications, gold, mask))
 
     def next_source(self, user_pk: int, *, exclude: Collection[int] = (), gold: bool = False,
@@ -414,18 +516,18 @@ class Project:
         with self.session() as session:
             if queue is None:
                 if rng is not None:
-                    return repository.random_source(session, user_pk=user_pk, exclude=exclude, rng=rng)
-                return repository.next_source(session, user_pk=user_pk, exclude=exclude, gold=gold)
+                    return assignment.random_source(session, user_pk=user_pk, exclude=exclude, rng=rng)
+                return assignment.next_source(session, user_pk=user_pk, exclude=exclude, gold=gold)
             taken = self._handed_out()
             excluded = set(exclude)
-            newer = [pk for pk in repository.sources_after(session, queue.newest_pk, user_pk=user_pk,
+            newer = [pk for pk in assignment.sources_after(session, queue.newest_pk, user_pk=user_pk,
                                                            limit=len(excluded) + len(taken) + 1)
                      if pk not in excluded]
             if newer:
                 free = [pk for pk in newer if pk not in taken] or newer
                 pk = rng.choice(free) if rng is not None else free[0]
             else:
-                excluded |= repository.done_sources(session, user_pk=user_pk) | queue.retired
+                excluded |= assignment.done_sources(session, user_pk=user_pk) | queue.retired
                 pk = self._first_existing(session, queue, excluded | taken, gold, rng)
                 if pk is None and taken:
                     pk = self._first_existing(session, queue, excluded, gold, rng)
@@ -443,7 +545,7 @@ class Project:
                      else candidates(queue, excluded, gold_first=gold))
             if len(picks) == 0:
                 return None
-            alive = repository.existing_sources(session, picks)
+            alive = source_store.existing_sources(session, picks)
             for pk in picks.tolist():
                 if pk in alive:
                     return pk
@@ -462,9 +564,9 @@ class Project:
         queue = self.queue()
         with self.session() as session:
             if queue is None:
-                return repository.progress(session, user_pk=user_pk)
-            done = repository.count_done(session, user_pk=user_pk) if user_pk is not None else 0
-            total = queue.total + repository.count_sources_after(session, queue.newest_pk)
+                return assignment.progress(session, user_pk=user_pk)
+            done = assignment.count_done(session, user_pk=user_pk) if user_pk is not None else 0
+            total = queue.total + assignment.count_sources_after(session, queue.newest_pk)
         return Progress(done_by_user=done, total=total, classified_by_anyone=queue.classified)
 
     def score(self, reference: str | Path, result: Consensus, source_ids, *, radius_arcsec: float = 3.0) -> Score:
@@ -485,7 +587,7 @@ class Project:
     def classifications(self) -> Table:
         """Every answer ever given, every revision, one row per mark (see ``CLASSIFICATION_COLUMNS``)."""
         self.check_ready()
-        table = columns_table(repository.classification_rows(self.engine), CLASSIFICATION_COLUMNS)
+        table = columns_table(columns.classification_rows(self.engine), CLASSIFICATION_COLUMNS)
         table.meta["CREATOR"] = f"XID {__version__}"
         return table
 

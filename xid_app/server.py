@@ -11,9 +11,9 @@ import threading
 
 import panel as pn
 
+from .auth import ActiveLogin
 from .project import Project
 from .resources import static_dir
-from .store.logins import ActiveLogin
 from .ui.admin import AdminPage
 from .ui.annotate import AnnotationPage
 from .ui.session import AnnotationSession

@@ -26,9 +26,9 @@ from tornado.ioloop import IOLoop
 from tornado.web import HTTPError, RequestHandler
 from tornado.websocket import WebSocketHandler
 
+from .auth import ActiveLogin
 from .project import Project
 from .resources import static_dir
-from .store.logins import ActiveLogin
 from .throttle import Throttle
 
 log = logging.getLogger(__name__)

@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..auth import ActiveLogin
 from .models import Login, User
-
-
-@dataclass(frozen=True)
-class ActiveLogin:
-    """A login that has not ended: who it is, and the hash that names it (never the token itself)."""
-
-    pk: int
-    user_pk: int
-    user_name: str
-    role: str
-    token_sha256: str
 
 
 def _digest(token: str) -> str:

@@ -155,6 +155,9 @@ class Classification(Base):
     )
 
 
+CROWD = Classification.origin != "expert"  # annotators' answers, as opposed to admins' final answers
+
+
 class HostMark(Base):
     """A host marked in a classification."""
 

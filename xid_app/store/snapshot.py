@@ -12,39 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class AnswerRows:
-    """Raw crowd answers: every revision of every crowd classification, the flagged ones' flags as bit
-    masks (both sorted by classification id), and every mark (in the order they were stored)."""
-
-    cls_pk: np.ndarray
-    cls_src_pk: np.ndarray
-    cls_user_pk: np.ndarray
-    flagged_pk: np.ndarray
-    flagged_bits: np.ndarray
-    mark_cls: np.ndarray
-    mark_ra: np.ndarray
-    mark_dec: np.ndarray
-
-    def __add__(self, later: AnswerRows) -> AnswerRows:
-        return AnswerRows(*(np.concatenate([getattr(self, f.name), getattr(later, f.name)]) for f in fields(self)))
-
-    def upto(self, top: int) -> AnswerRows:
-        """The rows of classifications with ids up to ``top``."""
-        return AnswerRows(*(getattr(self, f.name)[getattr(self, key) <= top]
-                            for f, key in zip(fields(self), _ID_OF)))
-
-    def __len__(self) -> int:
-        return len(self.cls_pk)
-
-
-_ID_OF = ("cls_pk",) * 3 + ("flagged_pk",) * 2 + ("mark_cls",) * 3  # the classification id of each field's rows
+from ..extract import AnswerRows
 
 
 def snapshot_path(directory: Path, url: str) -> Path:

@@ -11,12 +11,12 @@ import pandas as pd
 import panel as pn
 
 from .. import agreement
+from ..answers import InvalidSubmission
+from ..auth import ActiveLogin
 from ..export import FORMATS, write_table
 from ..project import Project
-from ..store import repository
-from ..store.logins import ActiveLogin
 from .annotate import LOGOUT_STYLE, AnnotationPage, _text
-from .session import AnnotationSession, SessionError
+from .session import AnnotationSession
 
 DOWNLOADS = (".fits", ".vot", ".ecsv", ".csv")
 
@@ -93,9 +93,8 @@ class AdminPage:
         self.refresh()
 
     def refresh(self) -> None:
-        with self.project.session() as session:
-            stats = repository.user_stats(session)
-            queue = repository.expert_queue(session)
+        stats = self.project.user_stats()
+        queue = self.project.expert_queue()
         self.progress.object = pd.DataFrame(
             [(s.name, s.role, s.sources_done, s.classifications, s.gold_answered, s.last_active) for s in stats],
             columns=["user", "role", "sources done", "answers (with revisions)", "gold sources answered",
@@ -116,7 +115,7 @@ class AdminPage:
     def _agreement(self) -> None:
         """The agreement summary of the current answers (the same tables as the report)."""
         source_ids, ann, consensus = self.project.consensus()
-        names = repository.annotator_names(self.project.engine)
+        names = self.project.annotator_names()
         answers = agreement.answer_categories(ann, consensus)
         self.agreement_summary.object = agreement.summary(answers, n_boot=300).round(3)
         self.agreement_table.object = agreement.per_annotator(ann, consensus).rename(
@@ -136,14 +135,11 @@ class AdminPage:
         if current is None or event.new == current.source.is_gold:
             return
         try:
-            with self.project.session() as session, session.begin():
-                if event.new and repository.expert_answer(session, source_pk=current.source.pk) is None:
-                    raise SessionError("save an expert answer first: gold sources are scored against it")
-                repository.set_gold(session, source_pk=current.source.pk, gold=event.new)
+            self.project.set_gold(current.source.pk, event.new)
             said = f"{current.source.source_id} is {'now' if event.new else 'no longer'} gold."
             self.annotator._act(lambda: self.session.show(current.source.pk),
                                 then=lambda: self.annotator._say(said, "success"))
-        except SessionError as exc:
+        except InvalidSubmission as exc:
             self.annotator._say(str(exc), "warning")
             self.gold.value = False
         self.refresh()

@@ -15,11 +15,10 @@ import numpy as np
 import panel as pn
 from panel.io.state import set_curdoc
 
+from ..answers import MAX_COMMENT_LENGTH
 from ..coords import sky_to_pixel
 from ..imaging import INTERVALS, STRETCHES
-from ..store import repository
-from ..store.db import DatabaseGone
-from ..store.repository import MAX_COMMENT_LENGTH
+from ..project import DatabaseGone
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
 from .session import AnnotationSession, SessionError
 from .viewer import CONTOUR_COLOUR, ZOOM_STEP, Viewer
@@ -288,8 +287,7 @@ class AnnotationPage:
         mark = self.session.match(text)
         self.match_id.value = ""
         what = f"catalogue object {mark.catalogue_id}" if mark.catalogue_id else "the typed position"
-        numbers = repository.catalogue_properties(self.session.project.engine, mark.catalogue_id) \
-            if mark.catalogue_id else {}
+        numbers = self.session.project.catalogue_properties(mark.catalogue_id) if mark.catalogue_id else {}
         shown = ", ".join(f"{k} {v:.2f}" for k, v in numbers.items())
         self._say(f"Marked {what} at RA {mark.ra:.5f}°, Dec {mark.dec:+.5f}°" + (f" ({shown})." if shown else "."),
                   "success")
@@ -459,8 +457,7 @@ class AnnotationPage:
         else:
             self.viewer.show_catalogue(*empty)
         if s.expert:
-            with s.project.session() as db:
-                crowd = repository.crowd_marks(db, source_pk=v.source.pk)
+            crowd = s.project.crowd_marks(v.source.pk)
             self.viewer.show_crowd(*(sky_to_pixel(v.view.wcs, *zip(*crowd)) if crowd else empty))
 
     def _refresh(self, *, progress: bool = True) -> None:

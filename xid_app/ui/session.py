@@ -10,14 +10,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..auth import valid_user_name
+from ..answers import FLAGS, InvalidSubmission, Mark, comment_problem
+from ..auth import ActiveLogin, LoginEnded
 from ..catalogue import Match
 from ..coords import parse_position, pixel_to_sky, sky_to_pixel, tangent_offsets_arcsec
 from ..imaging import Display
-from ..project import Project, SourceView
-from ..store import repository
-from ..store.logins import ActiveLogin
-from ..store.repository import FLAGS, InvalidSubmission, Mark, comment_problem
+from ..project import Progress, Project, SourceView
 
 _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
 
@@ -66,18 +64,10 @@ class AnnotationSession:
     def sign_in(self, name: str) -> None:
         """Open mode (no passwords configured): annotate under a typed name. Refused once any user has a
         password: then the user comes from the login alone."""
-        if self.project.login_required():
-            raise SessionError("this XID needs a login: reload the page to log in")
         try:
-            name = valid_user_name(name)
-        except ValueError as exc:
+            self.user_pk, self.user_name, self.role = self.project.user_for_name(name)
+        except (ValueError, PermissionError) as exc:
             raise SessionError(str(exc)) from exc
-        with self.project.session() as session, session.begin():
-            existing = repository.user_by_name(session, name=name)
-            if existing is not None and existing.password_hash:
-                raise SessionError(f"{name!r} has a password: log in instead")
-            user = repository.get_or_create_user(session, name=name)
-            self._become(user)
         self.advance()
 
     def attach_login(self, login: ActiveLogin) -> None:
@@ -85,9 +75,6 @@ class AnnotationSession:
         action checks that the login is still open."""
         self.user_pk, self.user_name, self.role = login.user_pk, login.user_name, login.role
         self.login_pk = login.pk
-
-    def _become(self, user) -> None:
-        self.user_pk, self.user_name, self.role = user.id, user.name, user.role
 
     # --- moving between sources -------------------------------------------------------------------
 
@@ -100,16 +87,10 @@ class AnnotationSession:
             return
         self.seen.add(source_pk)
         self._render(source_pk, keep_bands=True)
-        with self.project.session() as session:
-            if self.expert:
-                answer = repository.expert_answer(session, source_pk=source_pk)
-            else:
-                answer = repository.latest_answer(session, user_pk=self.user_pk, source_pk=source_pk)
-            if answer is not None:
-                self.marks = repository.marks_of(answer)
-                self.flags = {f for f in FLAGS if getattr(answer, f)}
-                self.comment = answer.comment
-                self.loaded_answer = self._answer_key(answer.no_host)
+        answer = self.project.answer(source_pk, user_pk=self.user_pk, expert=self.expert)
+        if answer is not None:
+            self.marks, self.flags, self.comment = list(answer.marks), set(answer.flags), answer.comment
+            self.loaded_answer = self._answer_key(answer.no_host)
 
     def _render(self, source_pk: int, *, keep_bands: bool = False) -> None:
         """(Re)compose the current source's view with the session's display choices."""
@@ -162,16 +143,15 @@ class AnnotationSession:
         every = self.project.settings.gold_every
         want_gold = bool(every) and self.since_gold >= every - 1 and not self.expert
         if self.expert:
-            with self.project.session() as session:
-                upcoming = self._next_expert(session)
+            upcoming = self._next_expert()
         else:
             upcoming = self.project.next_source(self.user_pk, exclude=self.seen, gold=want_gold)
         self.show(upcoming)
         if self.current is not None and not self.expert:
             self.since_gold = 0 if self._is_gold() else self.since_gold + 1
 
-    def _next_expert(self, session) -> int | None:
-        queue = [row.source_pk for row in repository.expert_queue(session) if row.source_pk not in self.seen]
+    def _next_expert(self) -> int | None:
+        queue = [row.source_pk for row in self.project.expert_queue() if row.source_pk not in self.seen]
         return queue[0] if queue else None
 
     def skip(self) -> None:
@@ -294,15 +274,16 @@ class AnnotationSession:
             return False
         if self.loaded_answer and self._answer_key(no_host) == self.loaded_answer:
             return False
-        with self.project.session() as session, session.begin():
-            try:
-                repository.save_classification(
-                    session, submission_id=self.submission_id, user_pk=self.user_pk,
-                    source_pk=self.current.source.pk, marks=[] if no_host else self.marks, no_host=no_host,
-                    flags=self.flags, comment=self.comment, origin="expert" if self.expert else "app",
-                )
-            except InvalidSubmission as exc:
-                raise SessionError(str(exc)) from exc
+        try:
+            self.project.save_answer(
+                submission_id=self.submission_id, user_pk=self.user_pk, source_pk=self.current.source.pk,
+                marks=[] if no_host else self.marks, no_host=no_host, flags=self.flags, comment=self.comment,
+                expert=self.expert, login_pk=self.login_pk)
+        except InvalidSubmission as exc:
+            raise SessionError(str(exc)) from exc
+        except LoginEnded as exc:
+            self.user_pk = self.login_pk = None  # nothing more under this login, whatever the page sends
+            raise SessionError(str(exc)) from exc
         self.loaded_answer = self._answer_key(no_host)
         return True
 
@@ -310,19 +291,18 @@ class AnnotationSession:
         """After answering a gold-standard source: how the answer compares with the expert's."""
         if self.expert or not self._is_gold():
             return None
-        with self.project.session() as session:
-            expert = repository.expert_answer(session, source_pk=self.current.source.pk)
-            mine = repository.latest_answer(session, user_pk=self.user_pk, source_pk=self.current.source.pk,
-                                            origin="app")
-            if expert is None or mine is None:
-                return None
-            return compare_with_gold(repository.marks_of(expert), expert.no_host, repository.marks_of(mine),
-                                     mine.no_host, self.project.settings.gold_match_radius_arcsec)
+        source_pk = self.current.source.pk
+        expert = self.project.answer(source_pk, expert=True)
+        mine = self.project.answer(source_pk, user_pk=self.user_pk, origin="app")
+        if expert is None or mine is None:
+            return None
+        return compare_with_gold(list(expert.marks), expert.no_host, list(mine.marks), mine.no_host,
+                                 self.project.settings.gold_match_radius_arcsec)
 
     def _is_gold(self) -> bool:
         return self.current is not None and self.current.source.is_gold
 
-    def progress(self) -> repository.Progress:
+    def progress(self) -> Progress:
         return self.project.progress(self.user_pk)
 
     def _require_user(self) -> None:

@@ -1,0 +1,98 @@
+"""The extract step (as Zooniverse's aggregation calls it): raw answer rows, as the store reads them, into
+the flat arrays every consensus method reduces (:class:`~xid_app.consensus.Annotations`). No SQL here:
+numpy in, numpy out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .answers import FLAGS
+from .consensus import Annotations
+
+_ID_OF = ("cls_pk",) * 3 + ("flagged_pk",) * 2 + ("mark_cls",) * 3  # the classification id of each field's rows
+
+
+@dataclass(frozen=True)
+class AnswerRows:
+    """Raw crowd answers: every revision of every crowd classification, the flagged ones' flags as bit
+    masks (both sorted by classification id), and every mark (in the order they were stored)."""
+
+    cls_pk: np.ndarray
+    cls_src_pk: np.ndarray
+    cls_user_pk: np.ndarray
+    flagged_pk: np.ndarray
+    flagged_bits: np.ndarray
+    mark_cls: np.ndarray
+    mark_ra: np.ndarray
+    mark_dec: np.ndarray
+
+    def __add__(self, later: AnswerRows) -> AnswerRows:
+        return AnswerRows(*(np.concatenate([getattr(self, f.name), getattr(later, f.name)]) for f in fields(self)))
+
+    def upto(self, top: int) -> AnswerRows:
+        """The rows of classifications with ids up to ``top``."""
+        return AnswerRows(*(getattr(self, f.name)[getattr(self, key) <= top]
+                            for f, key in zip(fields(self), _ID_OF)))
+
+    def __len__(self) -> int:
+        return len(self.cls_pk)
+
+
+def latest_revisions(cls_pk: np.ndarray, src_pk: np.ndarray, user_pk: np.ndarray) -> np.ndarray:
+    """Indices of the latest revision of each (source, user) answer (the largest id among theirs), in id
+    order. A stable sort of one combined key does it: ids are ascending, so each key's last is its latest."""
+    if len(cls_pk) == 0:
+        return np.empty(0, dtype=np.int64)
+    if np.any(cls_pk[1:] <= cls_pk[:-1]):
+        raise ValueError("classification ids must be unique and ascending")
+    users = int(user_pk.max()) + 1
+    if int(src_pk.max()) >= 2**62 // users:  # the combined key would overflow: sort on both instead
+        order = np.lexsort((user_pk, src_pk))
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = (src_pk[order][1:] != src_pk[order][:-1]) | (user_pk[order][1:] != user_pk[order][:-1])
+    else:
+        key = src_pk * users + user_pk
+        order = np.argsort(key, kind="stable")
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = key[order][1:] != key[order][:-1]
+    return np.sort(order[last])
+
+
+def annotations_from_rows(rows: AnswerRows, *, source_pks: np.ndarray, source_ra: np.ndarray,
+                          source_dec: np.ndarray) -> Annotations:
+    """The current answers (the latest revision of each user's answer to each source) as :class:`Annotations`.
+
+    Parameters
+    ----------
+    rows : AnswerRows
+        Every crowd classification (id, source, user), the flags of those that raised any (as bits in the
+        order of :data:`~xid_app.answers.FLAGS`), and every mark (classification, RA, Dec), ids ascending.
+    source_pks, source_ra, source_dec : numpy.ndarray
+        Every source's primary key (ascending) and position: ``cls_source`` indexes these.
+    """
+    cls_pk, cls_src_pk, cls_user_pk = rows.cls_pk, rows.cls_src_pk, rows.cls_user_pk
+    chosen = latest_revisions(cls_pk, cls_src_pk, cls_user_pk)
+    current, cur_src_pk, cur_user_pk = (a[chosen] for a in (cls_pk, cls_src_pk, cls_user_pk))
+    cur_bits = np.zeros(len(current), dtype=np.int64)
+    where = np.searchsorted(current, rows.flagged_pk)
+    hit = where < len(current)
+    hit[hit] = current[where[hit]] == rows.flagged_pk[hit]
+    cur_bits[where[hit]] = rows.flagged_bits[hit]
+    # marks of current crowd classifications, in classification order
+    position = np.searchsorted(current, rows.mark_cls)
+    position = np.minimum(position, max(len(current) - 1, 0))
+    keep = (current[position] == rows.mark_cls) if len(current) else np.zeros(len(rows.mark_cls), bool)
+    by_cls = np.argsort(position[keep], kind="stable")
+    _, cls_user = np.unique(cur_user_pk, return_inverse=True)
+    return Annotations(
+        source_ra=source_ra,
+        source_dec=source_dec,
+        cls_source=np.searchsorted(source_pks, cur_src_pk),
+        click_cls=position[keep][by_cls],
+        click_ra=rows.mark_ra[keep][by_cls],
+        click_dec=rows.mark_dec[keep][by_cls],
+        cls_user=cls_user,
+        cls_flags=(cur_bits[:, None] >> np.arange(len(FLAGS))) & 1 == 1,
+    )

@@ -1,0 +1,203 @@
+"""Answers (classifications) in the database: one page answer stored exactly once, interchange imports, a user's latest answer, expert answers and the expert queue."""
+
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..answers import FLAGS, InvalidSubmission, Mark, StoredAnswer, check_answer
+from ..ingest import AnnotationRows
+from .models import (
+    CROWD,
+    Classification,
+    HostMark,
+    Source,
+)
+from .users import get_or_create_user
+
+
+@dataclass
+class ImportReport:
+    classifications_added: int = 0
+    clicks_added: int = 0
+    already_stored: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def import_annotations(session: Session, *, annotations: AnnotationRows,
+                       progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Store interchange-format classifications. Idempotent: a ``classification_id`` already stored is
+    skipped. Rows for unknown sources are added to the report's ``rejected`` list. ``progress`` is called
+    with (classifications done, to do)."""
+    rows = annotations.rows
+    report = ImportReport(rejected=list(annotations.rejected))
+    if rows.empty:
+        return report
+    source_pk = dict(session.execute(select(Source.source_id, Source.id)).all())
+    known = rows.source_id.isin(source_pk.keys())
+    report.rejected += [(line, f"unknown source_id {sid!r}") for line, sid in zip(rows.line[~known], rows.source_id[~known])]
+    rows = rows[known]
+
+    stored = set()
+    ids = rows.classification_id.unique().tolist()
+    for chunk in range(0, len(ids), 500):
+        stored.update(session.scalars(
+            select(Classification.submission_id).where(Classification.submission_id.in_(ids[chunk:chunk + 500]))
+        ))
+    report.already_stored = len(stored)
+    rows = rows[~rows.classification_id.isin(stored)]
+
+    user_pk = {name: get_or_create_user(session, name=name).id for name in rows.user.unique()}
+    flag_columns = [f for f in FLAGS if f in rows.columns]
+    located = "layer_pk" in rows.columns  # clicks made on a known layer (e.g. a Panoptes import)
+    todo = rows.classification_id.nunique()
+    for done, (cid, group) in enumerate(rows.groupby("classification_id", sort=False)):
+        if progress is not None and done % 2000 == 0:
+            session.flush()  # keep the unit of work small on big imports
+            progress(done, todo)
+        clicks = group[~group.no_host]
+        first = group.iloc[0]
+        classification = Classification(
+            submission_id=cid, source_pk=source_pk[first.source_id], user_pk=user_pk[first.user],
+            no_host=clicks.empty, origin="import", **{f: bool(first[f]) for f in flag_columns},
+        )
+        classification.hosts = [
+            HostMark(ra=float(c.host_ra), dec=float(c.host_dec),
+                     **(dict(layer_pk=int(c.layer_pk), pixel_x=float(c.pixel_x), pixel_y=float(c.pixel_y))
+                        if located else {}))
+            for c in clicks.itertuples(index=False)
+        ]
+        session.add(classification)
+        report.classifications_added += 1
+        report.clicks_added += len(clicks)
+    session.flush()
+    if progress is not None:
+        progress(todo, todo)
+    return report
+
+
+def save_classification(session: Session, *, submission_id: str, user_pk: int, source_pk: int,
+                        marks: Sequence[Mark], no_host: bool = False, flags: Iterable[str] = (),
+                        comment: str = "", origin: str = "app") -> int:
+    """Store one answer exactly once; a replayed ``submission_id`` returns the stored classification's id.
+
+    Raises
+    ------
+    InvalidSubmission
+        As :func:`xid_app.answers.check_answer`, or if the id is already used for another user's or source's
+        answer.
+    """
+    flags = set(flags)
+    check_answer(submission_id=submission_id, marks=marks, no_host=no_host, flags=flags, comment=comment)
+
+    def replayed() -> int | None:
+        """The stored answer with this id; refused if it is someone else's, or another source's (a reused
+        id must not silently swallow a different answer)."""
+        row = session.execute(select(Classification.id, Classification.user_pk, Classification.source_pk)
+                              .where(Classification.submission_id == submission_id)).first()
+        if row is not None and (row.user_pk, row.source_pk) != (user_pk, source_pk):
+            raise InvalidSubmission("this answer's id is already used for another answer; answer again")
+        return None if row is None else row.id
+
+    if (existing := replayed()) is not None:
+        return existing
+    classification = Classification(submission_id=submission_id, user_pk=user_pk, source_pk=source_pk,
+                                    no_host=no_host, comment=comment, origin=origin,
+                                    **{flag: flag in flags for flag in FLAGS})
+    classification.hosts = [HostMark(ra=m.ra, dec=m.dec, layer_pk=m.layer_pk, pixel_x=m.pixel_x,
+                                     pixel_y=m.pixel_y, catalogue_id=m.catalogue_id, click_ra=m.click_ra,
+                                     click_dec=m.click_dec) for m in marks]
+    try:
+        with session.begin_nested():
+            session.add(classification)
+            session.flush()
+    except IntegrityError:
+        # Another request stored the same submission between our check and our insert.
+        if (existing := replayed()) is None:
+            raise
+        return existing
+    return classification.id
+
+
+def stored_answer(classification: Classification | None) -> StoredAnswer | None:
+    """A classification row as the domain's :class:`~xid_app.answers.StoredAnswer` (``None`` stays ``None``)."""
+    if classification is None:
+        return None
+    marks = tuple(Mark(h.ra, h.dec, h.layer_pk, h.pixel_x, h.pixel_y, h.catalogue_id, h.click_ra, h.click_dec)
+                  for h in classification.hosts)
+    return StoredAnswer(marks, classification.no_host, frozenset(f for f in FLAGS if getattr(classification, f)),
+                        classification.comment)
+
+
+def latest_answer(session: Session, *, user_pk: int, source_pk: int, origin: str | None = None) -> Classification | None:
+    """The user's current answer for a source (the latest revision), with its marks."""
+    query = select(Classification).where(Classification.user_pk == user_pk, Classification.source_pk == source_pk)
+    if origin is not None:
+        query = query.where(Classification.origin == origin)
+    return session.scalar(query.order_by(Classification.id.desc()).limit(1))
+
+
+def expert_answer(session: Session, *, source_pk: int) -> Classification | None:
+    """An admin's final answer for a source (the latest), or ``None``."""
+    return session.scalar(
+        select(Classification)
+        .where(Classification.source_pk == source_pk, Classification.origin == "expert")
+        .order_by(Classification.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    source_pk: int
+    source_id: str
+    n_classifications: int
+    n_artefact: int
+    n_blend: int
+    n_too_zoomed_in: int
+    decided: bool
+    is_gold: bool
+
+
+def expert_queue(session: Session) -> list[QueueRow]:
+    """Sources the crowd flagged as artefact, blend or too zoomed in: undecided first, most flagged first."""
+    counts = (
+        select(
+            Classification.source_pk,
+            func.count(Classification.id).label("n"),
+            func.sum(case((Classification.artefact, 1), else_=0)).label("artefact"),
+            func.sum(case((Classification.blend, 1), else_=0)).label("blend"),
+            func.sum(case((Classification.too_zoomed_in, 1), else_=0)).label("too_zoomed_in"),
+        )
+        .where(CROWD)
+        .group_by(Classification.source_pk)
+        .subquery()
+    )
+    decided = select(Classification.source_pk).where(Classification.origin == "expert")
+    flagged = counts.c.artefact + counts.c.blend + counts.c.too_zoomed_in
+    rows = session.execute(
+        select(Source.id, Source.source_id, counts.c.n, counts.c.artefact, counts.c.blend, counts.c.too_zoomed_in,
+               Source.id.in_(decided), Source.is_gold)
+        .join(counts, counts.c.source_pk == Source.id)
+        .where(flagged > 0)
+        .order_by(Source.id.in_(decided), flagged.desc(), Source.id)
+    ).all()
+    return [QueueRow(pk, sid, int(n), int(a), int(b), int(z), bool(decided), bool(gold))
+            for pk, sid, n, a, b, z, decided, gold in rows]
+
+
+def crowd_marks(session: Session, *, source_pk: int) -> list[tuple[float, float]]:
+    """Every host position the crowd marked on a source (latest answer per annotator)."""
+    latest = (
+        select(func.max(Classification.id).label("id"))
+        .where(Classification.source_pk == source_pk, CROWD)
+        .group_by(Classification.user_pk)
+        .subquery()
+    )
+    return [tuple(r) for r in session.execute(
+        select(HostMark.ra, HostMark.dec).join(latest, latest.c.id == HostMark.classification_pk))]
