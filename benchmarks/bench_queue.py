@@ -46,12 +46,12 @@ def run(quick: bool = False) -> list[dict]:
                 progress(session, user_pk=user)
 
         def from_queue():
-            seen.add(project.next_source(user, exclude=seen))
-            project.progress(user)
+            seen.add(project.assignment.next_source(user, exclude=seen))
+            project.assignment.progress(user)
 
         baseline = _per_next(from_database, 5)
         t = time.perf_counter()
-        project.queue(wait=True)
+        project.assignment.queue(wait=True)
         built = time.perf_counter() - t
         seen.clear()
         value = _per_next(from_queue, 50)

@@ -9,7 +9,6 @@ import numpy as np
 
 from xid_app.config import Settings
 from xid_app.demo import prepare_demo
-from xid_app.project import _compose
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -18,14 +17,14 @@ def run(quick: bool = False) -> list[dict]:
         pks = list(range(1, 20))
         cold, warm = [], []
         for _ in range(1 if quick else 5):
-            _compose.cache_clear()
+            project.views.clear_cache()
             for pk in pks:
                 t = time.perf_counter()
-                project.view(pk)
+                project.views.view(pk)
                 cold.append(time.perf_counter() - t)
             for pk in pks:
                 t = time.perf_counter()
-                project.view(pk)
+                project.views.view(pk)
                 warm.append(time.perf_counter() - t)
         project.engine.dispose()
     cold_ms, warm_ms = np.median(cold) * 1e3, np.median(warm) * 1e3

@@ -270,7 +270,7 @@ def test_retired_sources_leave_the_queue(db_url, settings):
     project.init()
     project.ingest(DEMO_SOURCES)
     project.import_annotations(DEMO_ANNOTATIONS)
-    gone = project.retired_sources(wait=True)
+    gone = project.assignment.retired_sources(wait=True)
     with project.session() as session:
         ids = dict(session.execute(sa.select(Source.id, Source.source_id)).all())
     assert {ids[pk] for pk in gone} >= {"ARG00030wk", "ARG00031w6"}  # 5 of 5 agree; 20 answers

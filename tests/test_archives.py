@@ -105,17 +105,17 @@ def test_archive_layers_from_ingest_to_page_and_xid_fetch(standin, tmp_path, set
     (tmp_path / "s.csv").write_text(f"source_id,ra,dec\nJ151227+454026,{RA},{DEC}\nOTHER,{RA + 0.01},{DEC}\n")
     project.ingest(tmp_path / "s.csv", archives=[ArchiveSurvey.parse(f"optical:WISE W1={HIPS}"),
                                                  ArchiveSurvey.parse(f"optical:WISE 3.4 um={SKYVIEW}")])
-    layers = project.source(int(source_pks(project.engine)[0])).layers
+    layers = project.views.source(int(source_pks(project.engine)[0])).layers
     assert [(la.band, la.form, la.path, la.field_arcsec) for la in layers] == [
         ("WISE W1", "archive", HIPS, 180.0), ("WISE 3.4 um", "archive", SKYVIEW, 180.0)]
     report = project.fetch()
     assert (report.fetched, report.cached, report.failed) == (4, 0, [])
 
     offline = Project(db_url, settings=settings.model_copy(update=dict(offline=True)))
-    view = offline.view(int(source_pks(project.engine)[0]))
+    view = offline.views.view(int(source_pks(project.engine)[0]))
     assert view.problems == () and view.can_widen
     assert view.view.image.shape[0] * view.view.pixel_scale_arcsec == pytest.approx(180, abs=3)
-    wider = offline.view(int(source_pks(project.engine)[0]), field_scale=2)
+    wider = offline.views.view(int(source_pks(project.engine)[0]), field_scale=2)
     assert any("not in the cache" in p for p in wider.problems) and wider.view is None
 
     env = dict(XID_SKYVIEW_URL=standin.skyview_url, XID_HIPS2FITS_URL=standin.hips2fits_url,

@@ -58,7 +58,7 @@ def test_ingest_layers_and_bands(project, table_dir):
     (table_dir / "s.csv").write_text(GOOD)
     report = project.ingest(table_dir / "s.csv")
     assert report.added == 2
-    info = project.source(2)
+    info = project.views.source(2)
     assert [(layer.band, layer.kind) for layer in info.layers] == [("WISE W1", "optical"), ("radio", "radio")]
 
 

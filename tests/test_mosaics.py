@@ -33,7 +33,7 @@ def test_cli_ingests_the_lotss_source_list_cut_from_its_tile(project, lotss):
     assert "ingested 27 source(s)" in result.output and "12066 outside every mosaic tile, left out" in result.output
     pks = source_pks(project.engine)
     for pk in pks:
-        view = project.view(int(pk))
+        view = project.views.view(int(pk))
         assert view.problems == () and view.view is not None
         layer = view.source.layers[0]
         assert layer.form == "mosaic" and layer.field_arcsec >= 180
@@ -41,7 +41,7 @@ def test_cli_ingests_the_lotss_source_list_cut_from_its_tile(project, lotss):
         assert nx == ny and nx * view.view.pixel_scale_arcsec == pytest.approx(layer.field_arcsec, abs=2 * 1.5)
         x, y = sky_to_pixel(view.view.wcs, view.source.ra, view.source.dec)  # the source is at the centre
         assert abs(x - (nx - 1) / 2) <= 1 and abs(y - (ny - 1) / 2) <= 1
-    bright = max((project.view(int(pk)) for pk in pks), key=lambda v: len(v.view.contours.levels))
+    bright = max((project.views.view(int(pk)) for pk in pks), key=lambda v: len(v.view.contours.levels))
     assert len(bright.view.contours.levels) >= 5
 
 
@@ -58,7 +58,7 @@ def test_field_follows_the_size_column(db_url, settings, lotss):
     table = Table.read(sources)
     maj = dict(zip([s.strip() for s in table["Source_Name"]], table["Maj"]))
     for pk in source_pks(project.engine):
-        info = project.source(int(pk))
+        info = project.views.source(int(pk))
         assert info.layers[0].field_arcsec == pytest.approx(max(30.0, 3 * maj[info.source_id]))
 
 
@@ -66,7 +66,7 @@ def test_a_wider_field_on_request(project, lotss):
     tile, sources = lotss
     project.ingest(sources, mosaics=[MosaicSurvey("radio", "LoTSS", str(tile))])
     pk = int(source_pks(project.engine)[0])
-    normal, wide = project.view(pk), project.view(pk, field_scale=2)
+    normal, wide = project.views.view(pk), project.views.view(pk, field_scale=2)
     assert normal.can_widen and wide.field_scale == 2
     assert wide.view.image.shape[0] == pytest.approx(2 * normal.view.image.shape[0], abs=1)
     assert wide.view.pixel_scale_arcsec == pytest.approx(normal.view.pixel_scale_arcsec)
@@ -170,6 +170,6 @@ def test_pictures_with_wcs_sidecars_as_layers(project, shared_data, tmp_path):
         f"ARG000180p,{header['CRVAL1']},{header['CRVAL2']},{folder / 'ARG000180p_first_rgz_radio.jpg'},"
         f"{folder / 'ARG000180p_wise_w1_rgz_standard.jpg'},FIRST (picture),WISE W1 (picture)\n")
     assert project.ingest(tmp_path / "s.csv", image_roots=[folder]).added == 1
-    view = project.view(int(source_pks(project.engine)[0]))
+    view = project.views.view(int(source_pks(project.engine)[0]))
     assert view.problems == () and view.view.background_band == "WISE W1 (picture)"
     assert view.view.image.shape == (500, 500) and len(view.view.contours.levels) > 0

@@ -39,14 +39,14 @@ def test_candidates_skip_the_excluded_and_put_gold_first_when_asked():
 
 def test_the_queue_gives_what_the_database_query_gives(demo_project):
     """With nothing changed since the queue was made, its order is the grouped SQL query's."""
-    demo_project.queue(wait=True)
+    demo_project.assignment.queue(wait=True)
     demo_project.set_user("q-user", password=None)
     with demo_project.session() as session:
         user = user_by_name(session, name="q-user").id
         seen: set[int] = set()
         while True:
             expected = next_source(session, user_pk=user, exclude=seen)
-            got = demo_project.next_source(user, exclude=seen, claim=False)
+            got = demo_project.assignment.next_source(user, exclude=seen, claim=False)
             assert got == expected
             if got is None:
                 break
@@ -55,13 +55,13 @@ def test_the_queue_gives_what_the_database_query_gives(demo_project):
 
 
 def test_a_team_is_spread_over_the_queue(demo_project):
-    demo_project.queue(wait=True)
+    demo_project.assignment.queue(wait=True)
     users = []
     for name in ("q-a", "q-b", "q-c"):
         demo_project.set_user(name, password=None)
         with demo_project.session() as session:
             users.append(user_by_name(session, name=name).id)
-    handed = [demo_project.next_source(u) for u in users]
+    handed = [demo_project.assignment.next_source(u) for u in users]
     assert len(set(handed)) == 3  # the queue is stale, yet nobody gets what another was just given
 
 
@@ -69,7 +69,7 @@ def test_what_changed_since_the_queue_is_seen_at_once(demo_project):
     """Answers, new sources and deleted sources count on the next Next, not after the queue's refresh."""
     from xid_app.ui.session import AnnotationSession
 
-    demo_project.queue(wait=True)
+    demo_project.assignment.queue(wait=True)
     s = AnnotationSession(demo_project)
     logged_in(s, "q-walker")
     first = s.current.source.pk
@@ -77,15 +77,15 @@ def test_what_changed_since_the_queue_is_seen_at_once(demo_project):
     s.seen.clear()  # only the database can tell now that it was answered
     s.advance()
     assert s.current.source.pk != first
-    assert demo_project.progress(s.user_pk).done_by_user == 1
+    assert demo_project.assignment.progress(s.user_pk).done_by_user == 1
 
     with demo_project.session() as session, session.begin():
         session.add(Source(source_id="NEW-1", ra=150.0, dec=2.0))
     s.advance()
     assert s.current.source.source_id == "NEW-1"  # nobody has answered a new source yet
-    assert demo_project.progress(s.user_pk).total == 20
+    assert demo_project.assignment.progress(s.user_pk).total == 20
 
-    upcoming = demo_project.next_source(s.user_pk, exclude=s.seen, claim=False)
+    upcoming = demo_project.assignment.next_source(s.user_pk, exclude=s.seen, claim=False)
     with demo_project.session() as session, session.begin():
         session.execute(sa.delete(Source).where(Source.id == upcoming))
     s.advance()

@@ -507,7 +507,7 @@ def test_a_deleted_sqlite_database_is_noticed_and_nothing_is_acknowledged(tmp_pa
     assert "Not saved: the database file" in html.unescape(page.message.object)
     assert "Saved" not in page.message.object.replace("Not saved", "")
     with pytest.raises(DatabaseGone):
-        project.progress(None)
+        project.assignment.progress(None)
 
 
 # 13. image paths stay in the table's folder unless the admin allows another

@@ -19,6 +19,7 @@ from . import limits
 from .archives import SERVICES
 from .coords import valid_sky_position
 from .cutouts import MAX_IMAGE_PIXELS, ImageError, LayerKind, read_layer_file
+from .layers import Layer
 from .limits import from_spreadsheet_safe, text_problem
 from .mosaics import best_tiles, field_size, tiles_from_glob
 
@@ -45,20 +46,11 @@ class IngestError(ValueError):
 
 
 @dataclass(frozen=True)
-class LayerRecord:
-    band: str
-    kind: LayerKind
-    path: Path | str
-    form: str = "file"  # file | mosaic | archive
-    field_arcsec: float | None = None
-
-
-@dataclass(frozen=True)
 class SourceRecord:
     source_id: str
     ra: float
     dec: float
-    layers: tuple[LayerRecord, ...] = ()
+    layers: tuple[Layer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,7 +310,7 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
             if band and (problem := text_problem(band, band_column, limits.BAND)):
                 problems.append(f"{where}: {problem}")
                 continue
-            layer = LayerRecord(band=band or default_band, kind=kind, path=image)
+            layer = Layer(band=band or default_band, kind=kind, path=str(image))
             if check_images:
                 try:
                     cutout = read_layer_file(image, band=layer.band, kind=kind, max_pixels=max_image_pixels)
@@ -330,7 +322,7 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
                     continue
             layers.append(layer)
         field_arcsec = field_size(sizes[i], minimum_arcsec=field_min_arcsec, factor=field_factor)
-        layers += [LayerRecord(a.band, a.kind, a.survey, "archive", field_arcsec) for a in archives]
+        layers += [Layer(a.band, a.kind, a.survey, "archive", field_arcsec) for a in archives]
         records.append(SourceRecord(source_id, ra, dec, tuple(layers)))
         rows.append(i)
     if progress is not None:
@@ -353,7 +345,7 @@ def _add_mosaic_layers(records: list[SourceRecord], sizes: np.ndarray, surveys, 
     for k, record in enumerate(records):
         field_arcsec = field_size(sizes[k], minimum_arcsec=field_min_arcsec, factor=field_factor)
         layers = list(record.layers) + [
-            LayerRecord(survey.band, survey.kind, tiles[best[k]].path.resolve(), "mosaic", field_arcsec)
+            Layer(survey.band, survey.kind, str(tiles[best[k]].path.resolve()), "mosaic", field_arcsec)
             for survey, tiles, best in chosen if best[k] >= 0]
         if layers:
             kept.append(replace(record, layers=tuple(layers)))

@@ -13,13 +13,9 @@ The CLI and the server are thin shells over :class:`Project`::
 from __future__ import annotations
 
 import logging
-import random
 import threading
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Collection, Sequence
 
@@ -32,105 +28,22 @@ from . import __version__
 from .accuracy import Score, score_hosts
 from .answers import InvalidSubmission, Mark, StoredAnswer
 from .archives import Archive, FetchReport, FieldRequest
+from .assignment import Assignment
 from .auth import ActiveLogin, LoginEnded, valid_user_name
 from .catalogue import CatalogueIndex
 from .config import Settings
-from .consensus import Annotations, Consensus, ExpertAnswers, retired, run_consensus
-from .cutouts import MAX_IMAGE_PIXELS, Cutout, ImageError, read_fits_layer, read_layer_file
+from .consensus import Annotations, Consensus, ExpertAnswers, run_consensus
 from .export import CLASSIFICATION_COLUMNS, catalogue_table, columns_table, write_table
-from .imaging import Display, View, compose_view
 from .ingest import ArchiveSurvey, MosaicSurvey, read_annotations, read_catalogue, read_sources
-from .mosaics import cut
-from .queue import Queue, candidates, make_queue, random_candidates
-from .store import assignment, catalogue_objects, classifications, columns, db, logins, runs
+from .store import catalogue_objects, classifications, columns, db, logins, runs
 from .store import sources as source_store
 from .store import users as user_store
-from .store.assignment import Progress
 from .store.db import DatabaseGone, DatabaseNotReady  # noqa: F401  (the façade's errors, for its callers)
 from .store.models import Layer, Source
 from .store.snapshot import snapshot_path
+from .views import SourceView, Views  # noqa: F401  (SourceView: the façade's type, for its callers)
 
-_background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-queue")
 log = logging.getLogger(__name__)
-HAND_OUT_S = 120.0  # a source handed to one annotator is offered to others only after this (or when none is left)
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    pk: int
-    band: str
-    kind: str
-    path: str
-    form: str = "file"
-    field_arcsec: float | None = None
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    pk: int
-    source_id: str
-    ra: float
-    dec: float
-    layers: tuple[LayerInfo, ...]
-    is_gold: bool = False
-
-
-@dataclass(frozen=True)
-class SourceView:
-    """A source ready to draw: its view, the layer the view's pixels belong to, and layers that failed."""
-
-    source: SourceInfo
-    view: View | None
-    background_layer_pk: int | None
-    problems: tuple[str, ...]
-    shown_layer_pks: tuple[int, ...] = ()  # the readable layers, in the order Display indices refer to
-    field_scale: float = 1.0  # mosaic fields cut this many times their stored size
-
-    @property
-    def can_widen(self) -> bool:
-        """Whether a larger field can be shown (some layer is cut from a mosaic or fetched)."""
-        return any(layer.form != "file" for layer in self.source.layers)
-
-
-def _log_failure(future: Future) -> None:
-    """Background work has nobody waiting for it: say when it failed (the last result stays in use)."""
-    if not future.cancelled() and future.exception() is not None:
-        log.error("remaking the queue failed", exc_info=future.exception())
-
-
-@lru_cache(maxsize=512)
-def _read_layer(layer: LayerInfo, ra: float, dec: float, field_scale: float, archive: Archive | None,
-                pixels: int, max_pixels: int) -> Cutout:
-    """A layer's image for the source at ``(ra, dec)``; mosaic and archive fields are ``field_scale``
-    times their stored size (a user who finds the field too small asks for a larger one)."""
-    band, kind = layer.band, layer.kind
-    if layer.form == "mosaic":
-        return cut(layer.path, ra, dec, (layer.field_arcsec or 0) * field_scale, band=band, kind=kind)  # type: ignore[arg-type]
-    if layer.form == "archive":
-        if archive is None:
-            raise ImageError(f"{layer.path}: archive layers need an archive configuration")
-        request = FieldRequest(layer.path, ra, dec, (layer.field_arcsec or 0) * field_scale,
-                               int(round(pixels * field_scale)))
-        return read_fits_layer(archive.fetch(request), band=band, kind=kind, max_pixels=max_pixels)  # type: ignore[arg-type]
-    return read_layer_file(layer.path, band=band, kind=kind, max_pixels=max_pixels)  # type: ignore[arg-type]
-
-
-@lru_cache(maxsize=512)
-def _compose(layers: tuple[LayerInfo, ...], display: Display, ra: float, dec: float, field_scale: float = 1.0,
-             archive: Archive | None = None, pixels: int = 300, max_pixels: int = MAX_IMAGE_PIXELS) -> SourceView:
-    cutouts, pks, problems = [], [], []
-    for layer in layers:
-        try:
-            cutouts.append(_read_layer(layer, ra, dec, field_scale, archive, pixels, max_pixels))
-            pks.append(layer.pk)
-        except ImageError as exc:
-            problems.append(f"cannot display layer {layer.band}: {exc}")
-    if not cutouts:
-        return SourceView(None, None, None, tuple(problems) or ("this source has no image layer",), ())  # type: ignore[arg-type]
-    # The display refers to layers by their position among the readable ones.
-    view = compose_view(cutouts, display)
-    return SourceView(None, view, pks[view.background_index], tuple(problems), tuple(pks),  # type: ignore[arg-type]
-                      field_scale)
 
 
 class Project:
@@ -150,10 +63,8 @@ class Project:
         self._catalogue: tuple | None = None
         self._archive: Archive | None = None
         self._catalogue_lock = threading.Lock()
-        self._queue: tuple[float, Queue] | None = None
-        self._queueing: Future | None = None
-        self._handed: dict[int, float] = {}  # source pk → when it was last handed out, oldest first
-        self._handing = threading.Lock()
+        self.views = Views(lambda: self.engine, self.settings, lambda: self.archive)
+        self.assignment = Assignment(self.session, self.settings, self._answers, lambda: self.engine)
 
     @property
     def engine(self) -> Engine:
@@ -471,104 +382,6 @@ class Project:
             return runs.save_consensus_run(session, result=result, source_pks=columns.source_pks(self.engine),
                                                  version=__version__)
 
-    def retired_sources(self, *, max_age_s: float = 30.0, wait: bool = False) -> frozenset[int]:
-        """Primary keys of retired sources (see :func:`xid_app.consensus.retired`), as of the last
-        :meth:`queue`."""
-        queue = self.queue(max_age_s=max_age_s, wait=wait)
-        return queue.retired if queue is not None else frozenset()
-
-    def queue(self, *, max_age_s: float = 30.0, wait: bool = False) -> Queue | None:
-        """The order annotators get sources in, with retirement (see :mod:`xid_app.queue`).
-
-        Pages ask on every Next, but it comes from consensus over every source: it is recomputed in the
-        background when older than ``max_age_s`` and the last one is returned meanwhile (None at first);
-        ``wait=True`` waits for a fresh one."""
-        stale = self._queue is None or time.monotonic() - self._queue[0] > max_age_s
-        if stale and (self._queueing is None or self._queueing.done()):
-            self._queueing = _background.submit(self._compute_queue)
-            self._queueing.add_done_callback(_log_failure)
-        if wait:
-            self._queueing.result()
-        return self._queue[1] if self._queue is not None else None
-
-    def _compute_queue(self) -> None:
-        s = self.settings
-        started = time.monotonic()
-        source_pks, _, ann, _ = self._answers()
-        result = run_consensus(ann, s.consensus_method)
-        mask = retired(result, min_classifications=s.retire_min_classifications, agreement=s.retire_agreement,
-                       max_classifications=s.retire_max_classifications)
-        gold = np.zeros(len(source_pks), dtype=bool)
-        gold[columns.gold_sources(self.engine)] = True
-        self._queue = (started, make_queue(source_pks, result.n_classifications, gold, mask))
-
-    def next_source(self, user_pk: int, *, exclude: Collection[int] = (), gold: bool = False,
-                    rng: random.Random | None = None, claim: bool = True) -> int | None:
-        """The next source for a user: one they have not answered and that is not ``exclude``-d,
-        least-answered first, then oldest; with ``gold``, an undone gold-standard source first if there
-        is one; with ``rng``, a random one instead.
-
-        Sources ingested since the last :meth:`queue` come first (nobody has answered them yet). A source
-        handed to someone in the last ``HAND_OUT_S`` seconds (``claim``) goes to others only when nothing
-        else is left, so a team spreads over the queue between its refreshes. Before the first queue is
-        ready the database is asked directly (slower on large projects)."""
-        queue = self.queue()
-        with self.session() as session:
-            if queue is None:
-                if rng is not None:
-                    return assignment.random_source(session, user_pk=user_pk, exclude=exclude, rng=rng)
-                return assignment.next_source(session, user_pk=user_pk, exclude=exclude, gold=gold)
-            taken = self._handed_out()
-            excluded = set(exclude)
-            newer = [pk for pk in assignment.sources_after(session, queue.newest_pk, user_pk=user_pk,
-                                                           limit=len(excluded) + len(taken) + 1)
-                     if pk not in excluded]
-            if newer:
-                free = [pk for pk in newer if pk not in taken] or newer
-                pk = rng.choice(free) if rng is not None else free[0]
-            else:
-                excluded |= assignment.done_sources(session, user_pk=user_pk) | queue.retired
-                pk = self._first_existing(session, queue, excluded | taken, gold, rng)
-                if pk is None and taken:
-                    pk = self._first_existing(session, queue, excluded, gold, rng)
-        if pk is not None and claim:
-            with self._handing:
-                self._handed.pop(pk, None)
-                self._handed[pk] = time.monotonic()
-        return pk
-
-    @staticmethod
-    def _first_existing(session, queue: Queue, excluded: set[int], gold: bool, rng) -> int | None:
-        excluded = set(excluded)
-        while True:
-            picks = (random_candidates(queue, excluded, rng) if rng is not None
-                     else candidates(queue, excluded, gold_first=gold))
-            if len(picks) == 0:
-                return None
-            alive = source_store.existing_sources(session, picks)
-            for pk in picks.tolist():
-                if pk in alive:
-                    return pk
-            excluded |= set(picks.tolist())  # deleted since the queue was made
-
-    def _handed_out(self) -> set[int]:
-        """Sources handed to someone in the last ``HAND_OUT_S`` seconds (oldest are forgotten here)."""
-        with self._handing:
-            expired = time.monotonic() - HAND_OUT_S
-            while self._handed and next(iter(self._handed.values())) < expired:
-                del self._handed[next(iter(self._handed))]
-            return set(self._handed)
-
-    def progress(self, user_pk: int | None) -> Progress:
-        """The user's count of answered sources (exact) and the team's (as of the last :meth:`queue`)."""
-        queue = self.queue()
-        with self.session() as session:
-            if queue is None:
-                return assignment.progress(session, user_pk=user_pk)
-            done = assignment.count_done(session, user_pk=user_pk) if user_pk is not None else 0
-            total = queue.total + assignment.count_sources_after(session, queue.newest_pk)
-        return Progress(done_by_user=done, total=total, classified_by_anyone=queue.classified)
-
     def score(self, reference: str | Path, result: Consensus, source_ids, *, radius_arcsec: float = 3.0) -> Score:
         """Score a consensus against a CSV of reference hosts: ``source_id, host_ra, host_dec, has_host``
         (several rows for several hosts; ``has_host = 0`` for none), like RGZ's ``consensus_hosts.csv``."""
@@ -602,29 +415,3 @@ class Project:
         table = self.catalogue(method, progress=progress, **params)
         write_table(table, path)
         return table
-
-    def source(self, source_pk: int) -> SourceInfo:
-        """A source and its layers, by primary key."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(Source.source_id, Source.ra, Source.dec, Source.is_gold).where(Source.id == source_pk)
-            ).one()
-            layers = conn.execute(
-                select(Layer.id, Layer.band, Layer.kind, Layer.path, Layer.form, Layer.field_arcsec)
-                .where(Layer.source_pk == source_pk)
-                .order_by(Layer.position)
-            ).all()
-        return SourceInfo(source_pk, row.source_id, row.ra, row.dec, tuple(LayerInfo(*layer) for layer in layers),
-                          bool(row.is_gold))
-
-    def default_display(self) -> Display:
-        s = self.settings
-        return Display(floor_sigma=s.contour_floor_sigma, step=s.contour_step, max_levels=s.contour_max_levels)
-
-    def view(self, source_pk: int, display: Display | None = None, *, field_scale: float = 1.0) -> SourceView:
-        """The drawable view of a source (cached per process: the page's Next must be instant);
-        ``field_scale`` > 1 cuts mosaic layers that many times wider."""
-        info = self.source(source_pk)
-        composed = _compose(info.layers, display or self.default_display(), info.ra, info.dec, field_scale,
-                            self.archive, self.settings.archive_pixels, self.settings.max_image_pixels)
-        return replace(composed, source=info)

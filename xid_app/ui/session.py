@@ -11,11 +11,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..answers import FLAGS, InvalidSubmission, Mark, comment_problem
+from ..assignment import Progress
 from ..auth import ActiveLogin, LoginEnded
 from ..catalogue import Match
 from ..coords import parse_position, pixel_to_sky, sky_to_pixel, tangent_offsets_arcsec
 from ..imaging import Display
-from ..project import Progress, Project, SourceView
+from ..project import Project, SourceView
 
 _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
 
@@ -57,7 +58,7 @@ class AnnotationSession:
 
     def __post_init__(self):
         if self.display is None:
-            self.display = self.project.default_display()
+            self.display = self.project.views.default_display()
 
     # --- who ------------------------------------------------------------------------------------
 
@@ -98,7 +99,7 @@ class AnnotationSession:
             # being composed in the background right now: wait for it rather than compose it twice
             self._prefetching[1].result(timeout=30)
         if keep_bands:
-            info = self.project.source(source_pk)
+            info = self.project.views.source(source_pk)
             bands = [layer.band for layer in info.layers]
             background, contours = self.preferred_bands
             self.display = replace(
@@ -107,7 +108,7 @@ class AnnotationSession:
                 contours_from=bands.index(contours) if contours in bands else None,
             )
         scale = self.current.field_scale if self.current is not None and self.current.source.pk == source_pk else 1.0
-        self.current = self.project.view(source_pk, self.display, field_scale=scale)
+        self.current = self.project.views.view(source_pk, self.display, field_scale=scale)
 
     def widen(self) -> bool:
         """Show a field twice as wide (up to ``MAX_FIELD_SCALE`` times the stored one) where layers are cut
@@ -116,7 +117,7 @@ class AnnotationSession:
         current = self.current
         if not current.can_widen or current.field_scale >= MAX_FIELD_SCALE:
             return False
-        self.current = self.project.view(current.source.pk, self.display, field_scale=current.field_scale * 2)
+        self.current = self.project.views.view(current.source.pk, self.display, field_scale=current.field_scale * 2)
         return True
 
     def prefetch(self) -> None:
@@ -126,10 +127,10 @@ class AnnotationSession:
         compete for the interpreter."""
         if self.expert or self.user_pk is None:
             return
-        upcoming = self.project.next_source(self.user_pk, exclude=self.seen, claim=False)  # a guess
+        upcoming = self.project.assignment.next_source(self.user_pk, exclude=self.seen, claim=False)  # a guess
         if upcoming is not None:
             display = replace(self.display, background=None, contours_from=None)
-            self._prefetching = (upcoming, _prefetcher.submit(self.project.view, upcoming, display))
+            self._prefetching = (upcoming, _prefetcher.submit(self.project.views.view, upcoming, display))
 
     def _leave(self) -> None:
         if self.current is not None:
@@ -145,7 +146,7 @@ class AnnotationSession:
         if self.expert:
             upcoming = self._next_expert()
         else:
-            upcoming = self.project.next_source(self.user_pk, exclude=self.seen, gold=want_gold)
+            upcoming = self.project.assignment.next_source(self.user_pk, exclude=self.seen, gold=want_gold)
         self.show(upcoming)
         if self.current is not None and not self.expert:
             self.since_gold = 0 if self._is_gold() else self.since_gold + 1
@@ -162,7 +163,7 @@ class AnnotationSession:
         """Go to a random source this user has not done."""
         self._require_user()
         self._leave()
-        self.show(self.project.next_source(self.user_pk, exclude=self.seen, rng=self._rng))
+        self.show(self.project.assignment.next_source(self.user_pk, exclude=self.seen, rng=self._rng))
 
     def back(self) -> None:
         """Return to the previous source, showing this user's answer there so it can be changed."""
@@ -303,7 +304,7 @@ class AnnotationSession:
         return self.current is not None and self.current.source.is_gold
 
     def progress(self) -> Progress:
-        return self.project.progress(self.user_pk)
+        return self.project.assignment.progress(self.user_pk)
 
     def _require_user(self) -> None:
         if self.login_pk is not None and not self.project.login_is_active(self.login_pk):
