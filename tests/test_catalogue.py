@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from xid_app.catalogue import CatalogueIndex
+from xid_app.catalogue import CatalogueIndex, read_catalogue
 from xid_app.cli import main
-from xid_app.ingest import IngestError, read_catalogue
 from xid_app.store.catalogue_objects import catalogue_properties
+from xid_app.tables import IngestError
 
 
 @pytest.fixture

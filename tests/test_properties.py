@@ -15,10 +15,13 @@ from hypothesis import strategies as st
 from tests.conftest import logged_in
 from xid_app.answers import MAX_COMMENT_LENGTH, InvalidSubmission, Mark
 from xid_app.auth import valid_user_name
+from xid_app.catalogue import read_catalogue
 from xid_app.coords import parse_position, valid_sky_position
-from xid_app.ingest import IngestError, read_annotations, read_catalogue, read_sources
+from xid_app.ingest import read_sources
+from xid_app.interchange import read_annotations
 from xid_app.store.classifications import save_classification
 from xid_app.store.models import Classification, HostMark
+from xid_app.tables import IngestError
 from xid_app.ui.annotate import _text
 from xid_app.ui.session import AnnotationSession, SessionError
 

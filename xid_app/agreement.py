@@ -56,11 +56,7 @@ def answer_categories(ann: Annotations, consensus: Consensus, *, radius_arcsec: 
     rank = np.full(n_cls, np.iinfo(np.int64).max)
     clicked = np.zeros(n_cls, dtype=bool)
     clicked[ann.click_cls] = True
-    host_rank = np.zeros(len(consensus.host_source), dtype=np.int64)
-    if len(host_rank):
-        new_run = np.r_[True, consensus.host_source[1:] != consensus.host_source[:-1]]
-        start = np.maximum.accumulate(np.where(new_run, np.arange(len(host_rank)), 0))
-        host_rank = np.arange(len(host_rank)) - start + 1
+    host_rank = consensus.host_rank
     click_src = ann.cls_source[ann.click_cls]
     for h in range(len(consensus.host_source)):  # hosts are few per source; clicks vectorised per host
         on = np.flatnonzero(click_src == consensus.host_source[h])
@@ -182,8 +178,7 @@ def per_source(ann: Annotations, consensus: Consensus, *, radius_arcsec: float =
     counts = count_table(answers)
     frame = pd.DataFrame({"classifications": counts.sum(axis=1), "agreement": counts.max(axis=1) / counts.sum(axis=1),
                           "top_answer": counts.idxmax(axis=1)})
-    best = np.r_[True, consensus.host_source[1:] != consensus.host_source[:-1]] if len(consensus.host_source) else \
-        np.zeros(0, bool)
+    best = consensus.best_host
     frame["host_scatter_arcsec"] = pd.Series(consensus.host_scatter_arcsec[best], index=consensus.host_source[best])
     return frame
 
@@ -206,10 +201,9 @@ def summary(answers: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.D
 def _best_hosts(consensus: Consensus, n_sources: int) -> tuple[np.ndarray, np.ndarray]:
     """Each source's best host (NaN where none)."""
     ra, dec = np.full(n_sources, np.nan), np.full(n_sources, np.nan)
-    if len(consensus.host_source):
-        first = np.r_[True, consensus.host_source[1:] != consensus.host_source[:-1]]
-        ra[consensus.host_source[first]] = consensus.host_ra[first]
-        dec[consensus.host_source[first]] = consensus.host_dec[first]
+    first = consensus.best_host
+    ra[consensus.host_source[first]] = consensus.host_ra[first]
+    dec[consensus.host_source[first]] = consensus.host_dec[first]
     return ra, dec
 
 

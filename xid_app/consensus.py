@@ -104,6 +104,16 @@ class Consensus:
         return self.host_votes / np.maximum(self.n_classifications[self.host_source], 1)
 
     @property
+    def host_rank(self) -> np.ndarray:
+        """1 for each source's best-supported host, 2 for the next... (hosts are grouped by source, best first)."""
+        return rank_within_runs(self.host_source)
+
+    @property
+    def best_host(self) -> np.ndarray:
+        """Mask of each source's best-supported host."""
+        return self.host_rank == 1
+
+    @property
     def no_host_fraction(self) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.n_classifications > 0, self.n_no_host / np.maximum(self.n_classifications, 1), np.nan)
@@ -141,6 +151,15 @@ class ExpertAnswers:
                              renumber[self.host_answer[host_keep]], self.host_ra[host_keep], self.host_dec[host_keep])
 
 
+def rank_within_runs(keys: np.ndarray) -> np.ndarray:
+    """1, 2, 3... within each run of equal consecutive ``keys``."""
+    if len(keys) == 0:
+        return np.empty(0, np.int32)
+    new_run = np.r_[True, keys[1:] != keys[:-1]]
+    run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(keys)), 0))
+    return (np.arange(len(keys)) - run_start + 1).astype(np.int32)
+
+
 @dataclass(frozen=True)
 class Param:
     """A reducer parameter declared as data."""
@@ -152,7 +171,8 @@ class Param:
 
 @dataclass(frozen=True)
 class Method:
-    """A registered consensus reducer."""
+    """A registered consensus reducer. Its parameters' defaults live here only (the reducers take every
+    parameter as a required keyword): call it through :func:`run_consensus`."""
 
     reduce: Callable[..., Consensus]
     params: dict[str, Param]
@@ -342,9 +362,9 @@ def agrees_with_answers(ann: Annotations, answers: ExpertAnswers, *, radius_arcs
 _WEIGHTS_CONVERGED = 1e-3  # reliability rounds stop once no annotator's weight moves more than this
 
 
-def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_fraction: float = 0.5,
-               co_marked_fraction: float = 0.5, min_secondary_votes: float = 2,
-               reliability_iterations: float = 3, gold_weight: float = 3) -> Consensus:
+def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fraction: float,
+               co_marked_fraction: float, min_secondary_votes: float, reliability_iterations: float,
+               gold_weight: float) -> Consensus:
     """XID's consensus: clusters of clicks, votes weighted by each annotator's reliability.
 
     Clicks closer than ``link_radius_arcsec`` (transitively) form a host candidate; each classification
@@ -409,7 +429,7 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float = 5.0, secondary_f
         reliability_iterations=reliability_iterations, gold_weight=gold_weight))
 
 
-def reduce_rgz(ann: Annotations, *, bandwidth_arcsec: float = 3.0) -> Consensus:
+def reduce_rgz(ann: Annotations, *, bandwidth_arcsec: float) -> Consensus:
     """Radio Galaxy Zoo style: one host per source at the densest point of the classifications' first clicks.
 
     As in RGZ's ``consensus.py``, only the first click of each classification counts (so a second host in
@@ -443,7 +463,7 @@ def reduce_rgz(ann: Annotations, *, bandwidth_arcsec: float = 3.0) -> Consensus:
                    dict(bandwidth_arcsec=bandwidth_arcsec))
 
 
-def reduce_dbscan(ann: Annotations, *, eps_arcsec: float = 5.0, min_samples: float = 3) -> Consensus:
+def reduce_dbscan(ann: Annotations, *, eps_arcsec: float, min_samples: float) -> Consensus:
     """Zooniverse Panoptes style (``point_reducer_dbscan``): every DBSCAN cluster of clicks is a host.
 
     ``eps_arcsec`` and ``min_samples`` as in scikit-learn's DBSCAN; no "no host" vote and no competing

@@ -15,8 +15,9 @@ import numpy as np
 from astropy.table import Column, MaskedColumn, Table
 
 from . import __version__
+from .answers import FLAGS
 from .catalogue import CatalogueIndex
-from .consensus import FLAGS, Consensus, ExpertAnswers
+from .consensus import Consensus, ExpertAnswers, rank_within_runs
 from .limits import FORMULA_STARTS, spreadsheet_safe
 
 
@@ -105,15 +106,6 @@ FORMATS = {
 }
 
 
-def _rank_within_runs(keys: np.ndarray) -> np.ndarray:
-    """1, 2, 3... within each run of equal consecutive ``keys``."""
-    if len(keys) == 0:
-        return np.empty(0, np.int32)
-    new_run = np.r_[True, keys[1:] != keys[:-1]]
-    run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(keys)), 0))
-    return (np.arange(len(keys)) - run_start + 1).astype(np.int32)
-
-
 def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
                     expert: ExpertAnswers | None = None, catalogue: CatalogueIndex | None = None,
                     match_radius_arcsec: float = 3.0) -> Table:
@@ -151,7 +143,7 @@ def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
     n_c, n_e = len(hsrc), len(empty)
     parts = {
         "src": [hsrc, empty],
-        "host_rank": [_rank_within_runs(hsrc), np.zeros(n_e, np.int32)],
+        "host_rank": [rank_within_runs(hsrc), np.zeros(n_e, np.int32)],
         "host_ra": [consensus.host_ra[keep], np.full(n_e, np.nan)],
         "host_dec": [consensus.host_dec[keep], np.full(n_e, np.nan)],
         "consensus_level": [consensus.host_level[keep], consensus.no_host_fraction[empty]],
@@ -168,7 +160,7 @@ def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
         answers = np.concatenate([expert.host_answer, np.flatnonzero(~with_host)])
         n_x, n_h = len(answers), len(expert.host_answer)
         parts["src"].append(expert.source[answers])
-        parts["host_rank"].append(np.r_[_rank_within_runs(expert.host_answer), np.zeros(n_x - n_h, np.int32)])
+        parts["host_rank"].append(np.r_[rank_within_runs(expert.host_answer), np.zeros(n_x - n_h, np.int32)])
         parts["host_ra"].append(np.r_[expert.host_ra, np.full(n_x - n_h, np.nan)])
         parts["host_dec"].append(np.r_[expert.host_dec, np.full(n_x - n_h, np.nan)])
         parts["consensus_level"].append(np.full(n_x, np.nan))

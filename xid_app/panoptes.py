@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from . import limits
-from .ingest import ANNOTATION_COLUMNS, AnnotationRows, read_csv_text
+from .interchange import ANNOTATION_COLUMNS, AnnotationRows
 from .limits import text_problem
+from .tables import read_csv_text
 
 PANOPTES_COLUMNS = ("classification_id", "user_name", "subject_ids", "subject_data", "annotations")
 # words in a question's answer label → what XID records (first match wins, case-insensitive)

@@ -30,11 +30,12 @@ from .answers import InvalidSubmission, Mark, StoredAnswer
 from .archives import Archive, FetchReport, FieldRequest
 from .assignment import Assignment
 from .auth import ActiveLogin, LoginEnded, valid_user_name
-from .catalogue import CatalogueIndex
+from .catalogue import CatalogueIndex, read_catalogue
 from .config import Settings
 from .consensus import Annotations, Consensus, ExpertAnswers, run_consensus
 from .export import CLASSIFICATION_COLUMNS, catalogue_table, columns_table, write_table
-from .ingest import ArchiveSurvey, MosaicSurvey, read_annotations, read_catalogue, read_sources
+from .ingest import ArchiveSurvey, MosaicSurvey, read_sources
+from .interchange import read_annotations
 from .store import catalogue_objects, classifications, columns, db, logins, runs
 from .store import sources as source_store
 from .store import users as user_store

@@ -12,8 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..catalogue import CatalogueIndex
-from ..ingest import CatalogueRows
+from ..catalogue import CatalogueIndex, CatalogueRows
 from .columns import read_columns
 from .models import (
     CatalogueObject,

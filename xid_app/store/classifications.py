@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..answers import FLAGS, InvalidSubmission, Mark, StoredAnswer, check_answer
-from ..ingest import AnnotationRows
+from ..interchange import AnnotationRows
 from .models import (
     CROWD,
     Classification,

@@ -10,7 +10,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..ingest import IngestError, SourceRecord
+from ..ingest import SourceRecord
+from ..tables import IngestError
 from .models import (
     Layer,
     Source,
