@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from .consensus import Consensus
@@ -79,3 +80,25 @@ def score_hosts(consensus: Consensus, ref_source: np.ndarray, ref_ra: np.ndarray
         extra += len(mine) - matched
     n_ref = int(np.isin(ref_source, sources).sum())
     return Score(found, n_ref - found, extra, agreed, no_host_sources)
+
+
+def score_against(reference, consensus: Consensus, source_ids, *, radius_arcsec: float = 3.0) -> Score:
+    """Score a consensus against a CSV of reference hosts: ``source_id, host_ra, host_dec, has_host``
+    (several rows for several hosts; ``has_host = 0`` for none), like RGZ's ``consensus_hosts.csv``.
+
+    Raises
+    ------
+    ValueError
+        If the file lacks one of those columns.
+    """
+    ref = pd.read_csv(reference)
+    missing = {"source_id", "host_ra", "host_dec", "has_host"} - set(ref.columns)
+    if missing:
+        raise ValueError(f"{reference}: missing column(s) {', '.join(sorted(missing))}")
+    index = {sid: i for i, sid in enumerate(source_ids)}
+    ref = ref[ref.source_id.isin(index.keys())]
+    hosts = ref[ref.has_host == 1]
+    return score_hosts(consensus, hosts.source_id.map(index).to_numpy(int), hosts.host_ra.to_numpy(float),
+                       hosts.host_dec.to_numpy(float), radius_arcsec=radius_arcsec,
+                       sources=np.intersect1d(ref.source_id.map(index).to_numpy(int),
+                                              np.flatnonzero(consensus.n_classifications > 0)))

@@ -8,6 +8,7 @@ import sys
 import click
 
 from . import __version__
+from .accuracy import score_against
 from .config import Settings
 from .consensus import METHODS
 from .ingest import ArchiveSurvey, IngestError, MosaicSurvey
@@ -279,7 +280,7 @@ def consensus(project: Project, method, params, reference, radius, list_methods,
     click.echo(f"{classified} classified source(s): {with_host} with a host ({len(result.host_ra)} host(s)), "
                f"{classified - with_host} without")
     if reference:
-        score = project.score(reference, result, source_ids, radius_arcsec=radius)
+        score = score_against(reference, result, source_ids, radius_arcsec=radius)
         click.echo(f"against {reference} within {radius:g}\": found {score.found} of {score.n_reference} host(s), "
                    f"{score.extra} extra, no host agreed on {score.no_host_agreed} of {score.no_host_sources} "
                    f"(completeness {score.completeness:.3f}, purity {score.purity:.3f})")

@@ -4,6 +4,10 @@ Zooniverse's aggregation splits *extract* (raw answers → flat data) from *redu
 Extraction happens at the edges (:mod:`xid_app.extract`, ``ingest.read_annotations``);
 here are only reducers. Each reducer handles every source in one vectorised pass and is registered in
 :data:`METHODS` with its parameters declared as data.
+
+Why one module: the methods share the vote, candidate and ranking kernels between the data types and the
+reducers, and reading the reducers side by side, over the same flat arrays, is how they are compared
+(docs/consensus.md). A method family with kernels of its own gets a module of its own.
 """
 
 from __future__ import annotations

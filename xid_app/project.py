@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import Callable, Collection, Sequence
 
 import numpy as np
-import pandas as pd
 from astropy.table import Table
 from sqlalchemy import Engine, select
 
 from . import __version__
-from .accuracy import Score, score_hosts
 from .answers import InvalidSubmission, Mark, StoredAnswer
 from .archives import Archive, FetchReport, FieldRequest
 from .assignment import Assignment
@@ -128,12 +126,9 @@ class Project:
 
     def archive_requests(self) -> list[FieldRequest]:
         """The field of every archive layer of every source."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(Layer.path, Source.ra, Source.dec, Layer.field_arcsec)
-                                .join(Source, Source.id == Layer.source_pk).where(Layer.form == "archive")
-                                .order_by(Layer.id)).all()
-        return [FieldRequest(path, ra, dec, field or self.settings.field_min_arcsec, self.settings.archive_pixels)
-                for path, ra, dec, field in rows]
+        s = self.settings
+        return [FieldRequest(survey, ra, dec, field or s.field_min_arcsec, s.archive_pixels)
+                for survey, ra, dec, field in source_store.archive_fields(self.engine)]
 
     def fetch(self, *, progress: Callable[[int, int], None] | None = None) -> FetchReport:
         """Fetch every archive layer not yet cached, a few at a time at a polite rate (``xid fetch``);
@@ -382,21 +377,6 @@ class Project:
         with self.session() as session, session.begin():
             return runs.save_consensus_run(session, result=result, source_pks=columns.source_pks(self.engine),
                                                  version=__version__)
-
-    def score(self, reference: str | Path, result: Consensus, source_ids, *, radius_arcsec: float = 3.0) -> Score:
-        """Score a consensus against a CSV of reference hosts: ``source_id, host_ra, host_dec, has_host``
-        (several rows for several hosts; ``has_host = 0`` for none), like RGZ's ``consensus_hosts.csv``."""
-        ref = pd.read_csv(reference)
-        missing = {"source_id", "host_ra", "host_dec", "has_host"} - set(ref.columns)
-        if missing:
-            raise ValueError(f"{reference}: missing column(s) {', '.join(sorted(missing))}")
-        index = {sid: i for i, sid in enumerate(source_ids)}
-        ref = ref[ref.source_id.isin(index.keys())]
-        hosts = ref[ref.has_host == 1]
-        return score_hosts(result, hosts.source_id.map(index).to_numpy(int), hosts.host_ra.to_numpy(float),
-                           hosts.host_dec.to_numpy(float), radius_arcsec=radius_arcsec,
-                           sources=np.intersect1d(ref.source_id.map(index).to_numpy(int),
-                                                  np.flatnonzero(result.n_classifications > 0)))
 
     def classifications(self) -> Table:
         """Every answer ever given, every revision, one row per mark (see ``CLASSIFICATION_COLUMNS``)."""

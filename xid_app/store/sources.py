@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ..ingest import SourceRecord
@@ -70,3 +70,11 @@ def existing_sources(session: Session, source_pks: Sequence[int]) -> set[int]:
 def set_gold(session: Session, *, source_pk: int, gold: bool) -> None:
     session.get(Source, source_pk).is_gold = gold
     session.flush()
+
+
+def archive_fields(engine: Engine) -> list[tuple[str, float, float, float | None]]:
+    """``(SERVICE:SURVEY, ra, dec, field_arcsec)`` of every archive layer of every source."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(Layer.path, Source.ra, Source.dec, Layer.field_arcsec)
+            .join(Source, Source.id == Layer.source_pk).where(Layer.form == "archive").order_by(Layer.id))]
