@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from tests.conftest import logged_in
 from xid_app.coords import pixel_to_sky
+from xid_app.project import Project
 from xid_app.store.classifications import expert_queue, latest_answer
 from xid_app.store.models import Classification, HostMark, Source
 from xid_app.store.sources import set_gold
@@ -195,7 +196,7 @@ def test_the_page_is_not_held_up_while_the_catalogue_loads(demo_project):
     logged_in(s, "early-bird")
     _go_to(s, "ARG000307k")
     x, y = sky_to_pixel(s.current.view.wcs, 150.786 + 1 / 3600, 10.846833)
-    with demo_project._catalogue_lock:  # another thread is building the index
+    with demo_project.building_catalogue_index():  # as while the server builds it at start
         raw = s.click(float(x), float(y))
         with pytest.raises(SessionError, match="catalogue is still loading"):
             s.match("J100308.64+105048.6")
@@ -252,8 +253,8 @@ def test_gold_sources_come_now_and_then(demo_project):
     with demo_project.session() as session, session.begin():
         gold_pk = session.scalar(sa.select(sa.func.max(Classification.source_pk)))
         set_gold(session, source_pk=gold_pk, gold=True)
-    demo_project.settings.gold_every = 3
-    s = AnnotationSession(demo_project)
+    project = Project(demo_project.url, settings=demo_project.settings.model_copy(update=dict(gold_every=3)))
+    s = AnnotationSession(project)
     logged_in(s, "learner")
     shown = [s.current.source.pk]
     for _ in range(3):

@@ -138,11 +138,10 @@ def test_annotator_cannot_open_admin_page_or_download(demo, page):
     log_in(page, url, new_user(project, "roles-ann"), PASSWORD)
     wait_for_source(page)
     page.goto(url + "/admin")
-    page.wait_for_timeout(2000)
-    body = page.content()
+    expect(page.locator("body")).to_contain_text("not authorized", ignore_case=True, timeout=10_000)
+    body = page.content()  # the page is drawn (the refusal is on it): nothing else of the admin's is
     assert "Catalogue .fits" not in body and "Expert queue" not in body
     assert page.get_by_text("Catalogue .fits").count() == 0
-    expect(page.locator("body")).to_contain_text("not authorized", ignore_case=True, timeout=10_000)
 
 
 # --- marking hosts --------------------------------------------------------------------------------
@@ -540,7 +539,10 @@ def test_a_double_clicked_next_stores_once_under_the_browsers_id_and_advances_on
     page.get_by_role("button", name="Next ▶").dblclick()
     expect(title(page)).not_to_have_text(first, timeout=20_000)
     second = title(page).inner_text()
-    page.wait_for_timeout(1500)  # time for a second advance, if it were to happen
+    # a page's actions run in order: once a later zoom is drawn, a second advance would have been drawn too
+    before = view_range(page)
+    page.get_by_role("button", name="Zoom in").click()
+    expect_model(page, "xid-view", "m.x_range.end < " + repr(before[1]), True)
     assert title(page).inner_text() == second
     with project.engine.connect() as conn:
         stored = conn.execute(sa.select(Classification.submission_id).join(User).where(User.name == user)).all()

@@ -140,3 +140,33 @@ def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_
     columns = [*ANNOTATION_COLUMNS, "line", "artefact", "blend", "too_zoomed_in", "unsure", "layer_pk",
                "pixel_x", "pixel_y"]
     return AnnotationRows(pd.DataFrame(out, columns=columns), rejected)
+
+
+def subject_images(layers, *, band: str | None = None, image_size: tuple[int, int] | None = None
+                   ) -> dict[str, SubjectImage]:
+    """What each subject image showed: the source's layer ``band`` (default: its background, the first
+    optical/IR layer, else the radio one), scaled to ``image_size`` (width, height; default: the layer's own).
+
+    Parameters
+    ----------
+    layers : iterable of (source_id, layer pk, band, kind, path)
+        Every layer, by source and in the layers' order.
+    """
+    from astropy.io import fits
+
+    from .coords import celestial_wcs
+
+    chosen: dict[str, tuple] = {}  # source_id → (layer pk, path, kind)
+    for source_id, pk, layer_band, kind, layer_path in layers:
+        current = chosen.get(source_id)
+        if band is not None:
+            if layer_band == band and current is None:
+                chosen[source_id] = (pk, layer_path, kind)
+        elif current is None or (kind == "optical" and current[2] != "optical"):
+            chosen[source_id] = (pk, layer_path, kind)
+    images = {}
+    for source_id, (pk, layer_path, _) in chosen.items():
+        header = fits.getheader(layer_path)
+        shape = (int(header["NAXIS2"]), int(header["NAXIS1"]))
+        images[source_id] = SubjectImage(celestial_wcs(header), pk, shape, image_size or (shape[1], shape[0]))
+    return images

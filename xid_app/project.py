@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Callable, Collection, Sequence
 
 import numpy as np
 from astropy.table import Table
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from . import __version__
 from .answers import InvalidSubmission, Mark, StoredAnswer
@@ -38,7 +39,6 @@ from .store import catalogue_objects, classifications, columns, db, logins, runs
 from .store import sources as source_store
 from .store import users as user_store
 from .store.db import DatabaseGone, DatabaseNotReady  # noqa: F401  (the façade's errors, for its callers)
-from .store.models import Layer, Source
 from .store.snapshot import snapshot_path
 from .views import SourceView, Views  # noqa: F401  (SourceView: the façade's type, for its callers)
 
@@ -150,6 +150,13 @@ class Project:
             return self._catalogue[1]
         finally:
             self._catalogue_lock.release()
+
+    @contextmanager
+    def building_catalogue_index(self):
+        """Hold the catalogue index as a build in progress does (pages then carry on without it): for
+        rebuilding it by hand while pages stay responsive, and for tests of that."""
+        with self._catalogue_lock:
+            yield
 
     def set_user(self, name: str, *, password: str | None, role: str = "annotator") -> None:
         """Create a user, or change their password and role (which ends their open logins)."""
@@ -307,29 +314,10 @@ class Project:
         Each subject image is taken to show the source's layer ``band`` (default: its background, the
         first optical/IR layer else the radio one), scaled to ``image_size`` (width, height) pixels
         (default: the layer's own size)."""
-        from astropy.io import fits
-
-        from .coords import celestial_wcs
-        from .panoptes import SubjectImage, read_panoptes
+        from .panoptes import read_panoptes, subject_images
 
         self.check_ready()
-        images = {}
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(Source.source_id, Layer.id, Layer.band, Layer.kind, Layer.path)
-                                .join(Layer, Layer.source_pk == Source.id).order_by(Source.id, Layer.position)).all()
-        chosen: dict[str, tuple] = {}  # source_id → (layer pk, path, kind)
-        for source_id, pk, layer_band, kind, layer_path in rows:
-            current = chosen.get(source_id)
-            if band is not None:
-                if layer_band == band and current is None:
-                    chosen[source_id] = (pk, layer_path, kind)
-            elif current is None or (kind == "optical" and current[2] != "optical"):
-                chosen[source_id] = (pk, layer_path, kind)  # the background: first optical/IR, else radio
-        for source_id, (pk, layer_path, _) in chosen.items():
-            header = fits.getheader(layer_path)
-            wcs = celestial_wcs(header)
-            shape = (int(header["NAXIS2"]), int(header["NAXIS1"]))
-            images[source_id] = SubjectImage(wcs, pk, shape, image_size or (shape[1], shape[0]))
+        images = subject_images(source_store.layers_in_order(self.engine), band=band, image_size=image_size)
         rows_read = read_panoptes(path, images, subject_field=subject_field, tool=tool)
         with self.session() as session, session.begin():
             return classifications.import_annotations(session, annotations=rows_read, progress=progress)

@@ -78,3 +78,11 @@ def archive_fields(engine: Engine) -> list[tuple[str, float, float, float | None
         return [tuple(r) for r in conn.execute(
             select(Layer.path, Source.ra, Source.dec, Layer.field_arcsec)
             .join(Source, Source.id == Layer.source_pk).where(Layer.form == "archive").order_by(Layer.id))]
+
+
+def layers_in_order(engine: Engine) -> list[tuple[str, int, str, str, str]]:
+    """``(source_id, layer pk, band, kind, path)`` of every layer, by source and the layers' order."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(Source.source_id, Layer.id, Layer.band, Layer.kind, Layer.path)
+            .join(Layer, Layer.source_pk == Source.id).order_by(Source.id, Layer.position))]
