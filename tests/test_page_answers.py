@@ -29,8 +29,8 @@ def test_an_answer_lands_once_on_the_source_it_was_made_for(demo_project):
     page = _page(demo_project, "page-user")
     first = page.session.current.source.pk
     _browser_begins(page, "a" * 32)
-    page._act(page._no_host)
-    page._act(page._no_host)  # a double click: the same id again
+    page.press("no_host")
+    page.press("no_host")  # a double click: the same id again
     assert _stored(demo_project) == [("a" * 32, first)]
     assert page.session.current.source.pk != first
 
@@ -40,12 +40,12 @@ def test_an_answer_meant_for_the_source_before_does_not_land_on_this_one(demo_pr
     answer id was made for the old ``shown``, so the server refuses it instead of storing it here."""
     page = _page(demo_project, "hasty-user")
     _browser_begins(page, "b" * 32)
-    page._act(page._skip)  # the browser has not yet heard of the new source
+    page.press("skip")  # the browser has not yet heard of the new source
     skipped_to = page.session.current.source.pk
-    page._act(page._no_host)
+    page.press("no_host")
     assert _stored(demo_project) == []
-    assert "the page changed before your answer arrived" in page.message.object
+    assert "the page changed before your answer arrived" in page.messages.html
     assert page.session.current.source.pk == skipped_to
     _browser_begins(page, "c" * 32)  # now it has: the answer lands
-    page._act(page._no_host)
+    page.press("no_host")
     assert _stored(demo_project) == [("c" * 32, skipped_to)]

@@ -9,7 +9,6 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-import panel as pn
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -383,8 +382,8 @@ def test_a_database_error_is_shown_without_its_sql(demo_project, caplog):
         raise DataError("INSERT INTO classifications (submission_id) VALUES (%(x)s)", {"x": "y"}, Exception("boom"))
 
     page.session.submit = broken
-    page._act(page._no_host)
-    shown = page.message.object
+    page.press("no_host")
+    shown = page.messages.html
     assert "Something went wrong (reference" in shown and "earlier answers are safe" in shown
     assert "INSERT" not in shown and "SQL" not in shown and "DataError" not in shown
     reference = re.search(r"reference ([0-9a-f]{8})", shown).group(1)
@@ -404,10 +403,9 @@ def test_messages_show_user_text_as_text_not_markdown(tmp_path, settings):
     project.init()
     project.ingest(tmp_path / "s.csv", image_roots=[DEMO_DIR])
     page = AnnotationPage(AnnotationSession(project), ask_name=True)
-    page._act(lambda: page.session.sign_in("reader"))
-    page._act(page._skip)
-    assert isinstance(page.message, pn.pane.HTML) and not isinstance(page.message, pn.pane.Markdown)
-    shown = page.message.object
+    page.act(lambda: page.session.sign_in("reader"))
+    page.press("skip")
+    shown = page.messages.html
     assert "<img" not in shown and "<a " not in shown
     assert "![x](http://evil.example/p.png)" in html.unescape(shown)
 
@@ -503,9 +501,9 @@ def test_a_deleted_sqlite_database_is_noticed_and_nothing_is_acknowledged(tmp_pa
     page = AnnotationPage(logged_in(AnnotationSession(project), "ghost", advance=False), ask_name=False)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    page._act(page._no_host)
-    assert "Not saved: the database file" in html.unescape(page.message.object)
-    assert "Saved" not in page.message.object.replace("Not saved", "")
+    page.press("no_host")
+    assert "Not saved: the database file" in html.unescape(page.messages.html)
+    assert "Saved" not in page.messages.html.replace("Not saved", "")
     with pytest.raises(DatabaseGone):
         project.assignment.progress(None)
 

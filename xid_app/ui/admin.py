@@ -15,7 +15,8 @@ from ..answers import InvalidSubmission
 from ..auth import ActiveLogin
 from ..export import FORMATS, write_table
 from ..project import Project
-from .annotate import LOGOUT_STYLE, AnnotationPage, _text
+from .annotate import LOGOUT_STYLE, AnnotationPage
+from .messages import as_text
 from .session import AnnotationSession
 
 DOWNLOADS = (".fits", ".vot", ".ecsv", ".csv")
@@ -66,7 +67,7 @@ class AdminPage:
 
         self.layout = pn.Column(
             pn.Row(pn.pane.HTML("<h2>XID · admin</h2>", css_classes=["xid-brand"]), pn.layout.HSpacer(),
-                   pn.pane.HTML(f'<b>{_text(login.user_name)}</b> · admin · <a href="./">Annotation page</a>',
+                   pn.pane.HTML(f'<b>{as_text(login.user_name)}</b> · admin · <a href="./">Annotation page</a>',
                                 align="center"),
                    pn.pane.HTML(logout or "", align="center", visible=bool(logout), stylesheets=[LOGOUT_STYLE]),
                    sizing_mode="stretch_width"),
@@ -128,7 +129,7 @@ class AdminPage:
             current = self.session.current
             self.gold.value = bool(current and current.source.is_gold)
 
-        self.annotator._act(lambda: self.session.show(self.pick.value), then=show_gold)
+        self.annotator.act(lambda: self.session.show(self.pick.value), then=show_gold)
 
     def _set_gold(self, event) -> None:
         current = self.session.current
@@ -137,9 +138,9 @@ class AdminPage:
         try:
             self.project.set_gold(current.source.pk, event.new)
             said = f"{current.source.source_id} is {'now' if event.new else 'no longer'} gold."
-            self.annotator._act(lambda: self.session.show(current.source.pk),
-                                then=lambda: self.annotator._say(said, "success"))
+            self.annotator.act(lambda: self.session.show(current.source.pk),
+                                then=lambda: self.annotator.say(said, "success"))
         except InvalidSubmission as exc:
-            self.annotator._say(str(exc), "warning")
+            self.annotator.say(str(exc), "warning")
             self.gold.value = False
         self.refresh()

@@ -3,56 +3,32 @@
 
 from __future__ import annotations
 
-import asyncio
-import html
-import logging
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Callable
 
 import numpy as np
 import panel as pn
-from panel.io.state import set_curdoc
 
 from ..answers import MAX_COMMENT_LENGTH
 from ..coords import sky_to_pixel
-from ..imaging import INTERVALS, STRETCHES
-from ..project import DatabaseGone
+from .actions import PageActions
+from .controls import ImageControls
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
+from .messages import MessageBar, as_text
 from .session import AnnotationSession, SessionError
-from .viewer import CONTOUR_COLOUR, ZOOM_STEP, Viewer
+from .viewer import ZOOM_STEP, Viewer
 
-log = logging.getLogger(__name__)
-# Page actions that may read images or wait on the database run here, off the event loop (see _act).
-_ACTIONS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="xid-action")
 MARK_PICK_RADIUS_SCREEN_PX = 12
-PREFETCH_DELAY_MS = 400  # after the browser has the patch: the prefetch holds the GIL while it runs
-MESSAGE_HEIGHT = 64  # px: room for a two-line message, kept while none shows
-# messages are plain escaped text in a box coloured by kind (never Markdown: user text holds links and images)
-MESSAGE_STYLE = """
-.xid-alert { padding: 6px 12px; border: 1px solid transparent; border-radius: 4px; margin: 0; line-height: 1.4; }
-.xid-alert-info { color: #055160; background: #cff4fc; border-color: #b6effb; }
-.xid-alert-success { color: #0f5132; background: #d1e7dd; border-color: #badbcc; }
-.xid-alert-warning { color: #664d03; background: #fff3cd; border-color: #ffecb5; }
-.xid-alert-danger { color: #842029; background: #f8d7da; border-color: #f5c2c7; }
-"""
 # the Log out form's button, dressed as the page's own light buttons
 LOGOUT_STYLE = ("form { margin: 0; } button { font: inherit; font-size: 13px; padding: 6px 12px; cursor: pointer; "
                 "background: #f2f2f2; color: #222; border: 1px solid #e0e0e0; border-radius: 4px; } "
                 "button:hover { background: #e6e6e6; }")
 MAX_TYPED_ID_LENGTH = 200  # the page's text box says so too; the server does not trust the browser on it
 FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
-STEPS = {"√2": 2**0.5, "2": 2.0}
 UI_KEYS = {"zoom_in", "zoom_out", "zoom_back", "zoom_reset", "next_layer", "help", "close_help"}  # no image read
 
 
-def _text(value: str) -> str:
-    """User-supplied text shown as text, never as HTML or Markdown."""
-    return html.escape(value, quote=True)
-
-
-class AnnotationPage:
+class AnnotationPage(PageActions):
     """One browser session's page.
 
     Parameters
@@ -106,34 +82,17 @@ class AnnotationPage:
         self.zoom_back = pn.widgets.Button(label="Zoom back", width=78)
         self.zoom_reset = pn.widgets.Button(label="Reset", width=78)
 
-        # image controls
-        d = session.display
-        self.layer = pn.widgets.Select(label="Image", options={}, width=150)
-        self.stretch = pn.widgets.RadioButtonGroup(options=["auto", *STRETCHES], value="auto", width=310,
-                                                   color="default")
-        self.interval = pn.widgets.Select(label="Limits", options=list(INTERVALS), value=d.interval, width=150)
-        self.contours_on = pn.widgets.Checkbox(label="Contours", value=True, width=100, css_classes=["xid-contours-on"])
-        self.contour_layer = pn.widgets.Select(label="Contours of", options={}, width=150)
-        self.floor = pn.widgets.FloatSlider(label="Lowest contour (σ)", start=2, end=10, step=0.5,
-                                            value=d.floor_sigma, width=150)
-        self.step = pn.widgets.Select(label="Step", options=list(STEPS),
-                                      value=min(STEPS, key=lambda k: abs(STEPS[k] - d.step)), width=150)
-        self.colour = pn.widgets.ColorPicker(label="Colour", value=CONTOUR_COLOUR, width=80)
-        self.opacity = pn.widgets.FloatSlider(label="Opacity", start=0.1, end=1.0, step=0.05, value=0.9, width=150)
-        self.catalogue_on = pn.widgets.Checkbox(label="Catalogue objects", value=False, width=160,
-                                                css_classes=["xid-catalogue-on"])
+        self.controls = ImageControls(session.display)
 
         # text
         self.title = pn.pane.HTML("<h3>Enter your name to start</h3>", css_classes=["xid-title"])
         self.details = pn.pane.HTML("", css_classes=["xid-details"])
         self.marks_list = pn.pane.HTML("", css_classes=["xid-marks"])
-        self._acting, self._said, self._message_shown = False, False, ("", "info")
-        self.message = pn.pane.HTML("", visible=False, css_classes=["xid-message"], stylesheets=[MESSAGE_STYLE],
-                                    sizing_mode="stretch_width")
+        self.messages = MessageBar()
         self.progress_text = pn.pane.HTML("", css_classes=["xid-progress"])
         self.help = pn.Modal(pn.pane.Markdown("### Keyboard shortcuts\n" + help_markdown(), css_classes=["xid-help-keys"]),
                              name="Keyboard shortcuts")
-        self.keys = KeyShortcuts(on_action=self._on_key)
+        self.keys = KeyShortcuts(on_action=self.press)
         self._answered: set[str] = set()  # browser answer ids already handled in this page
 
         self._wire()
@@ -144,12 +103,7 @@ class AnnotationPage:
             pn.Row(self.match_id, self.go),
             self.marks_list, self.flags, self.comment,
             pn.Row(self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset),
-            pn.Card(
-                pn.Row(self.layer, self.interval), self.stretch,
-                pn.Row(self.contours_on, self.catalogue_on),
-                pn.Row(self.contour_layer, self.floor), pn.Row(self.step, self.opacity), self.colour,
-                title="Image and contours", collapsed=False, width=340,
-            ),
+            self.controls,
             width=350,
         )
         self.layout = pn.Column(
@@ -157,8 +111,7 @@ class AnnotationPage:
                    pn.layout.HSpacer(), self.progress_text, self.who,
                    *([self.name, self.start] if ask_name else []), self.help_button, logout_pane,
                    sizing_mode="stretch_width"),
-            # the message's room is kept while it is hidden, so the image never moves under the pointer
-            pn.Column(self.message, height=MESSAGE_HEIGHT, sizing_mode="stretch_width", margin=0, scroll=True),
+            self.messages,
             pn.Row(pn.pane.Bokeh(self.viewer.layout), side),
             pn.pane.HTML(
                 "Click the galaxy that hosts the radio emission (contours); click a mark again to remove it. "
@@ -168,7 +121,7 @@ class AnnotationPage:
             css_classes=["xid-page"],
         )
         if session.user_pk is not None and not session.expert:  # an expert opens sources from the queue
-            self._act(session.advance)
+            self.act(session.advance)
         else:
             self._refresh()
 
@@ -187,28 +140,26 @@ class AnnotationPage:
             actions[self.start] = lambda: s.sign_in(self.name.value)
         on_screen = {self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset, self.help_button}
         for button, action in actions.items():
-            button.on_click(lambda _, action=action, ui=button in on_screen: self._act(action, ui_only=ui))
-        self.match_id.param.watch(lambda e: self._act(self._match) if e.new else None, "enter_pressed")
+            button.on_click(lambda _, action=action, ui=button in on_screen: self.act(action, ui_only=ui))
+        self.match_id.param.watch(lambda e: self.act(self._match) if e.new else None, "enter_pressed")
 
         def watch(widget, change, ui_only=False):
-            widget.param.watch(lambda e: None if self._syncing else self._act(lambda: change(e.new), ui_only=ui_only),
+            widget.param.watch(lambda e: None if self._syncing else self.act(lambda: change(e.new), ui_only=ui_only),
                                "value")
 
         watch(self.flags, self._set_flags)
         watch(self.comment, s.set_comment)
-        watch(self.layer, lambda v: s.set_display(background=v))
-        watch(self.contour_layer, lambda v: s.set_display(contours_from=v))
-        watch(self.stretch, lambda v: s.set_display(stretch=None if v == "auto" else v))
-        watch(self.interval, lambda v: s.set_display(interval=v))
-        watch(self.floor, lambda v: s.set_display(floor_sigma=float(v)))
-        watch(self.step, lambda v: s.set_display(step=STEPS[v]))
-        for widget in (self.contours_on, self.colour, self.opacity):
+        for widget, change in self.controls.display_changes().items():
+            watch(widget, lambda v, change=change: s.set_display(**change(v)))
+        for widget in self.controls.style_widgets():
             watch(widget, lambda _: None, ui_only=True)
-        watch(self.catalogue_on, lambda v: setattr(self, "show_catalogue", bool(v)), ui_only=True)
+        watch(self.controls.catalogue_on, lambda v: setattr(self, "show_catalogue", bool(v)), ui_only=True)
 
-    def _on_key(self, action: str) -> None:
+    def press(self, action: str) -> None:
+        """Do what a key does: ``action`` as named in :data:`~xid_app.ui.keys.SHORTCUTS` (e.g. "next", "skip",
+        "no_host", "flag_blend", "zoom_in")."""
         s = self.session
-        toggles = {"toggle_contours": self.contours_on, "toggle_catalogue": self.catalogue_on}
+        toggles = {"toggle_contours": self.controls.contours_on, "toggle_catalogue": self.controls.catalogue_on}
         if action in toggles:
             toggles[action].value = not toggles[action].value
             return
@@ -220,10 +171,10 @@ class AnnotationPage:
             "next": self._next, "back": s.back, "skip": self._skip, "randomise": s.randomise,
             "no_host": self._no_host, "clear": s.clear_marks, "zoom_in": lambda: self.viewer.zoom(ZOOM_STEP),
             "zoom_out": self._zoom_out, "zoom_back": self._zoom_back, "zoom_reset": self.viewer.zoom_reset,
-            "next_layer": self._next_layer, "help": self._toggle_help, "close_help": self.help.hide,
+            "next_layer": self.controls.next_layer, "help": self._toggle_help, "close_help": self.help.hide,
         }
         if action in simple:  # focus_id is handled in the browser
-            self._act(simple[action], ui_only=action in UI_KEYS)
+            self.act(simple[action], ui_only=action in UI_KEYS)
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -262,7 +213,7 @@ class AnnotationPage:
         feedback = self.session.gold_feedback() if saved else None
         self.session.advance()
         text = f"Saved your answer for {name}." if saved else f"Skipped {name}: nothing marked." if name else ""
-        self._say(f"{text} {feedback}" if feedback else text, "success" if saved else "info")
+        self.say(f"{text} {feedback}" if feedback else text, "success" if saved else "info")
 
     def _no_host(self) -> None:
         self._answer_once(self._save_no_host_and_advance)
@@ -273,12 +224,12 @@ class AnnotationPage:
         saved = self.session.submit(no_host=True)
         feedback = self.session.gold_feedback() if saved else None
         self.session.advance()
-        self._say(f"Saved 'no host' for {name}." + (f" {feedback}" if feedback else ""), "success")
+        self.say(f"Saved 'no host' for {name}." + (f" {feedback}" if feedback else ""), "success")
 
     def _skip(self) -> None:
         name = self._source_name()
         self.session.skip()
-        self._say(f"Skipped {name}.")
+        self.say(f"Skipped {name}.")
 
     def _match(self) -> None:
         text = self.match_id.value
@@ -289,7 +240,7 @@ class AnnotationPage:
         what = f"catalogue object {mark.catalogue_id}" if mark.catalogue_id else "the typed position"
         numbers = self.session.project.catalogue_properties(mark.catalogue_id) if mark.catalogue_id else {}
         shown = ", ".join(f"{k} {v:.2f}" for k, v in numbers.items())
-        self._say(f"Marked {what} at RA {mark.ra:.5f}°, Dec {mark.dec:+.5f}°" + (f" ({shown})." if shown else "."),
+        self.say(f"Marked {what} at RA {mark.ra:.5f}°, Dec {mark.dec:+.5f}°" + (f" ({shown})." if shown else "."),
                   "success")
 
     def _set_flags(self, flags) -> None:
@@ -305,95 +256,30 @@ class AnnotationPage:
         """Cut a wider field where the source's layers come from mosaics; say what happened."""
         if self.session.widen():
             scale = self.session.current.field_scale
-            self._say(f"Showing a field {scale:g}× as wide, cut from the mosaic.", "info")
+            self.say(f"Showing a field {scale:g}× as wide, cut from the mosaic.", "info")
             return True
         return False
 
     def _zoom_out(self) -> None:
         self.viewer.zoom(1 / ZOOM_STEP)
         if self.viewer.zoomed_out_past_field() and not self._widen():
-            self._say("You are looking beyond this cutout. If the source does not fit, flag it "
+            self.say("You are looking beyond this cutout. If the source does not fit, flag it "
                       "'Too zoomed in' (key 3).", "info")
 
     def _zoom_back(self) -> None:
         if not self.viewer.zoom_back():
             raise SessionError("no earlier view to go back to")
 
-    def _next_layer(self) -> None:
-        options = list(self.layer.options.values())
-        if len(options) > 1:
-            self.layer.value = options[(options.index(self.layer.value) + 1) % len(options)]
-
     def _toggle_help(self) -> None:
         (self.help.hide if self.help.open else self.help.show)()
 
     def _on_click(self, x: float, y: float) -> None:
         pick = MARK_PICK_RADIUS_SCREEN_PX * self.viewer.pixels_per_screen_px()
-        self._act(lambda: self.session.click(x, y, pick_radius_px=pick))
-
-    def _act(self, action, *, ui_only: bool = False, then=None) -> None:
-        """Run a user action; show its error as a message; redraw what changed in one repaint.
-
-        Served, an action runs after the event that asked for it, holding the page's document lock (so a
-        page's actions run one at a time, in order) but not the event loop: unless ``ui_only`` (zoom, help),
-        it runs in a worker thread, because it may read an image, compose a view or wait on the database,
-        and other people's pages must not wait for that. ``then`` runs once the page is redrawn.
-        """
-        doc = pn.state.curdoc
-        context = doc.session_context if doc is not None else None
-        if context is None or context.session is None:  # no server (tests, notebooks), or the page being made
-            with pn.io.hold():
-                before = self._begin()
-                self._perform(action)
-                self._finish(before)
-            if then is not None:
-                then()
-            return
-        doc.add_next_tick_callback(partial(self._act_served, doc, action, ui_only, then))
-
-    async def _act_served(self, doc, action, ui_only: bool, then) -> None:
-        with set_curdoc(doc):
-            before = self._begin()
-            if ui_only:
-                with pn.io.hold():
-                    self._perform(action)
-        if not ui_only:
-            await asyncio.get_running_loop().run_in_executor(_ACTIONS, self._perform_for, doc, action)
-        with set_curdoc(doc), pn.io.hold():
-            self._finish(before)
-            if then is not None:
-                then()
-
-    def _perform_for(self, doc, action) -> None:
-        with set_curdoc(doc):  # widget changes made here reach the browser through the event loop
-            self._perform(action)
+        self.act(lambda: self.session.click(x, y, pick_radius_px=pick))
 
     def _state(self) -> tuple:
         current = self.session.current
         return (current.source.pk, current.view, current.field_scale) if current is not None else (None, None, 1)
-
-    def _begin(self) -> tuple:
-        # an action's message replaces the last one; a mere click keeps a confirmation in view, not a warning
-        self._acting, self._said = True, False
-        if self._message_shown[1] not in ("info", "success"):
-            self._message_shown = ("", "info")
-        return self._state()
-
-    def _perform(self, action) -> None:
-        try:
-            action()
-        except SessionError as exc:
-            self._say(str(exc), "warning")
-        except DatabaseGone as exc:
-            log.error("%s", exc)
-            self._say(f"Not saved: {exc}. Tell the admin.", "danger")
-        except Exception:  # keep the page usable; what was stored stays stored; no internals shown
-            reference = uuid.uuid4().hex[:8]
-            log.exception("action failed (reference %s)", reference)
-            self._say(f"Something went wrong (reference {reference}): it has been logged for the admin, and "
-                      "your earlier answers are safe.", "danger")
-        finally:
-            self._acting = False
 
     def _finish(self, before: tuple) -> None:
         after = self._state()
@@ -410,27 +296,6 @@ class AnnotationPage:
             if self.on_moved is not None:
                 self.on_moved()
 
-    def _after_reply(self, task) -> None:
-        """Run ``task`` shortly after this action's changes have gone to the browser."""
-        doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None:
-            doc.add_timeout_callback(task, PREFETCH_DELAY_MS)
-        else:  # no server (tests, notebooks): just run it
-            task()
-
-    def _say(self, text: str, kind: str = "info") -> None:
-        """Show a message (within an action: once it is done, so the page re-renders it once)."""
-        self._message_shown, self._said = (text, kind), True
-        if not self._acting:
-            self._show_message()
-
-    def _show_message(self) -> None:
-        text, kind = self._message_shown
-        html_text = f'<div class="xid-alert xid-alert-{kind}" role="status">{_text(text)}</div>' if text else ""
-        wanted = dict(object=html_text, visible=bool(text))
-        if any(getattr(self.message, k) != v for k, v in wanted.items()):  # re-rendering markdown costs
-            self.message.param.update(**wanted)
-
     # --- drawing ---------------------------------------------------------------------------------
 
     def _draw(self, *, new_source: bool) -> None:
@@ -438,7 +303,7 @@ class AnnotationPage:
         if current is not None and current.view is not None:
             self.viewer.show(current.view, reset_zoom=new_source)
         if current is not None and current.problems:
-            self._say("; ".join(current.problems), "danger")
+            self.say("; ".join(current.problems), "danger")
 
     def _overlay_points(self) -> None:
         s, v = self.session, self.session.current
@@ -464,13 +329,13 @@ class AnnotationPage:
         """Bring the widgets up to date with the session; the progress line only when asked (it changes
         when the source does, and costs queries)."""
         s = self.session
-        self.viewer.style_contours(colour=self.colour.value, alpha=self.opacity.value, visible=self.contours_on.value)
+        self.viewer.style_contours(**self.controls.contour_style())
         self._overlay_points()
         if s.user_pk is None:
             return
         if self.name is not None:
             self.name.visible = self.start.visible = False
-        self.who.object = f"<b>{_text(s.user_name)}</b> · {s.role}"
+        self.who.object = f"<b>{as_text(s.user_name)}</b> · {s.role}"
         if progress:
             p = s.progress()
             self.progress_text.object = (f"{p.done_by_user} of {p.total} done by you · team: "
@@ -497,24 +362,19 @@ class AnnotationPage:
             return
         src = v.source
         gold = ' <span class="xid-gold">gold</span>' if src.is_gold and s.expert else ""
-        self.title.object = f"<h3>{_text(src.source_id)}{gold}</h3>"
+        self.title.object = f"<h3>{as_text(src.source_id)}{gold}</h3>"
         lines = [f"RA {src.ra:.5f}°, Dec {src.dec:+.5f}° (ICRS)"]
         if v.view is not None:
-            lines.append(f'Image: <span class="xid-band">{_text(v.view.background_band)}</span>')
+            lines.append(f'Image: <span class="xid-band">{as_text(v.view.background_band)}</span>')
             if v.view.contour_band:
-                lines.append(f"Contours: {_text(v.view.contour_band)} from {s.display.floor_sigma:g}σ "
+                lines.append(f"Contours: {as_text(v.view.contour_band)} from {s.display.floor_sigma:g}σ "
                              f"(rms {v.view.rms:.3g})")
         self.details.object = "<br>".join(lines)
         items = "".join(
-            f"<li>{m.ra:.5f}, {m.dec:+.5f}" + (f" · <b>{_text(m.catalogue_id)}</b>" if m.catalogue_id else "") + "</li>"
+            f"<li>{m.ra:.5f}, {m.dec:+.5f}" + (f" · <b>{as_text(m.catalogue_id)}</b>" if m.catalogue_id else "") + "</li>"
             for m in s.marks
         )
         self.marks_list.object = f"Hosts marked: {len(s.marks)}" + (f"<ul>{items}</ul>" if items else "")
         shown = [layer for layer in src.layers if layer.pk in v.shown_layer_pks]
-        self.layer.options = {f"{layer.band} ({layer.kind})": i for i, layer in enumerate(shown)}
-        radio = {f"{layer.band}": i for i, layer in enumerate(shown) if layer.kind == "radio"}
-        self.contour_layer.options = radio
-        if v.view is not None:
-            self.layer.value = v.view.background_index
-            if v.view.contour_index is not None:
-                self.contour_layer.value = v.view.contour_index
+        self.controls.show_layers(shown, v.view.background_index if v.view is not None else None,
+                                  v.view.contour_index if v.view is not None else None)
