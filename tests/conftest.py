@@ -28,6 +28,27 @@ def demo_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def load_bench():
+    """benchmarks/bench_load.py as a module: its websocket annotators and server, small, in the tests."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("bench_load", REPO / "benchmarks" / "bench_load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_load"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def rgz() -> dict[str, Path]:
+    """The 15 real Radio Galaxy Zoo FIRST subjects that ship with XID (demo_data; see its CREDITS.md): source
+    list, 210 volunteer classifications, RGZ's own consensus hosts and AllWISE candidates."""
+    return dict(sources=DEMO_DIR / "rgz_sources.csv", annotations=DEMO_DIR / "annotations.csv",
+                consensus_hosts=DEMO_DIR / "consensus_hosts.csv", allwise=DEMO_DIR / "allwise_candidates.csv")
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real survey data beside the checkout (``../shared/data``); required in CI."""
     if not SHARED_DATA.is_dir():

@@ -93,13 +93,13 @@ def test_pairwise_per_source_and_summary(crowd):
     assert (table.ci_low < table.value).all() and (table.value < table.ci_high).all()
 
 
-def test_agreement_report_command_on_rgz(project, shared_data, tmp_path):
+def test_agreement_report_command_on_rgz(project, rgz, tmp_path):
     from click.testing import CliRunner
 
     from xid_app.cli import main
 
-    project.ingest(shared_data / "rgz_first/sources.csv")
-    project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    project.ingest(rgz["sources"])
+    project.import_annotations(rgz["annotations"])
     result = CliRunner().invoke(main, ["agreement", "--out", str(tmp_path / "rep"), "--bootstrap", "100",
                                        "--db", project.url])
     assert result.exit_code == 0, result.output
@@ -130,11 +130,11 @@ def test_stability_and_accuracy_grow_with_annotators(crowd):
     assert curve.agreement.iloc[0] < curve.agreement.iloc[4] < curve.agreement.iloc[-1]
 
 
-def test_notebook_use_from_an_interchange_dataframe(shared_data):
+def test_notebook_use_from_an_interchange_dataframe(rgz):
     """The docs' notebook recipe: RGZ's interchange CSV → annotations → consensus → per-annotator table."""
     from xid_app.agreement import annotations_from_frame
 
-    source_ids, names, ann = annotations_from_frame(pd.read_csv(shared_data / "rgz_first/annotations.csv"))
+    source_ids, names, ann = annotations_from_frame(pd.read_csv(rgz["annotations"]))
     consensus = run_consensus(ann)
     assert len(source_ids) == 15 and len(names) == 210 and len(ann.cls_source) == 210
     assert len(ann.click_ra) == 247

@@ -26,15 +26,15 @@ def run(*args):
 
 
 @pytest.fixture
-def rgz_project(project, shared_data):
-    project.ingest(shared_data / "rgz_first/sources.csv")
+def rgz_project(project, rgz):
+    project.ingest(rgz["sources"])
     return project
 
 
-def test_must_show_2_pipeline_on_real_rgz_data(rgz_project, shared_data, tmp_path):
+def test_must_show_2_pipeline_on_real_rgz_data(rgz_project, rgz, tmp_path):
     """xid ingest → import-annotations → export hosts.fits, readable by astropy."""
     url = rgz_project.url
-    code, out = run("import-annotations", shared_data / "rgz_first/annotations.csv", "--db", url)
+    code, out = run("import-annotations", rgz["annotations"], "--db", url)
     assert code == 0, out
     assert "imported 210 classification(s) with 247 click(s)" in out
     code, out = run("export", tmp_path / "hosts.fits", "--db", url)
@@ -46,9 +46,9 @@ def test_must_show_2_pipeline_on_real_rgz_data(rgz_project, shared_data, tmp_pat
     assert table.meta["CNSMETH"] == "xid"
 
 
-def test_import_is_idempotent(rgz_project, shared_data):
-    first = rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
-    again = rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
+def test_import_is_idempotent(rgz_project, rgz):
+    first = rgz_project.import_annotations(rgz["annotations"])
+    again = rgz_project.import_annotations(rgz["annotations"])
     assert (first.classifications_added, first.clicks_added) == (210, 247)
     assert (again.classifications_added, again.already_stored) == (0, 210)
     _, ann = rgz_project.consensus()[:2]
@@ -134,11 +134,11 @@ def test_revision_replaces_earlier_answer_in_consensus(rgz_project, tmp_path):
     assert row.n_classifications == 1 and row.n_host_votes == 1 and row.no_host_fraction == 0
 
 
-def test_consensus_on_rgz_matches_published_consensus(rgz_project, shared_data):
+def test_consensus_on_rgz_matches_published_consensus(rgz_project, rgz):
     """XID v0 against RGZ's own consensus: a host counts as found within 3"."""
-    rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    rgz_project.import_annotations(rgz["annotations"])
     t = rgz_project.catalogue().to_pandas()
-    ref = pd.read_csv(shared_data / "rgz_first/consensus_hosts.csv")
+    ref = pd.read_csv(rgz["consensus_hosts"])
     found = 0
     for _, h in ref[ref.has_host == 1].iterrows():
         mine = t[(t.source_id == h.source_id) & t.host_ra.notna()]
@@ -181,9 +181,9 @@ def test_answers_flags_expert_queue_and_override_on_both_databases(rgz_project):
     assert row["blend_fraction"][0] == 1.0 and row["artefact_fraction"][0] == 0.0
 
 
-def test_consensus_command_scores_methods_against_rgz(rgz_project, shared_data):
-    rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
-    reference = shared_data / "rgz_first/consensus_hosts.csv"
+def test_consensus_command_scores_methods_against_rgz(rgz_project, rgz):
+    rgz_project.import_annotations(rgz["annotations"])
+    reference = rgz["consensus_hosts"]
     code, out = run("consensus", "--reference", reference, "--db", rgz_project.url)
     assert code == 0 and "found 12 of 14 host(s), 1 extra, no host agreed on 5 of 5" in out
     code, out = run("consensus", "--method", "dbscan", "--param", "min_samples=3", "--reference", reference,
@@ -195,9 +195,9 @@ def test_consensus_command_scores_methods_against_rgz(rgz_project, shared_data):
     assert "reliability_iterations" in out and "dbscan" in out
 
 
-def test_export_matches_hosts_to_the_catalogue(rgz_project, shared_data, tmp_path):
-    rgz_project.ingest_catalogue(shared_data / "rgz_first/allwise_candidates.csv")
-    rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
+def test_export_matches_hosts_to_the_catalogue(rgz_project, rgz, tmp_path):
+    rgz_project.ingest_catalogue(rgz["allwise"])
+    rgz_project.import_annotations(rgz["annotations"])
     code, _ = run("export", tmp_path / "hosts.ecsv", "--db", rgz_project.url)
     assert code == 0
     t = Table.read(tmp_path / "hosts.ecsv")
@@ -242,8 +242,8 @@ def test_raw_classifications_export_round_trips_through_import(demo_project, tmp
     np.testing.assert_allclose(np.ma.filled(a["host_ra"], 0), np.ma.filled(b["host_ra"], 0), atol=1e-9)
 
 
-def test_consensus_runs_are_stored_with_method_and_parameters(rgz_project, shared_data):
-    rgz_project.import_annotations(shared_data / "rgz_first/annotations.csv")
+def test_consensus_runs_are_stored_with_method_and_parameters(rgz_project, rgz):
+    rgz_project.import_annotations(rgz["annotations"])
     run("consensus", "--db", rgz_project.url)
     run("consensus", "--method", "dbscan", "--param", "eps_arcsec=4", "--db", rgz_project.url)
     code, out = run("consensus", "--runs", "--db", rgz_project.url)

@@ -45,12 +45,12 @@ GOOD = (
 )
 
 
-def test_ingest_real_rgz_table_via_cli(project, shared_data):
-    code, out = run("ingest", shared_data / "rgz_first/sources.csv", "--db", project.url)
+def test_ingest_real_rgz_table_via_cli(project, rgz):
+    code, out = run("ingest", rgz["sources"], "--db", project.url)
     assert code == 0, out
     assert "ingested 15 source(s)" in out
     assert counts(project.url) == (15, 15)
-    code, out = run("ingest", shared_data / "rgz_first/sources.csv", "--db", project.url)
+    code, out = run("ingest", rgz["sources"], "--db", project.url)
     assert code == 0 and "0 source(s); 15 already stored unchanged" in out
 
 

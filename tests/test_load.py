@@ -2,26 +2,10 @@
 page while the server is killed with SIGKILL and restarted; nothing acknowledged lost, nothing doubled,
 no hostile value stored — on SQLite and on PostgreSQL."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
-import pytest
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_load.py"
 
 
-@pytest.fixture(scope="module")
-def load():
-    spec = importlib.util.spec_from_file_location("bench_load", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_load"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_nothing_acknowledged_is_lost_or_doubled_across_a_sigkill(load, db_url, tmp_path, shared_data):
-    result = load.run_load(db_url, tmp_path, shared_data, clients=8, answers=15, kill=True)
+def test_nothing_acknowledged_is_lost_or_doubled_across_a_sigkill(load_bench, db_url, tmp_path, shared_data):
+    result = load_bench.run_load(db_url, tmp_path, shared_data, clients=8, answers=15, kill=True)
     assert result["killed"] and result["reconnects"] >= 1
     assert result["acknowledged"] >= 8 * 15 * 0.85  # hostile steps are skipped, not answered
     assert result["lost"] == 0 and result["doubled"] == 0 and result["hostile_stored"] == 0

@@ -22,9 +22,9 @@ def _hosts(project: Project) -> np.ndarray:
     return np.c_[np.ma.filled(t["host_ra"], np.nan), np.ma.filled(t["host_dec"], np.nan)]
 
 
-def _split(shared_data, tmp_path):
+def _split(rgz, tmp_path):
     """RGZ's classifications in two halves, as two interchange files."""
-    frame = pd.read_csv(shared_data / "rgz_first/annotations.csv")
+    frame = pd.read_csv(rgz["annotations"])
     ids = frame.classification_id.unique()
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     frame[frame.classification_id.isin(ids[:100])].to_csv(first, index=False)
@@ -32,9 +32,9 @@ def _split(shared_data, tmp_path):
     return first, second
 
 
-def test_rerun_reads_the_snapshot_and_what_came_after(project, shared_data, tmp_path, every_answer_snapshots):
-    project.ingest(shared_data / "rgz_first/sources.csv")
-    first, second = _split(shared_data, tmp_path)
+def test_rerun_reads_the_snapshot_and_what_came_after(project, rgz, tmp_path, every_answer_snapshots):
+    project.ingest(rgz["sources"])
+    first, second = _split(rgz, tmp_path)
     project.import_annotations(first)
     project.catalogue()
     path = snapshot_path(project.settings.data_dir / "snapshots", project.url)
@@ -47,21 +47,21 @@ def test_rerun_reads_the_snapshot_and_what_came_after(project, shared_data, tmp_
     np.testing.assert_array_equal(with_snapshot, _hosts(project))  # the same as from the database alone
 
 
-def test_a_snapshot_of_another_database_is_not_used(shared_data, tmp_path, settings, every_answer_snapshots):
+def test_a_snapshot_of_another_database_is_not_used(rgz, tmp_path, settings, every_answer_snapshots):
     """Same URL, recreated with the same number of answers but moved clicks: the fingerprint differs."""
     url = f"sqlite:///{tmp_path / 'x.sqlite'}"
-    frame = pd.read_csv(shared_data / "rgz_first/annotations.csv")
+    frame = pd.read_csv(rgz["annotations"])
     moved = tmp_path / "moved.csv"
     frame.assign(host_dec=frame.host_dec + 10 / 3600).to_csv(moved, index=False)
     hosts = []
-    for annotations in (shared_data / "rgz_first/annotations.csv", moved):
+    for annotations in (rgz["annotations"], moved):
         (tmp_path / "x.sqlite").unlink(missing_ok=True)
         from xid_app.store.db import engine_for
 
         engine_for.cache_clear()
         project = Project(url, settings=settings)
         project.init()
-        project.ingest(shared_data / "rgz_first/sources.csv")
+        project.ingest(rgz["sources"])
         project.import_annotations(annotations)
         hosts.append(_hosts(project))
         project.engine.dispose()
@@ -69,9 +69,9 @@ def test_a_snapshot_of_another_database_is_not_used(shared_data, tmp_path, setti
     assert dec_shift == pytest.approx(10, abs=0.01)
 
 
-def test_an_unreadable_snapshot_is_rebuilt(project, shared_data, every_answer_snapshots):
-    project.ingest(shared_data / "rgz_first/sources.csv")
-    project.import_annotations(shared_data / "rgz_first/annotations.csv")
+def test_an_unreadable_snapshot_is_rebuilt(project, rgz, every_answer_snapshots):
+    project.ingest(rgz["sources"])
+    project.import_annotations(rgz["annotations"])
     expected = _hosts(project)
     path = snapshot_path(project.settings.data_dir / "snapshots", project.url)
     path.write_bytes(b"<html>not a snapshot</html>")
@@ -79,13 +79,13 @@ def test_an_unreadable_snapshot_is_rebuilt(project, shared_data, every_answer_sn
     assert len(snapshot.load(path)[2]) == 210
 
 
-def test_an_answer_committed_while_the_answers_are_read_counts_once(project, shared_data, tmp_path, monkeypatch,
+def test_an_answer_committed_while_the_answers_are_read_counts_once(project, rgz, tmp_path, monkeypatch,
                                                                     every_answer_snapshots):
     """The marks are read on a second connection, after the classifications' snapshot was taken: answers
     committed in between bring marks without their classifications. They must not be kept in the snapshot
     (they are read again with their classifications next time), nor counted twice."""
-    project.ingest(shared_data / "rgz_first/sources.csv")
-    first, second = _split(shared_data, tmp_path)
+    project.ingest(rgz["sources"])
+    first, second = _split(rgz, tmp_path)
     project.import_annotations(first)
     read_marks, committed = mark_rows, []
 
@@ -109,10 +109,10 @@ def test_an_answer_committed_while_the_answers_are_read_counts_once(project, sha
     np.testing.assert_array_equal(ann.click_ra, from_database.click_ra)
 
 
-def test_answers_read_in_many_pieces_are_the_same(project, shared_data, monkeypatch):
+def test_answers_read_in_many_pieces_are_the_same(project, rgz, monkeypatch):
     """On SQLite integer columns come back as group_concat strings, one per range of ids."""
-    project.ingest(shared_data / "rgz_first/sources.csv")
-    project.import_annotations(shared_data / "rgz_first/annotations.csv")
+    project.ingest(rgz["sources"])
+    project.import_annotations(rgz["annotations"])
     _, _, whole = load_annotations(project.engine)
     monkeypatch.setattr(columns, "_CONCAT_CHUNK", 7)
     _, _, pieces = load_annotations(project.engine)
