@@ -36,3 +36,24 @@ def test_modules_are_short_or_say_why_not(path):
     docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
     assert lines <= MOST_LINES or "Why one module:" in docstring, (
         f"{path.name} has {lines} lines: split it by concept, or say at its top why it is one module")
+
+
+def test_every_package_xid_imports_is_declared():
+    """A fresh `pip install .` must bring everything the package imports (not by luck, through another's
+    dependencies)."""
+    import re
+    import sys
+    from importlib.metadata import packages_distributions
+
+    pyproject = (PACKAGE.parent / "pyproject.toml").read_text()
+    dependencies = pyproject.split("dependencies = [", 1)[1].split("]", 1)[0]
+    declared = {re.split(r"[<>=\[ ]", line.strip().strip('",'))[0].lower().replace("_", "-")
+                for line in dependencies.splitlines() if line.strip().startswith('"')}
+    distributions = packages_distributions()
+    imported = set()
+    for path in PACKAGE.rglob("*.py"):
+        imported |= {m.split(".")[0] for m in _imported_modules(path)}
+    third_party = sorted(m for m in imported - set(sys.stdlib_module_names) if m != "xid_app")
+    missing = [m for m in third_party
+               if not {d.lower().replace("_", "-") for d in distributions.get(m, [m])} & declared]
+    assert missing == [], f"imported but not in pyproject.toml's dependencies: {missing}"

@@ -8,10 +8,12 @@ chance-corrected statistics (Fleiss' κ, Krippendorff's α) apply.
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .consensus import Annotations, Consensus, agrees_with_answers, run_consensus, subset
 from .coords import tangent_offsets_arcsec
@@ -110,22 +112,22 @@ def krippendorff_alpha(counts) -> float:
 
 def bootstrap_interval(counts, statistic: Callable, *, n_boot: int = 1000, level: float = 0.95,
                        seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``statistic(counts)`` over resampled items (sources)."""
+    """Percentile bootstrap interval of ``statistic(counts)`` over resampled items (sources), by
+    :func:`scipy.stats.bootstrap`. A resample the statistic is undefined on makes the interval NaN rather
+    than being dropped (which would narrow it)."""
     table = np.asarray(counts, dtype=float)
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_boot):
-        sample = table[rng.integers(0, len(table), len(table))]
+
+    def on_items(items: np.ndarray) -> float:
         try:
-            values.append(statistic(sample))
+            return statistic(table[items.astype(int)])
         except ValueError:
-            continue
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return float("nan"), float("nan")
-    tail = (1 - level) / 2 * 100
-    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+            return float("nan")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)  # NaN says it
+        result = stats.bootstrap((np.arange(len(table)),), on_items, vectorized=False, n_resamples=n_boot,
+                                 confidence_level=level, method="percentile", random_state=seed)
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def per_annotator(ann: Annotations, consensus: Consensus, *, radius_arcsec: float = 5.0) -> pd.DataFrame:
