@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -27,6 +28,10 @@ from .cutouts import ImageError, read_image_header
 SERVICES = ("skyview", "hips2fits")
 SKYVIEW_URL = "https://skyview.gsfc.nasa.gov/current/cgi/basicform.pl"
 HIPS2FITS_URL = "https://alasky.cds.unistra.fr/hips-image-services/hips2fits"
+
+
+# SkyView look-ups wait here, so that one that never answers is given up after the timeout
+_waiting = ThreadPoolExecutor(max_workers=4, thread_name_prefix="xid-skyview")
 
 
 class ArchiveError(ImageError):
@@ -165,15 +170,13 @@ class Archive:
         return report
 
     def _hips2fits(self, hips: str, request: FieldRequest) -> fits.HDUList:
-        from astroquery.hips2fits import hips2fitsClass
+        import requests
 
-        # astroquery's hips2fits builds its query with matplotlib (for colour maps, even for FITS output):
-        # send the same documented parameters through its client without it
-        client = hips2fitsClass()
+        # hips2fits's documented HTTP parameters, sent as they are: astroquery's client builds its query with
+        # matplotlib (for colour maps, even for FITS output)
         payload = dict(hips=hips, width=request.pixels, height=request.pixels, projection="TAN", coordsys="icrs",
                        ra=request.ra, dec=request.dec, fov=request.field_arcsec / 3600.0, format="fits")
-        response = client._request("GET", url=self.urls["hips2fits"], params=payload, cache=False,
-                                   timeout=self.timeout_s)
+        response = requests.get(self.urls["hips2fits"], params=payload, timeout=self.timeout_s)
         if response.status_code != 200:
             try:  # hips2fits explains its refusals in JSON
                 answer = response.json()
@@ -184,23 +187,22 @@ class Archive:
         return _fits(response.content, request)
 
     def _skyview(self, survey: str, request: FieldRequest) -> fits.HDUList:
+        import requests
         from astroquery.skyview import SkyViewClass
 
-        timeout = self.timeout_s
-
-        class Client(SkyViewClass):  # astroquery's SkyView waits forever by default
-            def _request(self, *args, **kwargs):
-                kwargs["timeout"] = kwargs.get("timeout") or timeout
-                return super()._request(*args, **kwargs)
-
-        client = Client()
+        client = SkyViewClass()
         client.URL = self.urls["skyview"]
         side = request.field_arcsec * u.arcsec
-        urls = client.get_image_list(SkyCoord(request.ra, request.dec, unit="deg"), survey, pixels=request.pixels,
-                                     width=side, height=side, cache=False)
+        # astroquery's SkyView has no timeout of its own: wait for its answer at most timeout_s
+        listing = _waiting.submit(client.get_image_list, SkyCoord(request.ra, request.dec, unit="deg"), survey,
+                                  pixels=request.pixels, width=side, height=side, cache=False)
+        try:
+            urls = listing.result(timeout=self.timeout_s)
+        except FutureTimeout:
+            raise requests.Timeout("SkyView did not answer") from None
         if not urls:
             raise ArchiveError(f"{request.describe()}: SkyView returned no image (is {survey!r} one of its surveys?)")
-        response = client._request("GET", urls[0], cache=False, timeout=timeout)
+        response = requests.get(urls[0], timeout=self.timeout_s)
         response.raise_for_status()
         return _fits(response.content, request)
 
