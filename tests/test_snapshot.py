@@ -14,7 +14,7 @@ from xid_app.store.snapshot import snapshot_path
 
 @pytest.fixture
 def every_answer_snapshots(monkeypatch):
-    monkeypatch.setattr(columns, "_SNAPSHOT_EVERY", 1)
+    monkeypatch.setattr(columns, "SNAPSHOT_EVERY", 1)
 
 
 def _hosts(project: Project) -> np.ndarray:
@@ -114,7 +114,7 @@ def test_answers_read_in_many_pieces_are_the_same(project, rgz, monkeypatch):
     project.ingest(rgz["sources"])
     project.import_annotations(rgz["annotations"])
     _, _, whole = load_annotations(project.engine)
-    monkeypatch.setattr(columns, "_CONCAT_CHUNK", 7)
+    monkeypatch.setattr(columns, "CONCAT_CHUNK", 7)
     _, _, pieces = load_annotations(project.engine)
     for name in ("cls_source", "cls_user", "click_cls", "click_ra", "click_dec", "cls_flags"):
         np.testing.assert_array_equal(getattr(whole, name), getattr(pieces, name))

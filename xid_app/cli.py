@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 
 import click
@@ -262,7 +263,7 @@ def consensus(project: Project, method, params, reference, radius, list_methods,
     """Run a consensus method, store the run and summarise it; with --reference, score it against known hosts."""
     if list_runs:
         for run in project.consensus_runs():
-            click.echo(f"run {run.id}  {run.created_at:%Y-%m-%d %H:%M}  {run.method} {run.params}  "
+            click.echo(f"run {run.id}  {run.created_at:%Y-%m-%d %H:%M}  {run.method} {json.dumps(run.params)}  "
                        f"{run.n_sources} sources, {run.n_hosts} hosts, {run.n_classifications} classifications")
         return
     if list_methods:

@@ -67,9 +67,9 @@ def read_integer_columns(conn, table, columns: Sequence, where, *, key) -> list[
         return read_columns(conn, select(*columns).where(where).order_by(key), [np.int64] * len(columns))
     low, high = conn.execute(select(func.min(key), func.max(key))).one()  # over the whole table: from the index
     chunks = [[np.empty(0, dtype=np.int64) for _ in columns]]
-    for start in range(low or 0, (high or -1) + 1, _CONCAT_CHUNK):
+    for start in range(low or 0, (high or -1) + 1, CONCAT_CHUNK):
         statement = select(*(func.group_concat(column) for column in columns)).select_from(table) \
-            .where(where, key >= start, key < start + _CONCAT_CHUNK)
+            .where(where, key >= start, key < start + CONCAT_CHUNK)
         texts = conn.execute(statement).one()
         if texts[0] is not None:
             chunks.append([np.fromstring(text, dtype=np.int64, sep=",") for text in texts])
@@ -81,7 +81,7 @@ def read_integer_columns(conn, table, columns: Sequence, where, *, key) -> list[
     return arrays
 
 
-_CONCAT_CHUNK = 2_000_000  # ids per group_concat string: ~15 MB of text per column
+CONCAT_CHUNK = 2_000_000  # ids per group_concat string: ~15 MB of text per column
 
 
 def _answer_rows(conn, after: int = 0) -> AnswerRows:
@@ -155,7 +155,7 @@ def _rows_fingerprint(conn, rows: AnswerRows, upto: int) -> np.ndarray:
     return _fingerprint_of(conn, (len(cls), int(cls.sum()), len(marks), int(marks.sum())))
 
 
-_SNAPSHOT_EVERY = 20_000  # classifications added since the snapshot before it is rewritten
+SNAPSHOT_EVERY = 20_000  # classifications added since the snapshot before it is rewritten
 
 
 def _current_answer_rows(conn, snapshot_file: Path | None) -> AnswerRows:
@@ -169,7 +169,7 @@ def _current_answer_rows(conn, snapshot_file: Path | None) -> AnswerRows:
     else:
         watermark, rows = 0, _answer_rows(conn)
         later = rows
-    if snapshot_file and len(later) >= _SNAPSHOT_EVERY:
+    if snapshot_file and len(later) >= SNAPSHOT_EVERY:
         top = int(rows.cls_pk.max())
         kept = rows.upto(top)  # marks of classifications committed after ours are read again next time
         snapshot.save(snapshot_file, top, _rows_fingerprint(conn, kept, top), kept)

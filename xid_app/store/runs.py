@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -18,7 +16,7 @@ from .models import (
 
 def save_consensus_run(session: Session, *, result: Consensus, source_pks: np.ndarray, version: str) -> int:
     """Store a consensus result and its hosts; returns the run's id."""
-    run = ConsensusRun(method=result.method, params=json.dumps(result.params, sort_keys=True), xid_version=version,
+    run = ConsensusRun(method=result.method, params=dict(sorted(result.params.items())), xid_version=version,
                        n_sources=int((result.n_classifications > 0).sum()), n_hosts=len(result.host_ra),
                        n_classifications=int(result.n_classifications.sum()))
     session.add(run)
