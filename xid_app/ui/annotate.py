@@ -16,7 +16,7 @@ from .controls import ImageControls
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
 from .messages import MessageBar, as_text
 from .session import AnnotationSession, SessionError
-from .viewer import ZOOM_STEP, Viewer
+from .viewer import ZOOM_STEP, SkyImage
 
 MARK_PICK_RADIUS_SCREEN_PX = 12
 # the Log out form's button, dressed as the page's own light buttons
@@ -47,7 +47,7 @@ class AnnotationPage(PageActions):
                  on_moved: Callable[[], None] | None = None):
         self.session = session
         self.on_moved = on_moved
-        self.viewer = Viewer(on_click=self._on_click)
+        self.viewer = SkyImage(on_click=self._on_click)
         self._syncing = False
         self.show_catalogue = False
 
@@ -112,7 +112,7 @@ class AnnotationPage(PageActions):
                    *([self.name, self.start] if ask_name else []), self.help_button, logout_pane,
                    sizing_mode="stretch_width"),
             self.messages,
-            pn.Row(pn.pane.Bokeh(self.viewer.layout), side),
+            pn.Row(self.viewer, side),
             pn.pane.HTML(
                 "Click the galaxy that hosts the radio emission (contours); click a mark again to remove it. "
                 "Mark several hosts if the field holds several radio sources. <b>Next</b> saves your answer. "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import panel as pn
 from bokeh.events import RangesUpdate, Tap
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, CustomJS, Div, Range1d
@@ -48,10 +49,11 @@ div.text = `RA ${ra.toFixed(5)}°  Dec ${dec >= 0 ? "+" : "−"}${Math.abs(dec).
 """
 
 
-class Viewer:
+class SkyImage(pn.viewable.Viewer):
     """Owns the Bokeh figure and its data sources; knows nothing about the database."""
 
-    def __init__(self, on_click: Callable[[float, float], None]):
+    def __init__(self, on_click: Callable[[float, float], None], **params):
+        super().__init__(**params)
         self.x_range = Range1d(-0.5, 99.5)
         self.y_range = Range1d(-0.5, 99.5)
         self.figure = figure(
@@ -91,6 +93,7 @@ class Viewer:
                            css_classes=["xid-readout"])
         fig.js_on_event("mousemove", CustomJS(args=dict(wcs=self.wcs, div=self.readout), code=_READOUT_JS))
         self.layout = column(fig, self.readout)
+        self._pane = pn.pane.Bokeh(self.layout)
         self.shape = (1, 1)
         self.zoom_history: list[tuple[float, float, float, float]] = []
         self._last_view: tuple[float, float, float, float] | None = None
@@ -199,3 +202,6 @@ class Viewer:
 
     def pixels_per_screen_px(self) -> float:
         return (self.x_range.end - self.x_range.start) / FRAME_PX
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._pane
