@@ -21,7 +21,7 @@ from xid_app.interchange import read_annotations
 from xid_app.store.classifications import save_classification
 from xid_app.store.models import Classification, HostMark
 from xid_app.tables import IngestError
-from xid_app.ui.annotate import _text
+from xid_app.ui.messages import as_text
 from xid_app.ui.session import AnnotationSession, SessionError
 
 FIXTURES = dict(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
@@ -62,7 +62,7 @@ def test_user_names_are_printable_and_bounded(name):
 
 @given(st.text())
 def test_user_text_is_shown_as_text_never_markup(text):
-    shown = _text(text)
+    shown = as_text(text)
     assert "<" not in shown and ">" not in shown and '"' not in shown
     assert shown.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&#x27;", "'") \
         .replace("&amp;", "&") == text
