@@ -110,14 +110,14 @@ class Browser:
         if status != 200:
             raise PermissionError(f"GET {path}: {status}")
         token = re.search(r'"token":\s*"([^"]+)"', html)
-        return Page(self, html, token.group(1) if token else "")
+        return Page(self, html, token.group(1) if token else "", path)
 
 
 class Page:
     """One page's websocket, speaking Bokeh's protocol."""
 
-    def __init__(self, browser: Browser, html: str, token: str):
-        self.browser, self.html, self.token = browser, html, token
+    def __init__(self, browser: Browser, html: str, token: str, path: str = "/"):
+        self.browser, self.html, self.token, self.path = browser, html, token, path
         self.models: dict = {}
         self.texts: dict[str, str] = {}  # model id → latest 'text' the server sent
         self.patches = 0  # patches the server has sent
@@ -126,7 +126,7 @@ class Page:
 
     async def connect(self, *, cookies: str | None = None) -> None:
         """Open the websocket (with the browser's cookies, or others), pull the document."""
-        url = self.browser.base_url.replace("http", "ws", 1) + "/ws"
+        url = self.browser.base_url.replace("http", "ws", 1) + self.path.rstrip("/") + "/ws"  # as the page's own JS
         headers = {"Origin": self.browser.base_url,
                    "Cookie": self.browser.cookie_header() if cookies is None else cookies}
         self.socket = await websocket_connect(HTTPRequest(url, headers=headers), subprotocols=["bokeh", self.token],

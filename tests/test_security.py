@@ -565,3 +565,30 @@ def test_exported_csv_cells_cannot_run_as_formulas_and_round_trip(demo_project, 
 
         names = set(conn.scalars(sa.select(User.name)))
     assert {formula, "+1+1", "@SUM(A1)"} <= names and f"'{formula}" not in names
+
+
+def test_an_open_admin_page_loses_its_powers_when_the_login_ends(team_server):
+    url, project = team_server
+
+    async def scenario():
+        browser = Browser(url, forwarded_for="10.0.5.9")
+        assert await browser.log_in("boss", PASSWORD) == 302
+        page = await browser.page("/admin")
+        await page.connect()
+        _, logout_page, _ = await browser.fetch("/logout")
+        token = re.search(r'name="logout_token" value="([0-9a-f]+)"', logout_page).group(1)
+        assert (await browser.fetch("/logout", method="POST", form={"logout_token": token}))[0] == 200
+        table = page.by_class("xid-agreement-table")
+        await page.press("Compute agreement")
+        await page.wait(lambda: "logged out" in page.text("xid-message"), timeout=20)
+        message = page.text("xid-message")
+        agreement_after = page.models[table][1].get("text", "")
+        for label in ("Refresh", "Open"):
+            await page.press(label)
+        await page.wait(lambda: False, timeout=2)
+        page.close()
+        return message, agreement_after, page.texts.get(table, "")
+
+    message, before, after = _run(scenario())
+    assert "logged out" in message
+    assert "krippendorff" not in before and "krippendorff" not in after  # no agreement computed for it

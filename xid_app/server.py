@@ -32,8 +32,9 @@ def _page_login(logins: Logins) -> ActiveLogin:
     login = getattr(context.request, "xid_login", None)
     if login is None:  # Bokeh let the request through, so it had a login: never expected
         raise PermissionError("no login for this page")
-    logins.bind_page(context.id, login)
-    pn.state.on_session_destroyed(lambda ctx: logins.unbind_page(ctx.id))
+    path = context.request.path
+    logins.bind_page(path, context.id, login)
+    pn.state.on_session_destroyed(lambda ctx: logins.unbind_page(path, ctx.id, login))
     return login
 
 

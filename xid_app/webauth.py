@@ -62,7 +62,7 @@ class Logins(AuthProvider):
         self.project, self.secret, self.prefix = project, secret, prefix.rstrip("/")
         self.throttle = Throttle()
         self.waiting_checks = 0
-        self._pages: dict[str, int] = {}  # Bokeh session id → the login whose page it is
+        self._pages: dict[tuple[str, str], int] = {}  # (app path, Bokeh session id) → the login whose page it is
         super().__init__()
 
     # --- Bokeh's hooks --------------------------------------------------------------------------
@@ -114,19 +114,22 @@ class Logins(AuthProvider):
         return login.user_name
 
     @staticmethod
-    def _page_of(handler: WebSocketHandler) -> str | None:
+    def _page_of(handler: WebSocketHandler) -> tuple[str, str] | None:
+        """(app path, session id) of the page a websocket asks for."""
         protocols = [p.strip() for p in handler.request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
         try:
-            return get_session_id(protocols[1]) if len(protocols) == 2 else None
+            session_id = get_session_id(protocols[1]) if len(protocols) == 2 else None
         except Exception:  # not a token at all: Bokeh refuses it itself
             return None
+        return (app_path(handler.request.path), session_id) if session_id else None
 
-    def bind_page(self, session_id: str, login: ActiveLogin) -> None:
-        """Only ``login`` may open the websocket of the page ``session_id``."""
-        self._pages[session_id] = login.pk
+    def bind_page(self, path: str, session_id: str, login: ActiveLogin) -> None:
+        """Only ``login`` may open the websocket of the page ``session_id`` of the app at ``path``."""
+        self._pages[(app_path(path), session_id)] = login.pk
 
-    def unbind_page(self, session_id: str) -> None:
-        self._pages.pop(session_id, None)
+    def unbind_page(self, path: str, session_id: str, login: ActiveLogin) -> None:
+        if self._pages.get((app_path(path), session_id)) == login.pk:  # not another app's page of that id
+            del self._pages[(app_path(path), session_id)]
 
     def logout_token(self, login: ActiveLogin) -> str:
         """The token a logout form must carry: another site cannot know it, so it cannot log anyone out."""
@@ -134,6 +137,12 @@ class Logins(AuthProvider):
 
     def cookie_path(self) -> str:
         return self.prefix + "/" if self.prefix else "/"
+
+
+def app_path(path: str) -> str:
+    """The app a page's or its websocket's path belongs to: "" for the annotation page, "/admin" for the
+    admin page (under the prefix, if any)."""
+    return path.rstrip("/").removesuffix("/ws").rstrip("/")
 
 
 def _safe_next(target: str, prefix: str) -> str:

@@ -31,6 +31,9 @@ class PageActions:
     _said = False
     _message_shown = ("", "info")
 
+    def _check(self) -> None:
+        """Raise :class:`SessionError` if nothing may be done now (e.g. the login has ended)."""
+
     def _state(self) -> tuple:
         raise NotImplementedError
 
@@ -83,6 +86,7 @@ class PageActions:
 
     def _perform(self, action) -> None:
         try:
+            self._check()
             action()
         except SessionError as exc:
             self.say(str(exc), "warning")

@@ -17,7 +17,7 @@ from ..export import FORMATS, write_table
 from ..project import Project
 from .annotate import LOGOUT_STYLE, AnnotationPage
 from .messages import as_text
-from .session import AnnotationSession
+from .session import AnnotationSession, SessionError
 
 DOWNLOADS = (".fits", ".vot", ".ecsv", ".csv")
 
@@ -37,7 +37,7 @@ class AdminPage:
         self.session = AnnotationSession(project, expert=True)
         self.session.attach_login(login)
         # after the expert saves (Next / No host) and moves on, the tables change
-        self.annotator = AnnotationPage(self.session, ask_name=False, on_moved=self.refresh)
+        self.annotator = AnnotationPage(self.session, ask_name=False, on_moved=lambda: self._guarded(self.refresh))
         self.annotator.title.object = "<h3>Choose a source from the queue</h3>"
 
         self.progress = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
@@ -54,16 +54,17 @@ class AdminPage:
         self.agreement_summary = pn.pane.DataFrame(pd.DataFrame(), index=False, css_classes=["xid-agreement-summary"])
         self.agreement_table = pn.pane.DataFrame(pd.DataFrame(), sizing_mode="stretch_width",
                                                  css_classes=["xid-agreement-table"])
-        self.agreement_button.on_click(lambda _: self._agreement())
+        self.agreement_button.on_click(lambda _: self._guarded(self._agreement))
         downloads = [
-            pn.widgets.FileDownload(callback=lambda s=suffix: catalogue_bytes(project, s),
+            pn.widgets.FileDownload(callback=lambda s=suffix: self._guarded(lambda: catalogue_bytes(project, s),
+                                                                            io.BytesIO()),
                                     filename=f"xid_hosts{suffix}", label=f"Catalogue {suffix}",
                                     color="primary", width=150)
             for suffix in DOWNLOADS
         ]
-        self.open.on_click(lambda _: self._open())
-        self.refresh_button.on_click(lambda _: self.refresh())
-        self.gold.param.watch(self._set_gold, "value")
+        self.open.on_click(lambda _: self._guarded(self._open))
+        self.refresh_button.on_click(lambda _: self._guarded(self.refresh))
+        self.gold.param.watch(lambda event: self._guarded(lambda: self._set_gold(event)), "value")
 
         self.layout = pn.Column(
             pn.Row(pn.pane.HTML("<h2>XID · admin</h2>", css_classes=["xid-brand"]), pn.layout.HSpacer(),
@@ -92,6 +93,16 @@ class AdminPage:
             css_classes=["xid-page"],
         )
         self.refresh()
+
+    def _guarded(self, handler, refused=None):
+        """Run one of the admin's handlers only while the admin's login lasts (logging out, or an admin's
+        ``xid users logout``, ends the page's powers at once); otherwise say why and return ``refused``."""
+        try:
+            self.session.require_login()
+        except SessionError as exc:
+            self.annotator.say(str(exc), "warning")
+            return refused
+        return handler()
 
     def refresh(self) -> None:
         stats = self.project.user_stats()

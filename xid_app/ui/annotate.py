@@ -155,6 +155,9 @@ class AnnotationPage(PageActions):
             watch(widget, lambda _: None, ui_only=True)
         watch(self.controls.catalogue_on, lambda v: setattr(self, "show_catalogue", bool(v)), ui_only=True)
 
+    def _check(self) -> None:
+        self.session.require_login()
+
     def press(self, action: str) -> None:
         """Do what a key does: ``action`` as named in :data:`~xid_app.ui.keys.SHORTCUTS` (e.g. "next", "skip",
         "no_host", "flag_blend", "zoom_in")."""
