@@ -132,7 +132,7 @@ def test_stability_and_accuracy_grow_with_annotators(crowd):
 
 def test_notebook_use_from_an_interchange_dataframe(rgz):
     """The docs' notebook recipe: RGZ's interchange CSV → annotations → consensus → per-annotator table."""
-    from xid_app.agreement import annotations_from_frame
+    from xid_app.extract import annotations_from_frame
 
     source_ids, names, ann = annotations_from_frame(pd.read_csv(rgz["annotations"]))
     consensus = run_consensus(ann)

@@ -21,33 +21,6 @@ from .coords import tangent_offsets_arcsec
 NO_HOST, ELSEWHERE = "no host", "elsewhere"
 
 
-def annotations_from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, Annotations]:
-    """Annotations from a DataFrame in XID's interchange format (``classification_id, source_id, user,
-    host_ra, host_dec, no_host``), without a database. Each source's centre is taken as the mean of its
-    clicks (positions only serve as a tangent point).
-
-    Returns source ids, annotator names and the :class:`Annotations`.
-    """
-    frame = frame.copy()
-    frame["no_host"] = frame["no_host"].astype(str).str.strip().isin(["1", "True", "true"])
-    source_ids, src = np.unique(frame["source_id"].astype(str), return_inverse=True)
-    cls_ids, cls_first, cls = np.unique(frame["classification_id"].astype(str), return_index=True,
-                                        return_inverse=True)
-    names, user = np.unique(frame["user"].astype(str), return_inverse=True)
-    clicks = ~frame["no_host"].to_numpy()
-    ra = pd.to_numeric(frame["host_ra"], errors="coerce").to_numpy(float)
-    dec = pd.to_numeric(frame["host_dec"], errors="coerce").to_numpy(float)
-    clicks &= np.isfinite(ra) & np.isfinite(dec)
-    n_src = len(source_ids)
-    centre_ra = np.bincount(src[clicks], weights=ra[clicks], minlength=n_src) / np.maximum(
-        np.bincount(src[clicks], minlength=n_src), 1)
-    centre_dec = np.bincount(src[clicks], weights=dec[clicks], minlength=n_src) / np.maximum(
-        np.bincount(src[clicks], minlength=n_src), 1)
-    ann = Annotations(centre_ra, centre_dec, src[cls_first], cls[clicks], ra[clicks], dec[clicks],
-                      cls_user=user[cls_first])
-    return source_ids, names, ann
-
-
 def answer_categories(ann: Annotations, consensus: Consensus, *, radius_arcsec: float = 5.0) -> pd.DataFrame:
     """One row per classification: ``source`` (index), ``annotator`` (index) and ``category``.
 

@@ -1,12 +1,13 @@
-"""The extract step (as Zooniverse's aggregation calls it): raw answer rows, as the store reads them, into
-the flat arrays every consensus method reduces (:class:`~xid_app.consensus.Annotations`). No SQL here:
-numpy in, numpy out."""
+"""The extract step (as Zooniverse's aggregation calls it): answers, as the store reads them or as an
+interchange table holds them, into the flat arrays every consensus method reduces
+(:class:`~xid_app.consensus.Annotations`). No SQL here: numpy and pandas in, numpy out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
 import numpy as np
+import pandas as pd
 
 from .answers import FLAGS
 from .consensus import Annotations
@@ -96,3 +97,30 @@ def annotations_from_rows(rows: AnswerRows, *, source_pks: np.ndarray, source_ra
         cls_user=cls_user,
         cls_flags=(cur_bits[:, None] >> np.arange(len(FLAGS))) & 1 == 1,
     )
+
+
+def annotations_from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, Annotations]:
+    """Annotations from a DataFrame in XID's interchange format (``classification_id, source_id, user,
+    host_ra, host_dec, no_host``), without a database. Each source's centre is taken as the mean of its
+    clicks (positions only serve as a tangent point).
+
+    Returns source ids, annotator names and the :class:`Annotations`.
+    """
+    frame = frame.copy()
+    frame["no_host"] = frame["no_host"].astype(str).str.strip().isin(["1", "True", "true"])
+    source_ids, src = np.unique(frame["source_id"].astype(str), return_inverse=True)
+    cls_ids, cls_first, cls = np.unique(frame["classification_id"].astype(str), return_index=True,
+                                        return_inverse=True)
+    names, user = np.unique(frame["user"].astype(str), return_inverse=True)
+    clicks = ~frame["no_host"].to_numpy()
+    ra = pd.to_numeric(frame["host_ra"], errors="coerce").to_numpy(float)
+    dec = pd.to_numeric(frame["host_dec"], errors="coerce").to_numpy(float)
+    clicks &= np.isfinite(ra) & np.isfinite(dec)
+    n_src = len(source_ids)
+    centre_ra = np.bincount(src[clicks], weights=ra[clicks], minlength=n_src) / np.maximum(
+        np.bincount(src[clicks], minlength=n_src), 1)
+    centre_dec = np.bincount(src[clicks], weights=dec[clicks], minlength=n_src) / np.maximum(
+        np.bincount(src[clicks], minlength=n_src), 1)
+    ann = Annotations(centre_ra, centre_dec, src[cls_first], cls[clicks], ra[clicks], dec[clicks],
+                      cls_user=user[cls_first])
+    return source_ids, names, ann
