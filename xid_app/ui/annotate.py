@@ -49,7 +49,6 @@ class AnnotationPage(PageActions):
         self.on_moved = on_moved
         self.viewer = SkyImage(on_click=self._on_click)
         self._syncing = False
-        self.show_catalogue = False
 
         # who: in open mode a name box; with logins nothing, so no message from the page can name a user
         self.name = self.start = None
@@ -149,22 +148,29 @@ class AnnotationPage(PageActions):
 
         watch(self.flags, self._set_flags)
         watch(self.comment, s.set_comment)
-        for widget, change in self.controls.display_changes().items():
-            watch(widget, lambda v, change=change: s.set_display(**change(v)))
-        for widget in self.controls.style_widgets():
-            watch(widget, lambda _: None, ui_only=True)
-        watch(self.controls.catalogue_on, lambda v: setattr(self, "show_catalogue", bool(v)), ui_only=True)
+        self.controls.param.watch(self._display_chosen, list(self.controls.DISPLAY))
+        self.controls.param.watch(lambda *_: None if self._syncing else self.act(lambda: None, ui_only=True),
+                                  [*self.controls.STYLE, "catalogue"])
 
     def _check(self) -> None:
         self.session.require_login()
+
+    def _display_chosen(self, *events) -> None:
+        """The user chose another layer, stretch, limits or contours: redraw with all of it at once."""
+        if self._syncing:
+            return
+        changes = {}
+        for event in events:
+            changes.update(self.controls.display_change(event.name, event.new))
+        self.act(lambda: self.session.set_display(**changes))
 
     def press(self, action: str) -> None:
         """Do what a key does: ``action`` as named in :data:`~xid_app.ui.keys.SHORTCUTS` (e.g. "next", "skip",
         "no_host", "flag_blend", "zoom_in")."""
         s = self.session
-        toggles = {"toggle_contours": self.controls.contours_on, "toggle_catalogue": self.controls.catalogue_on}
+        toggles = {"toggle_contours": "contours", "toggle_catalogue": "catalogue"}
         if action in toggles:
-            toggles[action].value = not toggles[action].value
+            setattr(self.controls, toggles[action], not getattr(self.controls, toggles[action]))
             return
         if action.startswith("flag_"):
             flag = action.removeprefix("flag_")
@@ -316,7 +322,7 @@ class AnnotationPage(PageActions):
             self.viewer.show_catalogue(*empty)
             self.viewer.show_crowd(*empty)
             return
-        index = s.project.catalogue_index(wait=False) if self.show_catalogue else None  # None while loading
+        index = s.project.catalogue_index(wait=False) if self.controls.catalogue else None  # None while loading
         if index is not None:
             ny, nx = v.view.image.shape
             radius = 0.75 * max(nx, ny) * v.view.pixel_scale_arcsec

@@ -1,9 +1,11 @@
 """The "Image and contours" controls: which layer is the background, stretch and limits, the contours'
-layer, lowest level, step, colour and opacity, and the catalogue overlay."""
+layer, lowest level, step, colour and opacity, and the catalogue overlay. The choices are parameters; the
+widgets are made from them."""
 
 from __future__ import annotations
 
 import panel as pn
+import param
 
 from ..imaging import INTERVALS, STRETCHES, Display
 from .viewer import CONTOUR_COLOUR
@@ -12,69 +14,72 @@ STEPS = {"√2": 2**0.5, "2": 2.0}
 
 
 class ImageControls(pn.viewable.Viewer):
-    """The widgets that choose how a source is drawn.
+    """How a source is drawn, as the user chooses it.
 
-    Parameters
-    ----------
-    display : Display
-        The display the controls start from.
+    The layer choices are positions among the source's readable layers (as :class:`Display` counts them);
+    their options change with the source (:meth:`show_layers`).
     """
 
+    background = param.Integer(default=None, allow_None=True, label="Image")
+    interval = param.Selector(default="auto", objects=list(INTERVALS), label="Limits")
+    stretch = param.Selector(default="auto", objects=["auto", *STRETCHES])
+    contours = param.Boolean(default=True, label="Contours")
+    catalogue = param.Boolean(default=False, label="Catalogue objects")
+    contours_from = param.Integer(default=None, allow_None=True, label="Contours of")
+    floor_sigma = param.Number(default=4.0, bounds=(2, 10), step=0.5, label="Lowest contour (σ)")
+    step = param.Selector(default="√2", objects=list(STEPS), label="Step")
+    colour = param.Color(default=CONTOUR_COLOUR, label="Colour")
+    opacity = param.Number(default=0.9, bounds=(0.1, 1.0), step=0.05, label="Opacity")
+
+    # parameters that change what is composed (the rest restyle what is drawn)
+    DISPLAY = ("background", "interval", "stretch", "contours_from", "floor_sigma", "step")
+    STYLE = ("contours", "colour", "opacity")
+
     def __init__(self, display: Display, **params):
+        params.setdefault("interval", display.interval)
+        params.setdefault("floor_sigma", display.floor_sigma)
+        params.setdefault("step", min(STEPS, key=lambda k: abs(STEPS[k] - display.step)))
         super().__init__(**params)
-        self.layer = pn.widgets.Select(label="Image", options={}, width=150)
-        self.stretch = pn.widgets.RadioButtonGroup(options=["auto", *STRETCHES], value="auto", width=310,
-                                                   color="default")
-        self.interval = pn.widgets.Select(label="Limits", options=list(INTERVALS), value=display.interval, width=150)
-        self.contours_on = pn.widgets.Checkbox(label="Contours", value=True, width=100, css_classes=["xid-contours-on"])
-        self.contour_layer = pn.widgets.Select(label="Contours of", options={}, width=150)
-        self.floor = pn.widgets.FloatSlider(label="Lowest contour (σ)", start=2, end=10, step=0.5,
-                                            value=display.floor_sigma, width=150)
-        self.step = pn.widgets.Select(label="Step", options=list(STEPS),
-                                      value=min(STEPS, key=lambda k: abs(STEPS[k] - display.step)), width=150)
-        self.colour = pn.widgets.ColorPicker(label="Colour", value=CONTOUR_COLOUR, width=80)
-        self.opacity = pn.widgets.FloatSlider(label="Opacity", start=0.1, end=1.0, step=0.05, value=0.9, width=150)
-        self.catalogue_on = pn.widgets.Checkbox(label="Catalogue objects", value=False, width=160,
-                                                css_classes=["xid-catalogue-on"])
+        widget = pn.widgets
+        self._layer = widget.Select.from_param(self.param.background, options={}, width=150)
+        self._contour_layer = widget.Select.from_param(self.param.contours_from, options={}, width=150)
         self._card = pn.Card(
-            pn.Row(self.layer, self.interval), self.stretch,
-            pn.Row(self.contours_on, self.catalogue_on),
-            pn.Row(self.contour_layer, self.floor), pn.Row(self.step, self.opacity), self.colour,
+            pn.Row(self._layer, widget.Select.from_param(self.param.interval, width=150)),
+            widget.RadioButtonGroup.from_param(self.param.stretch, width=310, color="default"),
+            pn.Row(widget.Checkbox.from_param(self.param.contours, width=100, css_classes=["xid-contours-on"]),
+                   widget.Checkbox.from_param(self.param.catalogue, width=160, css_classes=["xid-catalogue-on"])),
+            pn.Row(self._contour_layer, widget.FloatSlider.from_param(self.param.floor_sigma, width=150)),
+            pn.Row(widget.Select.from_param(self.param.step, width=150),
+                   widget.FloatSlider.from_param(self.param.opacity, width=150)),
+            widget.ColorPicker.from_param(self.param.colour, width=80),
             title="Image and contours", collapsed=False, width=340,
         )
 
-    def display_changes(self) -> dict:
-        """Widget → the :class:`Display` change its new value asks for."""
-        return {
-            self.layer: lambda v: dict(background=v),
-            self.contour_layer: lambda v: dict(contours_from=v),
-            self.stretch: lambda v: dict(stretch=None if v == "auto" else v),
-            self.interval: lambda v: dict(interval=v),
-            self.floor: lambda v: dict(floor_sigma=float(v)),
-            self.step: lambda v: dict(step=STEPS[v]),
-        }
-
-    def style_widgets(self) -> tuple:
-        """Widgets that restyle the drawing without composing it again."""
-        return self.contours_on, self.colour, self.opacity
+    def display_change(self, name: str, value) -> dict:
+        """The :class:`Display` change a new value of parameter ``name`` asks for."""
+        if name == "stretch":
+            return dict(stretch=None if value == "auto" else value)
+        if name == "step":
+            return dict(step=STEPS[value])
+        if name == "floor_sigma":
+            return dict(floor_sigma=float(value))
+        return {name: value}
 
     def next_layer(self) -> None:
         """Show the next image layer as the background."""
-        options = list(self.layer.options.values())
+        options = list(self._layer.options.values())
         if len(options) > 1:
-            self.layer.value = options[(options.index(self.layer.value) + 1) % len(options)]
+            self.background = options[(options.index(self.background) + 1) % len(options)]
 
     def show_layers(self, layers, background: int | None, contours: int | None) -> None:
         """Offer a source's readable layers (``Layer`` objects, in display order) and select the drawn ones."""
-        self.layer.options = {f"{layer.band} ({layer.kind})": i for i, layer in enumerate(layers)}
-        self.contour_layer.options = {layer.band: i for i, layer in enumerate(layers) if layer.kind == "radio"}
-        if background is not None:
-            self.layer.value = background
-        if contours is not None:
-            self.contour_layer.value = contours
+        self._layer.options = {f"{layer.band} ({layer.kind})": i for i, layer in enumerate(layers)}
+        self._contour_layer.options = {layer.band: i for i, layer in enumerate(layers) if layer.kind == "radio"}
+        self.param.update(**{k: v for k, v in (("background", background), ("contours_from", contours))
+                             if v is not None})
 
     def contour_style(self) -> dict:
-        return dict(colour=self.colour.value, alpha=self.opacity.value, visible=self.contours_on.value)
+        return dict(colour=self.colour, alpha=self.opacity, visible=self.contours)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._card
