@@ -104,6 +104,13 @@ class Browser:
         status, _, _ = await self.fetch("/login", method="POST", form=fields)
         return status
 
+    async def log_out(self) -> int:
+        """Press the logout page's button, as a user does; the POST's status (200 when logged out)."""
+        _, form, _ = await self.fetch("/logout")
+        token = re.search(r'name="logout_token" value="([0-9a-f]+)"', form)
+        status, _, _ = await self.fetch("/logout", method="POST", form={"logout_token": token.group(1) if token else ""})
+        return status
+
     async def page(self, path: str = "/") -> Page:
         """Load a page's HTML (status 200 expected) and return it, not yet connected."""
         status, html, _ = await self.fetch(path)

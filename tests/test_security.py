@@ -267,10 +267,7 @@ def test_logging_out_ends_the_login_for_a_copied_cookie_and_an_open_page(team_se
         browser, page = await _logged_in_page(url, "ann", client="10.0.5.1")
         copied = dict(browser.cookies)
         await page.wait(lambda: "ann" in page.text("xid-who"))
-        _, logout_page, _ = await browser.fetch("/logout")
-        token = re.search(r'name="logout_token" value="([0-9a-f]+)"', logout_page).group(1)
-        status, body, _ = await browser.fetch("/logout", method="POST", form={"logout_token": token})
-        assert status == 200 and "You are logged out" in body
+        assert await browser.log_out() == 200
         thief = Browser(url, forwarded_for="10.0.5.2")
         thief.cookies = copied
         after_logout, _, headers = await thief.fetch("/")
@@ -571,13 +568,8 @@ def test_an_open_admin_page_loses_its_powers_when_the_login_ends(team_server):
     url, project = team_server
 
     async def scenario():
-        browser = Browser(url, forwarded_for="10.0.5.9")
-        assert await browser.log_in("boss", PASSWORD) == 302
-        page = await browser.page("/admin")
-        await page.connect()
-        _, logout_page, _ = await browser.fetch("/logout")
-        token = re.search(r'name="logout_token" value="([0-9a-f]+)"', logout_page).group(1)
-        assert (await browser.fetch("/logout", method="POST", form={"logout_token": token}))[0] == 200
+        browser, page = await _logged_in_page(url, "boss", client="10.0.5.9", path="/admin")
+        assert await browser.log_out() == 200
         table = page.by_class("xid-agreement-table")
         await page.press("Compute agreement")
         await page.wait(lambda: "logged out" in page.text("xid-message"), timeout=20)
