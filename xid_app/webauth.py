@@ -26,7 +26,8 @@ from tornado.ioloop import IOLoop
 from tornado.web import HTTPError, RequestHandler
 from tornado.websocket import WebSocketHandler
 
-from .auth import ActiveLogin
+from .auth import MAX_PASSWORD_LENGTH, ActiveLogin
+from .limits import USER_NAME
 from .project import Project
 from .resources import static_dir
 from .throttle import Throttle
@@ -39,8 +40,6 @@ LOGIN_COOKIE = "xid_login"
 DEVICE_COOKIE = "xid_device"  # "this browser has logged in to this account before" (see throttle.py)
 DEVICE_DAYS = 90
 MAX_WAITING_CHECKS = 8  # password checks queued at once; beyond, "busy" at once rather than a growing queue
-MAX_NAME_LENGTH = 200
-MAX_PASSWORD_LENGTH = 1000
 
 _password_checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-password")
 _templates = jinja2.Environment(loader=jinja2.FileSystemLoader(str(static_dir())), autoescape=True)
@@ -191,7 +190,8 @@ class LoginPage(_Page):
 
     async def post(self) -> None:
         self.check_xsrf_cookie()
-        name = self.get_body_argument("username", "").strip()[:MAX_NAME_LENGTH]
+        # cut to one past the longest allowed: still refused, but never megabytes hashed or looked up
+        name = self.get_body_argument("username", "").strip()[:USER_NAME + 1]
         password = self.get_body_argument("password", "")[:MAX_PASSWORD_LENGTH + 1]
         logins = self.logins
         device = self.get_cookie(DEVICE_COOKIE, "")
