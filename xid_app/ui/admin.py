@@ -31,8 +31,11 @@ def catalogue_bytes(project: Project, suffix: str) -> io.BytesIO:
         return io.BytesIO(path.read_bytes())
 
 
-class AdminPage:
+class AdminPage(pn.viewable.Viewer):
+    """The admin's page: progress, the expert queue, downloads, agreement."""
+
     def __init__(self, project: Project, *, login: ActiveLogin, logout: str | None = None):
+        super().__init__()
         self.project = project
         self.session = AnnotationSession(project, expert=True)
         self.session.attach_login(login)
@@ -79,7 +82,7 @@ class AdminPage:
                     pn.pane.HTML("Sources the crowd flagged as artefact, blend or too zoomed in. Open one: the "
                                  "crowd's marks show as yellow crosses; mark the final host(s) or choose No host, "
                                  "then Next saves your expert answer, which overrides consensus in the export."),
-                    self.queue, pn.Row(self.pick, self.open), self.gold, self.annotator.layout)),
+                    self.queue, pn.Row(self.pick, self.open), self.gold, self.annotator)),
                 ("Export", pn.Column(
                     pn.pane.HTML("The consensus host-ID catalogue, one row per host, expert answers applied."),
                     pn.Row(*downloads))),
@@ -93,6 +96,9 @@ class AdminPage:
             css_classes=["xid-page"],
         )
         self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.layout
 
     def _guarded(self, handler, refused=None):
         """Run one of the admin's handlers only while the admin's login lasts (logging out, or an admin's

@@ -28,7 +28,7 @@ FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too z
 UI_KEYS = {"zoom_in", "zoom_out", "zoom_back", "zoom_reset", "next_layer", "help", "close_help"}  # no image read
 
 
-class AnnotationPage(PageActions):
+class AnnotationPage(PageActions, pn.viewable.Viewer):
     """One browser session's page.
 
     Parameters
@@ -45,15 +45,16 @@ class AnnotationPage(PageActions):
 
     def __init__(self, session: AnnotationSession, *, ask_name: bool, logout: str | None = None,
                  on_moved: Callable[[], None] | None = None):
+        super().__init__()
         self.session = session
         self.on_moved = on_moved
         self.viewer = SkyImage(on_click=self._on_click)
         self._syncing = False
 
         # who: in open mode a name box; with logins nothing, so no message from the page can name a user
-        self.name = self.start = None
+        self.name_box = self.start = None
         if ask_name:
-            self.name = pn.widgets.TextInput(label="Your name", placeholder="who is annotating?", width=220,
+            self.name_box = pn.widgets.TextInput(label="Your name", placeholder="who is annotating?", width=220,
                                              max_length=100)
             self.start = pn.widgets.Button(label="Start", color="primary", width=90, align="end")
         self.who = pn.pane.HTML("", css_classes=["xid-who"], align="center")
@@ -108,7 +109,7 @@ class AnnotationPage(PageActions):
         self.layout = pn.Column(
             pn.Row(pn.pane.HTML("<h2>XID · find the host galaxy</h2>", css_classes=["xid-brand"]),
                    pn.layout.HSpacer(), self.progress_text, self.who,
-                   *([self.name, self.start] if ask_name else []), self.help_button, logout_pane,
+                   *([self.name_box, self.start] if ask_name else []), self.help_button, logout_pane,
                    sizing_mode="stretch_width"),
             self.messages,
             pn.Row(self.viewer, side),
@@ -136,7 +137,7 @@ class AnnotationPage(PageActions):
             self.help_button: self.help.show,
         }
         if self.start is not None:
-            actions[self.start] = lambda: s.sign_in(self.name.value)
+            actions[self.start] = lambda: s.sign_in(self.name_box.value)
         on_screen = {self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset, self.help_button}
         for button, action in actions.items():
             button.on_click(lambda _, action=action, ui=button in on_screen: self.act(action, ui_only=ui))
@@ -151,6 +152,9 @@ class AnnotationPage(PageActions):
         self.controls.param.watch(self._display_chosen, list(self.controls.DISPLAY))
         self.controls.param.watch(lambda *_: None if self._syncing else self.act(lambda: None, ui_only=True),
                                   [*self.controls.STYLE, "catalogue"])
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.layout
 
     def _check(self) -> None:
         self.session.require_login()
@@ -342,8 +346,8 @@ class AnnotationPage(PageActions):
         self._overlay_points()
         if s.user_pk is None:
             return
-        if self.name is not None:
-            self.name.visible = self.start.visible = False
+        if self.name_box is not None:
+            self.name_box.visible = self.start.visible = False
         self.who.object = f"<b>{as_text(s.user_name)}</b> · {s.role}"
         if progress:
             p = s.progress()
