@@ -430,15 +430,13 @@ def _gzipped_header_claiming(tmp_path, side: int):
 
 
 def test_a_gzipped_fits_bomb_is_refused_from_its_header(tmp_path, project):
-    import time
-
     from xid_app.cutouts import ImageError, read_layer_file
 
     bomb = _gzipped_header_claiming(tmp_path, 20000)
-    started = time.perf_counter()
+    # the file holds four blocks of pixels: read past its header, it would fail as unreadable; the size
+    # refusal says the header alone was read
     with pytest.raises(ImageError, match=r"20000 × 20000 pixels is larger than 16,777,216"):
         read_layer_file(bomb, band="FIRST", kind="radio")
-    assert time.perf_counter() - started < 5  # refused from the header, not after decompressing 1.6 GB
     (tmp_path / "s.csv").write_text(f"source_id,ra,dec,radio_image\nBOMB,150.0,10.0,{bomb.name}\n")
     result = CliRunner().invoke(main, ["ingest", str(tmp_path / "s.csv"), "--db", project.url])
     assert result.exit_code == 1 and "larger than 16,777,216" in result.output and "Traceback" not in result.output
