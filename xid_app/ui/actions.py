@@ -118,7 +118,3 @@ class PageActions:
     def _show_message(self) -> None:
         text, kind = self._message_shown
         self.messages.param.update(text=text, kind=kind)
-
-    def _show_message(self) -> None:
-        text, kind = self._message_shown
-        self.messages.param.update(text=text, kind=kind)

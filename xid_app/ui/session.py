@@ -81,7 +81,6 @@ class AnnotationSession:
 
     def show(self, source_pk: int | None) -> None:
         """Show a source (``None``: nothing left), with this user's current answer on it, if any."""
-        self.require_login()
         self.current = None
         self.marks, self.flags, self.comment, self.loaded_answer = [], set(), "", ()
         self.submission_id = uuid.uuid4().hex
@@ -308,14 +307,13 @@ class AnnotationSession:
         return self.project.assignment.progress(self.user_pk)
 
     def require_login(self) -> None:
-        """Refuse anything more under a login that has ended (logged out, expired, ended by an admin):
-        checked before every action of a page."""
+        """Refuse anything more under a login that has ended (logged out, expired, ended by an admin). The
+        page checks this once before each action; a save checks it again in its own transaction."""
         if self.login_pk is not None and not self.project.login_is_active(self.login_pk):
             self.user_pk = self.login_pk = None  # nothing more under this login, whatever the page sends
             raise SessionError("you have logged out (or your login has ended): log in again to go on")
 
     def _require_user(self) -> None:
-        self.require_login()
         if self.user_pk is None:
             raise SessionError("log in or enter your name first")
 
