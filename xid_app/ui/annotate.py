@@ -11,6 +11,7 @@ import panel as pn
 
 from ..answers import MAX_COMMENT_LENGTH
 from ..coords import sky_to_pixel
+from ..limits import USER_NAME
 from .actions import PageActions
 from .controls import ImageControls
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
@@ -55,7 +56,7 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         self.name_box = self.start = None
         if ask_name:
             self.name_box = pn.widgets.TextInput(label="Your name", placeholder="who is annotating?", width=220,
-                                             max_length=100)
+                                                 max_length=USER_NAME)
             self.start = pn.widgets.Button(label="Start", color="primary", width=90, align="end")
         self.who = pn.pane.HTML("", css_classes=["xid-who"], align="center")
         logout_pane = pn.pane.HTML(logout or "", align="center", visible=bool(logout), stylesheets=[LOGOUT_STYLE])
