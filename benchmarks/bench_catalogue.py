@@ -9,16 +9,16 @@ import time
 
 import numpy as np
 
-from xid_app.catalogue import CatalogueIndex
+from xid_app.optical import OpticalCatalogue
 
 
-def catalogue(n: int, rng) -> CatalogueIndex:
+def synthetic_catalogue(n: int, rng) -> OpticalCatalogue:
     ra = rng.uniform(0, 360, n)
     dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
-    return CatalogueIndex(np.array([f"J{i:09d}" for i in range(n)], dtype=object), ra, dec)
+    return OpticalCatalogue(np.array([f"J{i:09d}" for i in range(n)], dtype=object), ra, dec)
 
 
-def rates(index: CatalogueIndex, rng, queries: int) -> tuple[float, float]:
+def rates(index: OpticalCatalogue, rng, queries: int) -> tuple[float, float]:
     rows = rng.integers(0, len(index), queries)
     ra, dec = index.ra[rows] + 1.0 / 3600, index.dec[rows]
     index.get(index.ids[0])  # builds the ID table once, as the first typed ID does
@@ -36,9 +36,9 @@ def rates(index: CatalogueIndex, rng, queries: int) -> tuple[float, float]:
 def run(quick: bool = False) -> list[dict]:
     rng = np.random.default_rng(0)
     big_n = 1_000_000 if quick else 10_000_000
-    small = catalogue(10_000, rng)
+    small = synthetic_catalogue(10_000, rng)
     t = time.perf_counter()
-    big = catalogue(big_n, rng)
+    big = synthetic_catalogue(big_n, rng)
     build = time.perf_counter() - t
     small_nearest, small_get = rates(small, rng, 5_000)
     big_nearest, big_get = rates(big, rng, 5_000)

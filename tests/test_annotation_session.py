@@ -196,7 +196,7 @@ def test_the_page_is_not_held_up_while_the_catalogue_loads(demo_project):
     logged_in(s, "early-bird")
     _go_to(s, "ARG000307k")
     x, y = sky_to_pixel(s.current.view.wcs, 150.786 + 1 / 3600, 10.846833)
-    with demo_project.building_catalogue_index():  # as while the server builds it at start
+    with demo_project.building_optical_catalogue():  # as while the server builds it at start
         raw = s.click(float(x), float(y))
         with pytest.raises(SessionError, match="catalogue is still loading"):
             s.match("J100308.64+105048.6")
@@ -236,7 +236,7 @@ def test_expert_answer_overrides_consensus_and_gold_feedback(demo_project):
     with demo_project.session() as session, session.begin():
         set_gold(session, source_pk=source_pk, gold=True)
 
-    table = demo_project.catalogue()
+    table = demo_project.host_catalogue()
     row = table[table["source_id"] == "ARG000307k"]
     assert list(row["answer"]) == ["expert"] and list(row["decided_by"]) == ["admin"]
     assert row["host_ra"][0] == pytest.approx(150.786, abs=1e-5)

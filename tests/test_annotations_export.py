@@ -129,7 +129,7 @@ def test_revision_replaces_earlier_answer_in_consensus(rgz_project, tmp_path):
         "r2,ARG000307k,ann,150.786,10.8468,0\n"  # ann changed their mind: the latest counts
     )
     rgz_project.import_annotations(csv)
-    t = rgz_project.catalogue().to_pandas()
+    t = rgz_project.host_catalogue().to_pandas()
     row = t[t.source_id == "ARG000307k"].iloc[0]
     assert row.n_classifications == 1 and row.n_host_votes == 1 and row.no_host_fraction == 0
 
@@ -137,7 +137,7 @@ def test_revision_replaces_earlier_answer_in_consensus(rgz_project, tmp_path):
 def test_consensus_on_rgz_matches_published_consensus(rgz_project, rgz):
     """XID v0 against RGZ's own consensus: a host counts as found within 3"."""
     rgz_project.import_annotations(rgz["annotations"])
-    t = rgz_project.catalogue().to_pandas()
+    t = rgz_project.host_catalogue().to_pandas()
     ref = pd.read_csv(rgz["consensus_hosts"])
     found = 0
     for _, h in ref[ref.has_host == 1].iterrows():
@@ -174,7 +174,7 @@ def test_answers_flags_expert_queue_and_override_on_both_databases(rgz_project):
         assert stats["boss"].classifications == 0  # expert answers are not crowd answers
         assert authenticate(session, name="boss", password="boss-password").role == "admin"
         assert authenticate(session, name="boss", password="wrong") is None
-    table = rgz_project.catalogue()
+    table = rgz_project.host_catalogue()
     row = table[table["source_id"] == "ARG000307k"]
     assert list(row["answer"]) == ["expert"] and list(row["decided_by"]) == ["boss"]
     assert row["n_classifications"][0] == 1  # the crowd's answer still counted, the expert's not
@@ -237,7 +237,7 @@ def test_raw_classifications_export_round_trips_through_import(demo_project, tmp
     fresh.ingest(DEMO_SOURCES)
     report = fresh.import_annotations(out)
     assert report.rejected == []
-    a, b = demo_project.catalogue(), fresh.catalogue()
+    a, b = demo_project.host_catalogue(), fresh.host_catalogue()
     assert list(a["source_id"]) == list(b["source_id"])
     np.testing.assert_allclose(np.ma.filled(a["host_ra"], 0), np.ma.filled(b["host_ra"], 0), atol=1e-9)
 

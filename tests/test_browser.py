@@ -455,7 +455,7 @@ def test_admin_expert_queue_override_gold_and_download(demo, page, tmp_path):
     expect(message(page)).to_contain_text(f"{flagged} is now gold")
 
     # the expert answer overrides consensus in the export, with who and when
-    table = project.catalogue()
+    table = project.host_catalogue()
     row = table[table["source_id"] == flagged]
     assert list(row["answer"]) == ["expert"] and list(row["decided_by"]) == ["boss"]
     assert row["decided_at"][0].startswith("20")

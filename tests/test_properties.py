@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from tests.conftest import logged_in
 from xid_app.answers import MAX_COMMENT_LENGTH, InvalidSubmission, Mark
 from xid_app.auth import valid_user_name
-from xid_app.catalogue import read_catalogue
 from xid_app.coords import parse_position, valid_sky_position
 from xid_app.ingest import read_sources
 from xid_app.interchange import read_annotations
+from xid_app.optical import read_optical_catalogue
 from xid_app.store.classifications import save_classification
 from xid_app.store.models import Classification, HostMark
 from xid_app.tables import IngestError
@@ -171,7 +171,7 @@ def test_uploaded_source_lists_and_catalogues_are_valid_or_refused(tmp_path_fact
     folder = tmp_path_factory.mktemp("csv")
     path = folder / "s.csv"
     path.write_text(_csv(header, rows))
-    for reader in (read_sources, read_catalogue):
+    for reader in (read_sources, read_optical_catalogue):
         try:
             result = reader(path)
         except IngestError as exc:
@@ -186,6 +186,6 @@ def test_uploaded_source_lists_and_catalogues_are_valid_or_refused(tmp_path_fact
 def test_binary_garbage_as_a_table_is_refused(tmp_path):
     path = tmp_path / "garbage.csv"
     path.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8)))
-    for reader in (read_sources, read_catalogue, read_annotations):
+    for reader in (read_sources, read_optical_catalogue, read_annotations):
         with pytest.raises(IngestError):
             reader(path)

@@ -18,7 +18,7 @@ def every_answer_snapshots(monkeypatch):
 
 
 def _hosts(project: Project) -> np.ndarray:
-    t = project.catalogue()
+    t = project.host_catalogue()
     return np.c_[np.ma.filled(t["host_ra"], np.nan), np.ma.filled(t["host_dec"], np.nan)]
 
 
@@ -36,7 +36,7 @@ def test_rerun_reads_the_snapshot_and_what_came_after(project, rgz, tmp_path, ev
     project.ingest(rgz["sources"])
     first, second = _split(rgz, tmp_path)
     project.import_annotations(first)
-    project.catalogue()
+    project.host_catalogue()
     path = snapshot_path(project.settings.data_dir / "snapshots", project.url)
     watermark, _, rows = snapshot.load(path)
     assert len(rows) == 100
@@ -95,7 +95,7 @@ def test_an_answer_committed_while_the_answers_are_read_counts_once(project, rgz
         return read_marks(engine, after)
 
     monkeypatch.setattr(columns, "mark_rows", commit_then_read_marks)
-    project.catalogue()
+    project.host_catalogue()
     path = snapshot_path(project.settings.data_dir / "snapshots", project.url)
     watermark, _, rows = snapshot.load(path)
     assert committed and len(rows) == 100

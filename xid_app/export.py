@@ -16,9 +16,9 @@ from astropy.table import Column, MaskedColumn, Table
 
 from . import __version__
 from .answers import FLAGS
-from .catalogue import CatalogueIndex
 from .consensus import Consensus, ExpertAnswers, rank_within_runs
 from .limits import FORMULA_STARTS, spreadsheet_safe
+from .optical import OpticalCatalogue
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,9 @@ FORMATS = {
 }
 
 
-def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
-                    expert: ExpertAnswers | None = None, catalogue: CatalogueIndex | None = None,
-                    match_radius_arcsec: float = 3.0) -> Table:
+def host_table(consensus: Consensus, source_ids, source_ra, source_dec,
+               expert: ExpertAnswers | None = None, catalogue: OpticalCatalogue | None = None,
+               match_radius_arcsec: float = 3.0) -> Table:
     """Build the host-ID catalogue.
 
     Parameters
@@ -119,7 +119,7 @@ def catalogue_table(consensus: Consensus, source_ids, source_ra, source_dec,
         ``(n_sources,)`` identifiers and ICRS positions in degrees.
     expert : xid_app.consensus.ExpertAnswers, optional
         Admins' final answers; they replace the consensus of their sources (``answer = 'expert'``).
-    catalogue : xid_app.catalogue.CatalogueIndex, optional
+    catalogue : xid_app.optical.OpticalCatalogue, optional
         Optical/IR catalogue: each host is matched to its nearest object within ``match_radius_arcsec``.
 
     Returns

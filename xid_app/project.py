@@ -7,7 +7,7 @@ The CLI and the server are thin shells over :class:`Project`::
     xid.init()
     xid.ingest("sources.csv")
     xid.import_annotations("annotations.csv")
-    table = xid.catalogue()          # astropy Table, one row per host
+    table = xid.host_catalogue()     # astropy Table, one row per host
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from .answers import InvalidSubmission, Mark, StoredAnswer
 from .archives import Archive, FetchReport, FieldRequest
 from .assignment import Assignment
 from .auth import ActiveLogin, LoginEnded, valid_user_name
-from .catalogue import CatalogueIndex, read_catalogue
 from .config import Settings
 from .consensus import Annotations, Consensus, ExpertAnswers, run_consensus
-from .export import CLASSIFICATION_COLUMNS, catalogue_table, columns_table, write_table
+from .export import CLASSIFICATION_COLUMNS, columns_table, host_table, write_table
 from .ingest import ArchiveSurvey, MosaicSurvey, read_sources
 from .interchange import read_annotations
+from .optical import OpticalCatalogue, read_optical_catalogue
 from .store import catalogue_objects, classifications, columns, db, logins, runs
 from .store import sources as source_store
 from .store import users as user_store
@@ -110,7 +110,7 @@ class Project:
         """Ingest an optical/IR catalogue (ID, ra, dec, and magnitudes to keep) that typed and clicked hosts
         resolve to; all or nothing."""
         self.check_ready()
-        rows = read_catalogue(path, id_column=id_column, keep=keep)
+        rows = read_optical_catalogue(path, id_column=id_column, keep=keep)
         with self.session() as session, session.begin():
             return catalogue_objects.add_catalogue_objects(session, rows=rows, progress=progress)
 
@@ -137,7 +137,7 @@ class Project:
         return self.archive.fetch_many(self.archive_requests(), workers=s.archive_workers,
                                        min_interval_s=s.archive_min_interval_s, progress=progress)
 
-    def catalogue_index(self, *, wait: bool = True) -> CatalogueIndex | None:
+    def optical_catalogue(self, *, wait: bool = True) -> OpticalCatalogue | None:
         """The optical/IR catalogue's spatial index, rebuilt only when objects were added (one build at a
         time). While another thread builds it (the server warms it up at start: ~10 s for 10 M objects),
         ``wait=False`` returns None at once instead of holding up the page."""
@@ -152,7 +152,7 @@ class Project:
             self._catalogue_lock.release()
 
     @contextmanager
-    def building_catalogue_index(self):
+    def building_optical_catalogue(self):
         """Hold the catalogue index as a build in progress does (pages then carry on without it): for
         rebuilding it by hand while pages stay responsive, and for tests of that."""
         with self._catalogue_lock:
@@ -336,7 +336,7 @@ class Project:
         expert = columns.load_expert_answers(self.engine)
         return source_pks, source_ids, replace(ann, gold=expert.on(columns.gold_sources(self.engine))), expert
 
-    def catalogue(self, method: str | None = None, *, progress: Callable[[int, int], None] | None = None,
+    def host_catalogue(self, method: str | None = None, *, progress: Callable[[int, int], None] | None = None,
                   **params: float) -> Table:
         """The consensus host-ID catalogue as an astropy Table (see :mod:`xid_app.export`); ``progress``
         hears of its three stages (answers read, consensus, catalogue matched)."""
@@ -346,7 +346,7 @@ class Project:
         step(1, 3)
         result = run_consensus(ann, method or self.settings.consensus_method, **params)
         step(2, 3)
-        table = catalogue_table(result, source_ids, ann.source_ra, ann.source_dec, expert, self.catalogue_index(),
+        table = host_table(result, source_ids, ann.source_ra, ann.source_dec, expert, self.optical_catalogue(),
                                 self.settings.host_match_radius_arcsec)
         step(3, 3)
         return table
@@ -381,6 +381,6 @@ class Project:
     def export(self, path: str | Path, method: str | None = None, *,
                progress: Callable[[int, int], None] | None = None, **params: float) -> Table:
         """Write the catalogue; format from the extension (.csv .ecsv .fits .vot)."""
-        table = self.catalogue(method, progress=progress, **params)
+        table = self.host_catalogue(method, progress=progress, **params)
         write_table(table, path)
         return table

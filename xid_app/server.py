@@ -100,7 +100,7 @@ def serve(project: Project, *, port: int, address: str, show: bool = False) -> N
         extra.update(auth_provider=logins, cookie_secret=secret)
     # a catalogue of millions of objects takes seconds to index, the queue a consensus run: start both now,
     # not at the first click and the first Next
-    threading.Thread(target=project.catalogue_index, name="xid-catalogue", daemon=True).start()
+    threading.Thread(target=project.optical_catalogue, name="xid-catalogue", daemon=True).start()
     project.assignment.queue()
     mode = "login required" if login else "open mode: no user has a password, the page asks for a name"
     print(f"XID serving {project.url} at http://{address}:{port}/ ({mode})", flush=True)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..catalogue import CatalogueIndex, CatalogueRows
+from ..optical import OpticalCatalogue, OpticalRows
 from .columns import read_columns
 from .models import (
     CatalogueObject,
@@ -20,7 +20,7 @@ from .models import (
 from .sources import IngestReport
 
 
-def add_catalogue_objects(session: Session, *, rows: CatalogueRows,
+def add_catalogue_objects(session: Session, *, rows: OpticalRows,
                           progress: Callable[[int, int], None] | None = None) -> IngestReport:
     """Store catalogue objects in bulk (chunks of 50,000); IDs already stored are left as they are."""
     dialect = session.get_bind().dialect.name
@@ -49,11 +49,11 @@ def catalogue_version(engine: Engine) -> int:
         return int(conn.scalar(select(func.max(CatalogueObject.id))) or 0)
 
 
-def load_catalogue(engine: Engine) -> CatalogueIndex:
+def load_catalogue(engine: Engine) -> OpticalCatalogue:
     with engine.connect() as conn:
         ids, ra, dec = read_columns(conn, select(CatalogueObject.object_id, CatalogueObject.ra, CatalogueObject.dec)
                                 .order_by(CatalogueObject.id), (object, float, float))
-    return CatalogueIndex(ids, ra, dec)
+    return OpticalCatalogue(ids, ra, dec)
 
 
 def catalogue_properties(engine: Engine, object_id: str) -> dict:

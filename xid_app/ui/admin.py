@@ -27,7 +27,7 @@ def catalogue_bytes(project: Project, suffix: str) -> io.BytesIO:
     if suffix not in FORMATS:
         raise ValueError(f"unknown format {suffix}")
     with tempfile.TemporaryDirectory() as tmp:
-        path = write_table(project.catalogue(), Path(tmp) / f"xid_hosts{suffix}")
+        path = write_table(project.host_catalogue(), Path(tmp) / f"xid_hosts{suffix}")
         return io.BytesIO(path.read_bytes())
 
 

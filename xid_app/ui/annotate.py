@@ -327,7 +327,7 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
             self.viewer.show_catalogue(*empty)
             self.viewer.show_crowd(*empty)
             return
-        index = s.project.catalogue_index(wait=False) if self.controls.catalogue else None  # None while loading
+        index = s.project.optical_catalogue(wait=False) if self.controls.catalogue else None  # None while loading
         if index is not None:
             ny, nx = v.view.image.shape
             radius = 0.75 * max(nx, ny) * v.view.pixel_scale_arcsec

@@ -13,9 +13,9 @@ import numpy as np
 from ..answers import FLAGS, InvalidSubmission, Mark, comment_problem
 from ..assignment import Progress
 from ..auth import ActiveLogin, LoginEnded
-from ..catalogue import Match
 from ..coords import parse_position, pixel_to_sky, sky_to_pixel, tangent_offsets_arcsec
 from ..imaging import Display
+from ..optical import Match
 from ..project import Project, SourceView
 
 _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
@@ -206,7 +206,7 @@ class AnnotationSession:
         ra, dec = (float(v) for v in pixel_to_sky(view.wcs, x, y))
         mark = Mark(ra, dec, self.current.background_layer_pk, float(x), float(y))
         snap = self.project.settings.snap_radius_arcsec
-        catalogue = self.project.catalogue_index(wait=False) if snap > 0 else None
+        catalogue = self.project.optical_catalogue(wait=False) if snap > 0 else None
         match = catalogue.nearest(ra, dec, snap) if catalogue is not None else None  # still loading: the raw click
         if match is not None:
             mark = replace(mark, ra=float(match.ra), dec=float(match.dec), catalogue_id=str(match.object_id),
@@ -217,7 +217,7 @@ class AnnotationSession:
     def match(self, text: str) -> Mark:
         """A typed host: an optical/IR catalogue ID, or RA/Dec in degrees or sexagesimal, on this field."""
         self._require_source()
-        catalogue = self.project.catalogue_index(wait=False)
+        catalogue = self.project.optical_catalogue(wait=False)
         if catalogue is None:
             raise SessionError("the optical/IR catalogue is still loading (large catalogues take a few seconds "
                                "after the server starts): try again in a moment")

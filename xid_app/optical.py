@@ -33,7 +33,7 @@ class Match:
     separation_arcsec: float
 
 
-class CatalogueIndex:
+class OpticalCatalogue:
     """A k-d tree over unit vectors: exact great-circle neighbours anywhere on the sky, poles included.
 
     Parameters
@@ -95,7 +95,7 @@ class CatalogueIndex:
 
 
 @dataclass(frozen=True)
-class CatalogueRows:
+class OpticalRows:
     ids: np.ndarray
     ra: np.ndarray
     dec: np.ndarray
@@ -105,8 +105,8 @@ class CatalogueRows:
 MAGNITUDE_HINTS = ("mag", "flux")  # columns kept with each object: names containing one of these
 
 
-def read_catalogue(path: str | Path, *, id_column: str | None = None, keep: Sequence[str] | None = None
-                   ) -> CatalogueRows:
+def read_optical_catalogue(path: str | Path, *, id_column: str | None = None, keep: Sequence[str] | None = None
+                           ) -> OpticalRows:
     """Read an optical/IR catalogue: an ID column, ``ra`` and ``dec`` (ICRS degrees), and numbers to keep
     with each object (``keep``; default: the numeric columns whose names contain "mag" or "flux").
 
@@ -156,4 +156,4 @@ def read_catalogue(path: str | Path, *, id_column: str | None = None, keep: Sequ
     if keep:
         values = pd.DataFrame({c: float_column(table[c]) for c in keep})
         properties = np.array(values.to_json(orient="records", lines=True).splitlines(), dtype=object)
-    return CatalogueRows(ids.to_numpy(dtype=object), ra, dec, properties)
+    return OpticalRows(ids.to_numpy(dtype=object), ra, dec, properties)

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from xid_app.catalogue import CatalogueIndex, read_catalogue
 from xid_app.cli import main
+from xid_app.optical import OpticalCatalogue, read_optical_catalogue
 from xid_app.store.catalogue_objects import catalogue_properties
 from xid_app.tables import IngestError
 
@@ -37,23 +37,23 @@ def test_ingest_keeps_magnitudes_and_is_idempotent(project, allwise):
         "w1mag": pytest.approx(first.w1mag), "w2mag": pytest.approx(first.w2mag)}  # not w1_snr: no mag in name
     assert catalogue_properties(project.engine, frame.allwise_id[3]) == {"w1mag": pytest.approx(frame.w1mag[3])}
     assert catalogue_properties(project.engine, "no such object") == {}
-    index = project.catalogue_index()
+    index = project.optical_catalogue()
     assert len(index) == len(frame) and index.get(f"  {first.allwise_id} ").object_id == first.allwise_id
 
 
 def test_chosen_columns_to_keep(allwise):
     path, _ = allwise
-    rows = read_catalogue(path, keep=["w1_snr"])
+    rows = read_optical_catalogue(path, keep=["w1_snr"])
     assert rows.properties[0] == '{"w1_snr":20.0}'
     with pytest.raises(IngestError, match="no column 'w9mag' to keep"):
-        read_catalogue(path, keep=["w9mag"])
+        read_optical_catalogue(path, keep=["w9mag"])
 
 
 def test_bad_catalogue_rows_are_named(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("id,ra,dec\nA,10,10\nA,11,11\n,12,12\nB,400,0\nC,nan,1\n")
     with pytest.raises(IngestError) as error:
-        read_catalogue(path)
+        read_optical_catalogue(path)
     text = str(error.value)
     assert "duplicate id 'A'" in text and "row 4: empty id" in text
     assert "row 5 (B): position off the sky (400.0, 0.0)" in text and "row 6 (C)" in text
@@ -65,7 +65,7 @@ def test_index_matches_brute_force_on_the_sphere_poles_and_ra_wrap_included():
     ra = rng.uniform(0, 360, n)
     dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
     ra[:3], dec[:3] = [0.0001, 359.9999, 45.0], [0.0, 0.0, 89.9999]
-    index = CatalogueIndex([f"O{i}" for i in range(n)], ra, dec)
+    index = OpticalCatalogue([f"O{i}" for i in range(n)], ra, dec)
     probes_ra = np.r_[ra[:50] + 0.3 / 3600, 359.99995, 200.0]
     probes_dec = np.r_[dec[:50], 0.0, 89.99995]
     ids, separation = index.match(probes_ra, probes_dec, 5.0)
