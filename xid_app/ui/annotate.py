@@ -9,11 +9,10 @@ from typing import Callable
 import numpy as np
 import panel as pn
 
-from ..answers import MAX_COMMENT_LENGTH
 from ..coords import sky_to_pixel
 from ..limits import USER_NAME
 from .actions import PageActions
-from .controls import ImageControls
+from .controls import MAX_TYPED_ID_LENGTH, AnswerForm, ImageControls
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
 from .messages import MessageBar, as_text
 from .session import AnnotationSession, SessionError
@@ -24,8 +23,6 @@ MARK_PICK_RADIUS_SCREEN_PX = 12
 LOGOUT_STYLE = ("form { margin: 0; } button { font: inherit; font-size: 13px; padding: 6px 12px; cursor: pointer; "
                 "background: #f2f2f2; color: #222; border: 1px solid #e0e0e0; border-radius: 4px; } "
                 "button:hover { background: #e6e6e6; }")
-MAX_TYPED_ID_LENGTH = 200  # the page's text box says so too; the server does not trust the browser on it
-FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
 UI_KEYS = {"zoom_in", "zoom_out", "zoom_back", "zoom_reset", "next_layer", "help", "close_help"}  # no image read
 
 
@@ -50,7 +47,6 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         self.session = session
         self.on_moved = on_moved
         self.viewer = SkyImage(on_click=self._on_click)
-        self._syncing = False
 
         # who: in open mode a name box; with logins nothing, so no message from the page can name a user
         self.name_box = self.start = None
@@ -69,13 +65,7 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         self.randomise = pn.widgets.Button(label="Randomiser", width=100)
         self.no_host = pn.widgets.Button(label="No host", color="warning", width=100)
         self.clear = pn.widgets.Button(label="Clear marks", width=100)
-        self.match_id = pn.widgets.TextInput(placeholder="Write IDs here! (catalogue ID or RA Dec)", width=240,
-                                             max_length=MAX_TYPED_ID_LENGTH)
-        self.go = pn.widgets.Button(label="GO", color="primary", width=60)
-        self.flags = pn.widgets.CheckButtonGroup(options={v: k for k, v in FLAG_LABELS.items()}, value=[],
-                                                 color="default", variant="outline", width=330)
-        self.comment = pn.widgets.TextAreaInput(placeholder="Comment (optional)", max_length=MAX_COMMENT_LENGTH,
-                                                height=60, width=330)
+        self.form = AnswerForm()
 
         # zoom
         self.zoom_in = pn.widgets.Button(label="Zoom in", width=78)
@@ -101,8 +91,8 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
             self.title, self.details,
             pn.Row(self.back, self.skip, self.next),
             pn.Row(self.randomise, self.no_host, self.clear),
-            pn.Row(self.match_id, self.go),
-            self.marks_list, self.flags, self.comment,
+            pn.Row(self.form.typed_box, self.form.go),
+            self.marks_list, self.form.flag_buttons, self.form.comment_box,
             pn.Row(self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset),
             self.controls,
             width=350,
@@ -132,7 +122,7 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         s = self.session
         actions = {
             self.next: self._next, self.no_host: self._no_host, self.back: s.back, self.skip: self._skip,
-            self.randomise: s.randomise, self.clear: s.clear_marks, self.go: self._match,
+            self.randomise: s.randomise, self.clear: s.clear_marks, self.form.go: self._match,
             self.zoom_in: lambda: self.viewer.zoom(ZOOM_STEP), self.zoom_out: self._zoom_out,
             self.zoom_back: self._zoom_back, self.zoom_reset: self.viewer.zoom_reset,
             self.help_button: self.help.show,
@@ -142,17 +132,14 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         on_screen = {self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset, self.help_button}
         for button, action in actions.items():
             button.on_click(lambda _, action=action, ui=button in on_screen: self.act(action, ui_only=ui))
-        self.match_id.param.watch(lambda e: self.act(self._match) if e.new else None, "enter_pressed")
-
-        def watch(widget, change, ui_only=False):
-            widget.param.watch(lambda e: None if self._syncing else self.act(lambda: change(e.new), ui_only=ui_only),
-                               "value")
-
-        watch(self.flags, self._set_flags)
-        watch(self.comment, s.set_comment)
+        self.form.typed_box.param.watch(lambda e: self.act(self._match) if e.new else None, "enter_pressed")
+        # a choice equal to the session's state is the page showing that state, not the user asking for it
+        self.form.param.watch(lambda e: None if set(e.new) == s.flags else self.act(lambda: self._set_flags(e.new)),
+                              "flags")
+        self.form.param.watch(lambda e: None if e.new == s.comment else self.act(lambda: s.set_comment(e.new)),
+                              "comment")
         self.controls.param.watch(self._display_chosen, list(self.controls.DISPLAY))
-        self.controls.param.watch(lambda *_: None if self._syncing else self.act(lambda: None, ui_only=True),
-                                  [*self.controls.STYLE, "catalogue"])
+        self.controls.param.watch(lambda *_: self.act(lambda: None, ui_only=True), [*self.controls.STYLE, "catalogue"])
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.layout
@@ -162,12 +149,11 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
 
     def _display_chosen(self, *events) -> None:
         """The user chose another layer, stretch, limits or contours: redraw with all of it at once."""
-        if self._syncing:
-            return
         changes = {}
         for event in events:
             changes.update(self.controls.display_change(event.name, event.new))
-        self.act(lambda: self.session.set_display(**changes))
+        if not self.session.draws_the_same(changes):
+            self.act(lambda: self.session.set_display(**changes))
 
     def press(self, action: str) -> None:
         """Do what a key does: ``action`` as named in :data:`~xid_app.ui.keys.SHORTCUTS` (e.g. "next", "skip",
@@ -178,8 +164,7 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
             setattr(self.controls, toggles[action], not getattr(self.controls, toggles[action]))
             return
         if action.startswith("flag_"):
-            flag = action.removeprefix("flag_")
-            self.flags.value = sorted(set(self.flags.value) ^ {flag})
+            self.form.toggle_flag(action.removeprefix("flag_"))
             return
         simple = {
             "next": self._next, "back": s.back, "skip": self._skip, "randomise": s.randomise,
@@ -246,11 +231,11 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         self.say(f"Skipped {name}.")
 
     def _match(self) -> None:
-        text = self.match_id.value
-        if not isinstance(text, str) or len(text) > MAX_TYPED_ID_LENGTH:
+        text = self.form.typed
+        if len(text) > MAX_TYPED_ID_LENGTH:
             raise SessionError(f"a match ID or position has at most {MAX_TYPED_ID_LENGTH} characters")
         mark = self.session.match(text)
-        self.match_id.value = ""
+        self.form.typed = ""
         what = f"catalogue object {mark.catalogue_id}" if mark.catalogue_id else "the typed position"
         numbers = self.session.project.catalogue_properties(mark.catalogue_id) if mark.catalogue_id else {}
         shown = ", ".join(f"{k} {v:.2f}" for k, v in numbers.items())
@@ -258,11 +243,8 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
                   "success")
 
     def _set_flags(self, flags) -> None:
-        flags = set(flags) if isinstance(flags, (list, tuple, set)) else {flags}
-        if unknown := flags - set(FLAG_LABELS):
-            raise SessionError(f"unknown flag(s): {', '.join(sorted(map(str, unknown)))[:200]}")
-        newly_too_small = "too_zoomed_in" in flags - self.session.flags
-        self.session.flags = flags
+        newly_too_small = "too_zoomed_in" in set(flags) - self.session.flags
+        self.session.set_flags(flags)
         if newly_too_small:
             self._widen()
 
@@ -355,18 +337,13 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
             self.progress_text.object = (f"{p.done_by_user} of {p.total} done by you · team: "
                                          f"{p.classified_by_anyone} classified · "
                                          f"{p.total - p.done_by_user} left for you")
-        self._syncing = True
-        try:
-            self._sync_widgets()
-        finally:
-            self._syncing = False
+        self._sync_widgets()
 
     def _sync_widgets(self) -> None:
         s, v = self.session, self.session.current
         if self.keys.shown != s.submission_id:
             self.keys.shown = s.submission_id  # the browser makes a new answer id
-        self.flags.value = sorted(s.flags)
-        self.comment.value = s.comment
+        self.form.param.update(flags=sorted(s.flags), comment=s.comment)
         if v is None:
             self.title.object = ("<h3>No sources yet</h3>" if s.progress().total == 0
                                  else "<h3>All sources done. Thank you!</h3>")

@@ -1,16 +1,20 @@
-"""The "Image and contours" controls: which layer is the background, stretch and limits, the contours'
-layer, lowest level, step, colour and opacity, and the catalogue overlay. The choices are parameters; the
-widgets are made from them."""
+"""The page's controls whose state is a choice the user makes: how a source is drawn (:class:`ImageControls`)
+and what they say about it besides the marks (:class:`AnswerForm`). The choices are parameters; the widgets
+are made from them."""
 
 from __future__ import annotations
 
 import panel as pn
 import param
 
+from ..answers import FLAGS, MAX_COMMENT_LENGTH
 from ..imaging import INTERVALS, STRETCHES, Display
 from .viewer import CONTOUR_COLOUR
 
 STEPS = {"√2": 2**0.5, "2": 2.0}
+FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
+MAX_TYPED_ID_LENGTH = 200  # the text box says so too; the server does not trust the browser on it
+assert set(FLAG_LABELS) == set(FLAGS), "every flag has a label on the page"
 
 
 class ImageControls(pn.viewable.Viewer):
@@ -83,3 +87,32 @@ class ImageControls(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._card
+
+
+class AnswerForm(param.Parameterized):
+    """Flags and a comment on the current source, and the box for typing a host's ID or position.
+
+    ``flags`` is a plain list rather than a selector so that a value the page never offers (sent by a
+    hand-made client) reaches the page's check and is refused with a message, not an exception in Panel.
+    """
+
+    flags = param.List(default=[], item_type=str)
+    comment = param.String(default="")
+    typed = param.String(default="", doc="an optical/IR catalogue ID, or RA Dec in degrees or sexagesimal")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        widget = pn.widgets
+        self.flag_buttons = widget.CheckButtonGroup.from_param(
+            self.param.flags, name="", options={label: flag for flag, label in FLAG_LABELS.items()},
+            color="default", variant="outline", width=330)
+        self.comment_box = widget.TextAreaInput.from_param(
+            self.param.comment, name="", placeholder="Comment (optional)", max_length=MAX_COMMENT_LENGTH,
+            height=60, width=330)
+        self.typed_box = widget.TextInput.from_param(
+            self.param.typed, name="", placeholder="Write IDs here! (catalogue ID or RA Dec)", width=240,
+            max_length=MAX_TYPED_ID_LENGTH)
+        self.go = widget.Button(label="GO", color="primary", width=60)
+
+    def toggle_flag(self, flag: str) -> None:
+        self.flags = sorted(set(self.flags) ^ {flag})

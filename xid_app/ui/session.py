@@ -172,6 +172,14 @@ class AnnotationSession:
             raise SessionError("this is the first source of the session")
         self.show(self.history.pop())
 
+    def draws_the_same(self, changes: dict) -> bool:
+        """Whether :meth:`set_display` with ``changes`` would draw what is drawn now (a layer chosen by
+        position counts as the same when it is the one drawn)."""
+        view = self.current.view if self.current is not None else None
+        drawn = dict(background=view.background_index, contours_from=view.contour_index) if view else {}
+        return all(value == getattr(self.display, name) or (name in drawn and value == drawn[name])
+                   for name, value in changes.items())
+
     def set_display(self, **changes) -> None:
         """Change how the current source is drawn (stretch, limits, layers, contour levels); keeps the marks."""
         self.display = replace(self.display, **changes)
@@ -246,10 +254,15 @@ class AnnotationSession:
     def clear_marks(self) -> None:
         self.marks = []
 
+    def set_flags(self, flags) -> None:
+        """Flag the current answer with ``flags`` (names from :data:`~xid_app.answers.FLAGS`)."""
+        flags = {flags} if isinstance(flags, str) else set(flags)
+        if unknown := flags - set(FLAGS):
+            raise SessionError(f"unknown flag(s): {', '.join(sorted(map(str, unknown)))[:200]}")
+        self.flags = flags
+
     def toggle_flag(self, flag: str) -> None:
-        if flag not in FLAGS:
-            raise SessionError(f"unknown flag {flag!r}")
-        self.flags ^= {flag}
+        self.set_flags(self.flags ^ {flag})
 
     def set_comment(self, text: str) -> None:
         if (problem := comment_problem(text)) is not None:
