@@ -12,6 +12,7 @@ SOURCE_ID = 200
 BAND = 100
 USER_NAME = 100
 CATALOGUE_ID = 100
+COMPONENT_ID = 100
 CLASSIFICATION_ID = 100
 # control characters: a NUL ends a C string and PostgreSQL refuses it; tabs and newlines break exported tables
 CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"

@@ -256,7 +256,7 @@ class Project:
 
     def save_answer(self, *, submission_id: str, user_pk: int, source_pk: int, marks: Sequence[Mark],
                     no_host: bool, flags: Collection[str], comment: str, expert: bool = False,
-                    login_pk: int | None = None) -> None:
+                    login_pk: int | None = None, groups: Sequence[Sequence[str]] = ()) -> None:
         """Store an answer exactly once (a replayed ``submission_id`` lands once).
 
         Raises
@@ -271,7 +271,7 @@ class Project:
                 raise LoginEnded("you have logged out (or your login has ended): log in again to go on")
             classifications.save_classification(
                 session, submission_id=submission_id, user_pk=user_pk, source_pk=source_pk, marks=marks,
-                no_host=no_host, flags=flags, comment=comment, origin="expert" if expert else "app")
+                no_host=no_host, flags=flags, comment=comment, origin="expert" if expert else "app", groups=groups)
 
     def expert_queue(self) -> list[classifications.QueueRow]:
         """Sources the crowd flagged (artefact, blend, too zoomed in), with counts and whether decided."""

@@ -116,7 +116,7 @@ def find_column(table: Table, wanted: str | None, candidates: Sequence[str], pat
         if wanted not in table.colnames and wanted.lower() not in by_lower:
             raise IngestError(path, [f"no {what} column {wanted!r} (have: {', '.join(table.colnames)})"])
         return wanted if wanted in table.colnames else by_lower[wanted.lower()]
-    return next((by_lower[c] for c in candidates if c in by_lower), None)
+    return next((by_lower[c.lower()] for c in candidates if c.lower() in by_lower), None)
 
 
 def read_csv_text(path: str | Path, required: Sequence[str], *, kind: str = "") -> pd.DataFrame:

@@ -14,7 +14,9 @@ from ..answers import FLAGS, InvalidSubmission, Mark, StoredAnswer, check_answer
 from ..interchange import AnnotationRows
 from .models import (
     CROWD,
+    AnswerComponent,
     Classification,
+    Component,
     HostMark,
     Source,
 )
@@ -42,6 +44,7 @@ def import_annotations(session: Session, *, annotations: AnnotationRows,
     known = rows.source_id.isin(source_pk.keys())
     report.rejected += [(line, f"unknown source_id {sid!r}") for line, sid in zip(rows.line[~known], rows.source_id[~known])]
     rows = rows[known]
+    component_pk, rows = _known_components(session, rows, report)
 
     stored = set()
     ids = rows.classification_id.unique().tolist()
@@ -66,12 +69,15 @@ def import_annotations(session: Session, *, annotations: AnnotationRows,
             submission_id=cid, source_pk=source_pk[first.source_id], user_pk=user_pk[first.user],
             no_host=clicks.empty, origin="import", **{f: bool(first[f]) for f in flag_columns},
         )
+        number = {key: i for i, key in enumerate(dict.fromkeys(group.components))}  # in order of appearance
         classification.hosts = [
-            HostMark(ra=float(c.host_ra), dec=float(c.host_dec),
+            HostMark(ra=float(c.host_ra), dec=float(c.host_dec), group_number=number[c.components],
                      **(dict(layer_pk=int(c.layer_pk), pixel_x=float(c.pixel_x), pixel_y=float(c.pixel_y))
                         if located else {}))
             for c in clicks.itertuples(index=False)
         ]
+        classification.grouped = [AnswerComponent(component_pk=component_pk[c], group_number=i)
+                                  for key, i in number.items() if key for c in key.split(";")]
         session.add(classification)
         report.classifications_added += 1
         report.clicks_added += len(clicks)
@@ -81,19 +87,42 @@ def import_annotations(session: Session, *, annotations: AnnotationRows,
     return report
 
 
+def _known_components(session: Session, rows, report: ImportReport):
+    """The primary key of every component the rows name, and the rows without unknown components (those
+    go to the report's ``rejected``)."""
+    if "components" not in rows.columns:
+        rows = rows.assign(components="")
+    named = rows.components[rows.components != ""].str.split(";").explode().unique().tolist()
+    pk = {}
+    for start in range(0, len(named), 500):
+        pk.update(session.execute(select(Component.component_id, Component.id)
+                                  .where(Component.component_id.in_(named[start:start + 500]))).all())
+    if len(pk) == len(named):
+        return pk, rows
+    unknown = rows.components.str.split(";").map(lambda ids: next((c for c in ids if c and c not in pk), None))
+    bad = unknown.notna()
+    report.rejected += [(line, f"unknown component {c!r} (ingest components first: xid ingest-components)")
+                        for line, c in zip(rows.line[bad], unknown[bad])]
+    partial = rows.classification_id.isin(rows.classification_id[bad]) & ~bad  # whole or not at all
+    report.rejected += [(line, "another row of the same classification names an unknown component")
+                        for line in rows.line[partial]]
+    return pk, rows[~(bad | partial)]
+
+
 def save_classification(session: Session, *, submission_id: str, user_pk: int, source_pk: int,
                         marks: Sequence[Mark], no_host: bool = False, flags: Iterable[str] = (),
-                        comment: str = "", origin: str = "app") -> int:
+                        comment: str = "", origin: str = "app", groups: Sequence[Sequence[str]] = ()) -> int:
     """Store one answer exactly once; a replayed ``submission_id`` returns the stored classification's id.
 
     Raises
     ------
     InvalidSubmission
-        As :func:`xid_app.answers.check_answer`, or if the id is already used for another user's or source's
-        answer.
+        As :func:`xid_app.answers.check_answer`, if a component is unknown, or if the id is already used for
+        another user's or source's answer.
     """
     flags = set(flags)
-    check_answer(submission_id=submission_id, marks=marks, no_host=no_host, flags=flags, comment=comment)
+    check_answer(submission_id=submission_id, marks=marks, no_host=no_host, flags=flags, comment=comment,
+                 groups=groups)
 
     def replayed() -> int | None:
         """The stored answer with this id; refused if it is someone else's, or another source's (a reused
@@ -111,7 +140,9 @@ def save_classification(session: Session, *, submission_id: str, user_pk: int, s
                                     **{flag: flag in flags for flag in FLAGS})
     classification.hosts = [HostMark(ra=m.ra, dec=m.dec, layer_pk=m.layer_pk, pixel_x=m.pixel_x,
                                      pixel_y=m.pixel_y, catalogue_id=m.catalogue_id, click_ra=m.click_ra,
-                                     click_dec=m.click_dec) for m in marks]
+                                     click_dec=m.click_dec, group_number=m.group) for m in marks]
+    classification.grouped = [AnswerComponent(component_pk=pk, group_number=number)
+                              for number, pks in enumerate(component_pks(session, groups)) for pk in pks]
     try:
         with session.begin_nested():
             session.add(classification)
@@ -128,10 +159,29 @@ def stored_answer(classification: Classification | None) -> StoredAnswer | None:
     """A classification row as the domain's :class:`~xid_app.answers.StoredAnswer` (``None`` stays ``None``)."""
     if classification is None:
         return None
-    marks = tuple(Mark(h.ra, h.dec, h.layer_pk, h.pixel_x, h.pixel_y, h.catalogue_id, h.click_ra, h.click_dec)
-                  for h in classification.hosts)
+    marks = tuple(Mark(h.ra, h.dec, h.layer_pk, h.pixel_x, h.pixel_y, h.catalogue_id, h.click_ra, h.click_dec,
+                       h.group_number) for h in classification.hosts)
+    groups: list[list[str]] = [[] for _ in range(1 + max((g.group_number for g in classification.grouped), default=-1))]
+    for g in classification.grouped:
+        groups[g.group_number].append(g.component.component_id)
     return StoredAnswer(marks, classification.no_host, frozenset(f for f in FLAGS if getattr(classification, f)),
-                        classification.comment)
+                        classification.comment, tuple(tuple(sorted(g)) for g in groups))
+
+
+def component_pks(session: Session, groups: Sequence[Sequence[str]]) -> list[list[int]]:
+    """The primary keys of each group's components.
+
+    Raises
+    ------
+    InvalidSubmission
+        If a component ID is not stored.
+    """
+    wanted = sorted({c for group in groups for c in group})
+    pk = dict(session.execute(select(Component.component_id, Component.id).where(Component.component_id.in_(wanted)))
+              .all()) if wanted else {}
+    if unknown := [c for c in wanted if c not in pk]:
+        raise InvalidSubmission(f"unknown component(s): {', '.join(unknown[:5])[:300]}")
+    return [[pk[c] for c in group] for group in groups]
 
 
 def latest_answer(session: Session, *, user_pk: int, source_pk: int, origin: str | None = None) -> Classification | None:

@@ -148,6 +148,7 @@ class Classification(Base):
     )
 
     hosts: Mapped[list[HostMark]] = relationship(back_populates="classification", cascade="all, delete-orphan")
+    grouped: Mapped[list[AnswerComponent]] = relationship(cascade="all, delete-orphan")
 
     __table_args__ = (
         Index("ix_classifications_source_user", "source_pk", "user_pk", "created_at"),
@@ -176,6 +177,9 @@ class HostMark(Base):
         Float, nullable=True, doc="Where the click was before snapping to a catalogue object (ICRS degrees)"
     )
     click_dec: Mapped[float | None] = mapped_column(Float, nullable=True)
+    group_number: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0",
+        doc="The radio source (component group) of its classification this is the host of, from 0")
 
     classification: Mapped[Classification] = relationship(back_populates="hosts")
 
@@ -183,6 +187,41 @@ class HostMark(Base):
         CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
         CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
     )
+
+
+class Component(Base):
+    """A radio component, as a source finder catalogued it (flux and shape may be blank)."""
+
+    __tablename__ = "components"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    component_id: Mapped[str] = mapped_column(String(limits.COMPONENT_ID), unique=True)
+    ra: Mapped[float] = mapped_column(Float, doc="ICRS right ascension, degrees")
+    dec: Mapped[float] = mapped_column(Float, doc="ICRS declination, degrees")
+    peak_flux: Mapped[float | None] = mapped_column(Float, nullable=True, doc="Peak flux density, mJy/beam")
+    total_flux: Mapped[float | None] = mapped_column(Float, nullable=True, doc="Integrated flux density, mJy")
+    major: Mapped[float | None] = mapped_column(Float, nullable=True, doc="FWHM major axis, arcsec")
+    minor: Mapped[float | None] = mapped_column(Float, nullable=True, doc="FWHM minor axis, arcsec")
+    pa: Mapped[float | None] = mapped_column(Float, nullable=True, doc="Position angle, degrees east of north")
+
+    __table_args__ = (
+        Index("ix_components_dec_ra", "dec", "ra"),
+        CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
+        CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
+    )
+
+
+class AnswerComponent(Base):
+    """A component an answer grouped into one of its radio sources (a component is in one group at most)."""
+
+    __tablename__ = "answer_components"
+
+    classification_pk: Mapped[int] = mapped_column(
+        ForeignKey("classifications.id", ondelete="CASCADE"), primary_key=True)
+    component_pk: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="CASCADE"), primary_key=True)
+    group_number: Mapped[int] = mapped_column(Integer, doc="The answer's radio source, from 0")
+
+    component: Mapped[Component] = relationship(lazy="joined")
 
 
 class CatalogueObject(Base):

@@ -15,8 +15,8 @@ from ..assignment import Progress
 from ..auth import ActiveLogin, LoginEnded
 from ..coords import parse_position, pixel_to_sky, sky_to_pixel, tangent_offsets_arcsec
 from ..imaging import Display
-from ..optical import Match
 from ..project import Project, SourceView
+from ..sky_index import Match
 
 _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
 
