@@ -10,8 +10,10 @@ import click
 
 from . import __version__
 from .accuracy import score_against
+from .association import METHODS as ASSOCIATION_METHODS
 from .config import Settings
 from .consensus import METHODS
+from .export import write_table
 from .ingest import ArchiveSurvey, IngestError, MosaicSurvey
 from .project import DatabaseGone, DatabaseNotReady, Project
 
@@ -132,6 +134,19 @@ def ingest_catalogue(project: Project, catalogue, id_column, keep):
     click.echo(f"ingested {report.added} catalogue object(s); {report.unchanged} already stored")
 
 
+@main.command("ingest-components")
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--id-column", default=None,
+              help="Column of component IDs (default: component_id, Source_Name, name, FIRST or uuid).")
+@with_project
+def ingest_components(project: Project, table, id_column):
+    """Ingest radio components (PyBDSF .srl/.gaul, the FIRST catalogue, Aegean, or any table with an ID, ra and
+    dec in degrees; fluxes and shapes where present), all or nothing; re-ingesting changes nothing."""
+    with ProgressBar("storing components") as bar:
+        report = project.radio_sources.ingest(table, id_column=id_column, progress=bar)
+    click.echo(f"ingested {report.added} component(s); {report.unchanged} already stored")
+
+
 @main.group()
 def users():
     """Manage users: `xid users add NAME [--admin]`, `xid users list`, `xid users logout NAME`."""
@@ -247,6 +262,34 @@ def export_classifications(project: Project, out):
     six columns are the interchange format, so `xid import-annotations` reads it back."""
     table = project.export_classifications(out)
     click.echo(f"wrote {len(table)} row(s) to {out}")
+
+
+association_option = click.option("--association", type=click.Choice(sorted(ASSOCIATION_METHODS)), default=None,
+                                  help="Association rule (default: $XID_ASSOCIATION_METHOD, else lgz).")
+
+
+@main.command("export-sources")
+@click.argument("out", type=click.Path(dir_okay=False))
+@association_option
+@method_option
+@with_project
+def export_sources(project: Project, out, association, method):
+    """Write the radio source catalogue: one row per source (its components, centroid, size, host,
+    assoc_qual, id_qual); every component in one row. Format from OUT's extension."""
+    sources, _ = project.radio_sources.catalogue(association, host_method=method)
+    write_table(sources, out)
+    click.echo(f"wrote {len(sources)} source(s) made of {sources.meta['NCOMPS']} component(s) to {out}")
+
+
+@main.command("export-components")
+@click.argument("out", type=click.Path(dir_okay=False))
+@association_option
+@with_project
+def export_components(project: Project, out, association):
+    """Write each component with the source it belongs to (component_id → source_name)."""
+    _, components = project.radio_sources.catalogue(association)
+    write_table(components, out)
+    click.echo(f"wrote {len(components)} component(s) to {out}")
 
 
 @main.command()

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         "https://alasky.cds.unistra.fr/hips-image-services/hips2fits", description="The CDS hips2fits service."
     )
     consensus_method: str = Field("xid", description="Consensus method used by export and the page.")
+    association_method: str = Field(
+        "lgz", description="Rule that decides which components make up a source (`lgz` or `plurality`)."
+    )
+    target_radius_arcsec: float = Field(
+        60.0, gt=0, description="A field is about its nearest component within this of its position (arcsec)."
+    )
     host_match_radius_arcsec: float = Field(
         3.0, gt=0, description="The export matches each host to the nearest catalogue object within this (arcsec)."
     )

@@ -124,3 +124,73 @@ def annotations_from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray,
     ann = Annotations(centre_ra, centre_dec, src[cls_first], cls[clicks], ra[clicks], dec[clicks],
                       cls_user=user[cls_first])
     return source_ids, names, ann
+
+
+@dataclass(frozen=True)
+class GroupRows:
+    """Raw crowd answers with their component groups: every revision of every crowd classification (id,
+    source, user, flags as bits; ids ascending), each grouped component (classification, group number,
+    component primary key) and each mark (classification, group number, RA, Dec)."""
+
+    cls_pk: np.ndarray
+    cls_src_pk: np.ndarray
+    cls_user_pk: np.ndarray
+    cls_flag_bits: np.ndarray
+    member_cls: np.ndarray
+    member_group: np.ndarray
+    member_component_pk: np.ndarray
+    mark_cls: np.ndarray
+    mark_group: np.ndarray
+    mark_ra: np.ndarray
+    mark_dec: np.ndarray
+
+
+@dataclass(frozen=True)
+class SourceAnswers:
+    """The current answers (latest revision per annotator and field) with their component groups, indexed
+    for the association: ``answer_field`` and ``answer_user`` (A,), ``answer_flags`` (A, len(FLAGS));
+    grouped components ``member_answer``, ``member_group``, ``member_component`` (index into the
+    components); marks ``mark_answer``, ``mark_group``, ``mark_ra``, ``mark_dec``."""
+
+    answer_field: np.ndarray
+    answer_user: np.ndarray
+    answer_flags: np.ndarray
+    member_answer: np.ndarray
+    member_group: np.ndarray
+    member_component: np.ndarray
+    mark_answer: np.ndarray
+    mark_group: np.ndarray
+    mark_ra: np.ndarray
+    mark_dec: np.ndarray
+
+    @property
+    def n_answers(self) -> int:
+        return len(self.answer_field)
+
+
+def source_answers(rows: GroupRows, *, field_pks: np.ndarray, component_pks: np.ndarray) -> SourceAnswers:
+    """The current answers of ``rows`` with fields and components as indices into ``field_pks`` and
+    ``component_pks`` (both ascending)."""
+    chosen = latest_revisions(rows.cls_pk, rows.cls_src_pk, rows.cls_user_pk)
+    current = rows.cls_pk[chosen]
+
+    def answer_of(cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        where = np.minimum(np.searchsorted(current, cls), max(len(current) - 1, 0))
+        keep = current[where] == cls if len(current) else np.zeros(len(cls), bool)
+        return where[keep], keep
+
+    member_answer, members = answer_of(rows.member_cls)
+    mark_answer, marks = answer_of(rows.mark_cls)
+    _, users = np.unique(rows.cls_user_pk[chosen], return_inverse=True)
+    return SourceAnswers(
+        answer_field=np.searchsorted(field_pks, rows.cls_src_pk[chosen]),
+        answer_user=users,
+        answer_flags=(rows.cls_flag_bits[chosen][:, None] >> np.arange(len(FLAGS))) & 1 == 1,
+        member_answer=member_answer,
+        member_group=rows.member_group[members],
+        member_component=np.searchsorted(component_pks, rows.member_component_pk[members]),
+        mark_answer=mark_answer,
+        mark_group=rows.mark_group[marks],
+        mark_ra=rows.mark_ra[marks],
+        mark_dec=rows.mark_dec[marks],
+    )

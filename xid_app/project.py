@@ -35,6 +35,7 @@ from .export import CLASSIFICATION_COLUMNS, columns_table, host_table, write_tab
 from .ingest import ArchiveSurvey, MosaicSurvey, read_sources
 from .interchange import read_annotations
 from .optical import OpticalCatalogue, read_optical_catalogue
+from .radio_sources import RadioSources
 from .store import catalogue_objects, classifications, columns, db, logins, runs
 from .store import sources as source_store
 from .store import users as user_store
@@ -64,6 +65,8 @@ class Project:
         self._catalogue_lock = threading.Lock()
         self.views = Views(lambda: self.engine, self.settings, lambda: self.archive)
         self.assignment = Assignment(self.session, self.settings, self._answers, lambda: self.engine)
+        self.radio_sources = RadioSources(lambda: self.engine, self.session, self.settings,
+                                          lambda: self.optical_catalogue())
 
     @property
     def engine(self) -> Engine:

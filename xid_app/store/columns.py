@@ -289,3 +289,10 @@ def gold_sources(engine: Engine) -> np.ndarray:
     """Indices (as :func:`load_annotations` orders sources) of the gold-standard sources."""
     with engine.connect() as conn:
         return np.searchsorted(source_pks(conn), conn.scalars(select(Source.id).where(Source.is_gold)).all())
+
+
+def source_positions(engine: Engine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every source's primary key (ascending), RA and Dec."""
+    with engine.connect() as conn:
+        return tuple(read_columns(conn, select(Source.id, Source.ra, Source.dec).order_by(Source.id),
+                                  (np.int64, float, float)))

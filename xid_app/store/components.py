@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.orm import Session
 
+from ..answers import FLAGS
 from ..components import ComponentRows
+from ..extract import GroupRows
 from ..tables import IngestError
 from .columns import read_columns
-from .models import Component
+from .models import CROWD, AnswerComponent, Classification, Component, HostMark
 from .sources import SAME_POSITION_DEG, IngestReport
 
 CHUNK = 50_000
@@ -70,3 +72,20 @@ def load_components(engine: Engine) -> tuple[np.ndarray, ComponentRows]:
                          Component.total_flux, Component.major, Component.minor, Component.pa)
             .order_by(Component.id), (int, object, *[float] * 7))
     return pk, ComponentRows(ids, *numbers)
+
+
+def load_group_rows(engine: Engine) -> GroupRows:
+    """Every crowd classification (all revisions) with its flags, component groups and marks' groups."""
+    with engine.connect() as conn:
+        flag_bits = sum(case((getattr(Classification, f), 1 << i), else_=0) for i, f in enumerate(FLAGS))
+        cls_pk, cls_src_pk, cls_user_pk, cls_flag_bits = read_columns(
+            conn, select(Classification.id, Classification.source_pk, Classification.user_pk, flag_bits)
+            .where(CROWD).order_by(Classification.id), (np.int64,) * 4)
+        member_cls, member_group, member_component_pk = read_columns(
+            conn, select(AnswerComponent.classification_pk, AnswerComponent.group_number, AnswerComponent.component_pk)
+            .order_by(AnswerComponent.classification_pk), (np.int64,) * 3)
+        mark_cls, mark_group, mark_ra, mark_dec = read_columns(
+            conn, select(HostMark.classification_pk, HostMark.group_number, HostMark.ra, HostMark.dec)
+            .order_by(HostMark.id), (np.int64, np.int64, float, float))
+    return GroupRows(cls_pk, cls_src_pk, cls_user_pk, cls_flag_bits, member_cls, member_group, member_component_pk,
+                     mark_cls, mark_group, mark_ra, mark_dec)

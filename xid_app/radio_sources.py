@@ -1,0 +1,116 @@
+"""The survey's radio sources as a service of the :class:`~xid_app.project.Project`: components in, the
+association of components into sources and the source catalogue out."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from astropy.table import Table
+from sqlalchemy import Engine
+
+from . import association
+from .components import ComponentRows, read_components
+from .config import Settings
+from .consensus import run_consensus
+from .extract import SourceAnswers, source_answers
+from .optical import OpticalCatalogue
+from .sky_index import SkyIndex
+from .source_catalogue import centroids, field_targets, host_annotations, source_table
+from .store import columns
+from .store import components as component_store
+from .store.sources import IngestReport
+
+
+@dataclass(frozen=True)
+class Components:
+    """The stored components: primary keys (ascending), their rows, and a sky index over them."""
+
+    pks: np.ndarray
+    rows: ComponentRows
+    index: SkyIndex
+
+    def __len__(self) -> int:
+        return len(self.pks)
+
+
+class RadioSources:
+    """Components, associations and the source catalogue of one database.
+
+    Parameters
+    ----------
+    engine, session : callables
+        The project's engine and a new ORM session.
+    settings : Settings
+    optical_catalogue : callable
+        The optical/IR catalogue hosts are matched to (or ``None``).
+    """
+
+    def __init__(self, engine: Callable[[], Engine], session: Callable, settings: Settings,
+                 optical_catalogue: Callable[[], OpticalCatalogue | None]):
+        self._engine, self._session, self.settings = engine, session, settings
+        self._optical_catalogue = optical_catalogue
+        self._cache: tuple[int, Components] | None = None
+        self._lock = threading.Lock()
+
+    def ingest(self, path: str | Path, *, id_column: str | None = None,
+               progress: Callable[[int, int], None] | None = None) -> IngestReport:
+        """Ingest a component table, all or nothing (see :func:`xid_app.components.read_components`);
+        components already stored at the same position are left as they are."""
+        rows = read_components(path, id_column=id_column)
+        with self._session() as session, session.begin():
+            return component_store.add_components(session, rows=rows, origin=str(path), progress=progress)
+
+    def components(self) -> Components:
+        """Every stored component, loaded again only when components were added."""
+        version = component_store.components_version(self._engine())
+        with self._lock:
+            if self._cache is None or self._cache[0] != version:
+                pks, rows = component_store.load_components(self._engine())
+                self._cache = (version, Components(pks, rows, rows.index()))
+            return self._cache[1]
+
+    def answers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, SourceAnswers]:
+        """Fields (primary keys and positions) and the current crowd answers with their groups."""
+        engine = self._engine()
+        field_pks, field_ra, field_dec = columns.source_positions(engine)
+        rows = component_store.load_group_rows(engine)
+        return field_pks, field_ra, field_dec, source_answers(rows, field_pks=field_pks,
+                                                              component_pks=self.components().pks)
+
+    def associate(self, method: str | None = None, **params: float) -> association.Association:
+        """Which components make up each source (see :func:`xid_app.association.associate`)."""
+        field_pks, _, _, answers = self.answers()
+        return self._associate(answers, len(field_pks), len(self.components()), method, params)
+
+    def _associate(self, answers: SourceAnswers, n_fields: int, n_components: int, method: str | None,
+                   params: dict) -> association.Association:
+        groupings = association.Groupings(n_fields, answers.answer_field, answers.member_answer,
+                                          answers.member_group, answers.member_component)
+        return association.associate(groupings, n_components, method or self.settings.association_method, **params)
+
+    def catalogue(self, method: str | None = None, *, host_method: str | None = None,
+                  **params: float) -> tuple[Table, Table]:
+        """The source catalogue and the component table (see :func:`xid_app.source_catalogue.source_table`).
+
+        Raises
+        ------
+        ValueError
+            If no components are ingested, or for an unknown method or parameter.
+        """
+        components = self.components()
+        if not len(components):
+            raise ValueError("no components ingested: run `xid ingest-components TABLE` first")
+        field_pks, field_ra, field_dec, answers = self.answers()
+        method = method or self.settings.association_method
+        result = self._associate(answers, len(field_pks), len(components), method, params)
+        target = field_targets(field_ra, field_dec, components.index, self.settings.target_radius_arcsec)
+        target_source = np.where(target >= 0, result.source_of[np.maximum(target, 0)], -1)
+        ra, dec = centroids(components.rows, result.source_of, result.n_sources)
+        votes = host_annotations(answers, result, target_source, ra, dec)
+        hosts = run_consensus(votes, host_method or self.settings.consensus_method)
+        return source_table(components.rows, result, hosts, self._optical_catalogue(),
+                            match_radius_arcsec=self.settings.host_match_radius_arcsec, association_method=method)
