@@ -43,9 +43,12 @@ def load_bench():
 @pytest.fixture(scope="session")
 def rgz() -> dict[str, Path]:
     """The 15 real Radio Galaxy Zoo FIRST subjects that ship with XID (demo_data; see its CREDITS.md): source
-    list, 210 volunteer classifications, RGZ's own consensus hosts and AllWISE candidates."""
+    list, 210 volunteer classifications (also with the components each grouped), RGZ's own consensus hosts
+    and component sets, AllWISE candidates, and the radio components (FIRST catalogue, RGZ's islands)."""
     return dict(sources=DEMO_DIR / "rgz_sources.csv", annotations=DEMO_DIR / "annotations.csv",
-                consensus_hosts=DEMO_DIR / "consensus_hosts.csv", allwise=DEMO_DIR / "allwise_candidates.csv")
+                consensus_hosts=DEMO_DIR / "consensus_hosts.csv", allwise=DEMO_DIR / "allwise_candidates.csv",
+                grouped=DEMO_DIR / "annotations_with_components.csv", first=DEMO_DIR / "first_components.csv",
+                islands=DEMO_DIR / "rgz_islands.csv", consensus_sets=DEMO_DIR / "rgz_consensus_components.json")
 
 
 @pytest.fixture(scope="session")

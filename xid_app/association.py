@@ -4,7 +4,7 @@ An answer on a field holds *groups*: sets of components the annotator says belon
 with its host, or none). Per field, a rule picks the consensus sets; then sets from overlapping fields are
 reconciled so that every component lies in one source. Each rule is a plain function over flat arrays, run
 for all fields at once: a field's components are bits of a 64-bit mask, so a set is one integer and
-"contains" is one ``&``.
+"contains" is one ``&``. All of it is numpy (no pandas): the benchmark holds it against a per-field loop.
 
 Rules (:data:`METHODS`, parameters as data):
 
@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import pandas as pd
+
+from .arrays import pairs, run_starts
 
 MAX_COMPONENTS_PER_FIELD = 64  # a field's grouped components are the bits of one integer
+ONE = np.uint64(1)
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ class Groupings:
         Field of each answer (one answer per annotator and field: the latest).
     member_answer, member_group, member_component : (M,) int
         One row per grouped component: the answer, the group's number within that answer, the component
-        (index into the survey's components). A component lies in at most one group of an answer.
+        (index into the survey's components). A component lies in at most one group of an answer. Rows
+        sorted by answer and group (as the store reads them) save a sort.
     """
 
     n_fields: int
@@ -51,69 +54,114 @@ class Groupings:
     member_group: np.ndarray
     member_component: np.ndarray
 
-    def groups(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """One row per group (``answer``, ``group``, ``field``, and ``mask``: its components as bits of the
-        field's own numbering), and that numbering: one row per (``field``, ``component``) with its ``bit``."""
-        members = pd.DataFrame({"answer": self.member_answer, "group": self.member_group,
-                                "component": self.member_component})
-        members["field"] = self.answer_field[self.member_answer]
-        local = members[["field", "component"]].drop_duplicates().sort_values(["field", "component"])
-        local["bit"] = local.groupby("field").cumcount()
-        if len(local) and local.bit.max() >= MAX_COMPONENTS_PER_FIELD:
-            worst = int(local.field[local.bit.idxmax()])
-            raise ValueError(f"field {worst} has more than {MAX_COMPONENTS_PER_FIELD} grouped components; "
-                             "cut the survey into smaller fields")
-        members = members.merge(local, on=["field", "component"])
-        members["mask"] = np.left_shift(np.uint64(1), members.bit.to_numpy(np.uint64))
-        # a component is in one group of an answer at most, so the bits are distinct and their sum is their OR
-        groups = members.groupby(["answer", "group"], sort=False).agg(field=("field", "first"), mask=("mask", "sum"))
-        return groups.reset_index(), local
+
+@dataclass(frozen=True)
+class FieldGroups:
+    """The distinct groups given on each field and the fields' own numbering of their components.
+
+    ``field``, ``mask``, ``exact`` (D,): sorted by field, each distinct group's components as bits and the
+    number of answers that gave exactly it. ``local_field``, ``local_component`` (L,): the components grouped
+    on each field, sorted by field then component; ``local_bit`` is each one's bit (its rank in its field).
+    ``n_answers`` (n_fields,): answers per field that grouped anything.
+    """
+
+    field: np.ndarray
+    mask: np.ndarray
+    exact: np.ndarray
+    local_field: np.ndarray
+    local_component: np.ndarray
+    local_bit: np.ndarray
+    n_answers: np.ndarray
 
 
-def _distinct(groups: pd.DataFrame) -> pd.DataFrame:
-    """Distinct (field, mask) with the number of answers giving exactly that group."""
-    return groups.groupby(["field", "mask"], sort=False).size().rename("exact").reset_index()
+def field_groups(groupings: Groupings) -> FieldGroups:
+    """Number each field's grouped components and turn every group into a mask; count the distinct groups."""
+    answer, group, component = groupings.member_answer, groupings.member_group, groupings.member_component
+    field = groupings.answer_field[answer]
+    # bits: rank of each component among the distinct ones of its field
+    key = field.astype(np.int64) * (int(component.max()) + 1) + component
+    order = np.argsort(key, kind="stable")
+    distinct = run_starts(key[order])
+    rank = np.zeros(len(key), np.int64)
+    rank[distinct] = 1
+    rank = np.cumsum(rank) - 1
+    field_sorted = field[order]
+    field_start = np.zeros(len(key), bool)
+    field_start[run_starts(field_sorted)] = True
+    base = np.maximum.accumulate(np.where(field_start, rank, 0))
+    bit_sorted = rank - base
+    if bit_sorted.max() >= MAX_COMPONENTS_PER_FIELD:
+        worst = int(field_sorted[np.argmax(bit_sorted)])
+        raise ValueError(f"field {worst} has more than {MAX_COMPONENTS_PER_FIELD} grouped components; "
+                         "cut the survey into smaller fields")
+    bit = np.empty(len(key), np.int64)
+    bit[order] = bit_sorted
+    # one mask per (answer, group): the bits are distinct within a group, so their sum is their OR
+    group_key = answer.astype(np.int64) * (int(group.max()) + 1) + group
+    by_group = np.arange(len(group_key)) if np.all(group_key[1:] >= group_key[:-1]) else np.argsort(group_key, kind="stable")
+    starts = run_starts(group_key[by_group])
+    mask = np.add.reduceat(np.left_shift(ONE, bit[by_group].astype(np.uint64)), starts)
+    group_field = field[by_group][starts]
+    group_answer = answer[by_group][starts]  # sorted
+    answers = group_answer[run_starts(group_answer)]
+    n_answers = np.bincount(groupings.answer_field[answers], minlength=groupings.n_fields)
+    # distinct (field, mask), with how many answers gave each
+    o = np.lexsort((mask, group_field))
+    first = run_starts(group_field[o], mask[o])
+    exact = np.diff(np.r_[first, len(o)])
+    return FieldGroups(group_field[o][first], mask[o][first], exact, field_sorted[distinct],
+                       component[order][distinct], bit_sorted[distinct], n_answers)
 
 
-def _greedy(candidates: pd.DataFrame, order: list[str], keep: np.ndarray) -> pd.DataFrame:
-    """Per field, take the best candidate (``order``: columns, best first, all descending), drop those it
-    overlaps, and repeat; all fields at once, one round per set taken in the busiest field."""
-    candidates = candidates[keep].sort_values(["field", *order], ascending=[True] + [False] * len(order))
-    field = candidates.field.to_numpy()
-    mask = candidates["mask"].to_numpy(np.uint64)
-    alive = np.ones(len(candidates), bool)
-    taken = np.zeros(len(candidates), bool)
+def _greedy(field: np.ndarray, mask: np.ndarray, primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """Per field, take the best candidate (higher ``primary``, then ``secondary``; then the set of the lowest
+    components), drop those it overlaps, and repeat; all fields at once, one round per set taken in the
+    busiest field. Returns the indices taken, sorted by field."""
+    order = np.lexsort((mask, -secondary, -primary, field))
+    field, mask = field[order], mask[order]
+    alive = np.ones(len(order), bool)
+    taken = np.zeros(len(order), bool)
+    claimed = np.zeros(int(field.max(initial=-1)) + 1, np.uint64)
     while alive.any():
         rows = np.flatnonzero(alive)
-        first = rows[np.r_[True, field[rows][1:] != field[rows][:-1]]]  # the best alive candidate per field
+        first = rows[run_starts(field[rows])]  # the best candidate still alive in each field
         taken[first] = True
-        claimed = np.zeros(field.max() + 1, np.uint64)
         claimed[field[first]] = mask[first]
         alive &= (mask & claimed[field]) == 0
-    return candidates[taken]
+        claimed[field[first]] = 0
+    return order[taken]
 
 
-def lgz(groups: pd.DataFrame, n_answers: np.ndarray, *, threshold: float = 2 / 3) -> pd.DataFrame:
-    """The LGZ rule: per field, the largest set inside one group of more than ``threshold`` of the answers."""
-    distinct = _distinct(groups)
-    pairs = distinct.merge(distinct, on="field", suffixes=("", "_other"))
-    pairs["mask"] = pairs["mask"].to_numpy(np.uint64) & pairs.mask_other.to_numpy(np.uint64)
-    candidates = pd.concat([distinct[["field", "mask"]], pairs.loc[pairs["mask"] != 0, ["field", "mask"]]])
-    candidates = candidates.drop_duplicates()
-    inside = candidates.merge(distinct, on="field", suffixes=("", "_group"))
-    cmask = inside["mask"].to_numpy(np.uint64)
-    inside = inside[(cmask & inside.mask_group.to_numpy(np.uint64)) == cmask]
-    support = inside.groupby(["field", "mask"], sort=False).exact.sum().rename("support").reset_index()
-    support["size"] = _popcount(support["mask"].to_numpy(np.uint64))
-    passes = support.support.to_numpy() > threshold * n_answers[support.field.to_numpy()]
-    return _greedy(support, ["size", "support"], passes)
+def _popcount(mask: np.ndarray) -> np.ndarray:
+    return np.unpackbits(mask.astype(np.uint64).view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
 
 
-def plurality(groups: pd.DataFrame, n_answers: np.ndarray, *, min_votes: int = 1) -> pd.DataFrame:
+def lgz(groups: FieldGroups, *, threshold: float = 2 / 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The LGZ rule: per field, the largest set inside one group of more than ``threshold`` of the answers.
+    Returns the sets taken: field, mask, supporting answers."""
+    i, j = pairs(groups.field, groups.field)
+    inter = groups.mask[i] & groups.mask[j]
+    new = (i < j) & (inter != 0)
+    field = np.r_[groups.field, groups.field[i[new]]]
+    mask = np.r_[groups.mask, inter[new]]
+    o = np.lexsort((mask, field))
+    first = o[run_starts(field[o], mask[o])]
+    field, mask = field[first], mask[first]
+    c, g = pairs(field, groups.field)
+    inside = (mask[c] & groups.mask[g]) == mask[c]
+    support = np.bincount(c[inside], weights=groups.exact[g[inside]], minlength=len(field)).astype(np.int64)
+    passes = support > threshold * groups.n_answers[field]
+    field, mask, support = field[passes], mask[passes], support[passes]
+    taken = _greedy(field, mask, _popcount(mask), support)
+    return field[taken], mask[taken], support[taken]
+
+
+def plurality(groups: FieldGroups, *, min_votes: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The RGZ rule: per field, the set chosen exactly by the most answers (at least ``min_votes``)."""
-    distinct = _distinct(groups).rename(columns={"exact": "support"})
-    distinct["size"] = _popcount(distinct["mask"].to_numpy(np.uint64))
-    return _greedy(distinct, ["support", "size"], distinct.support.to_numpy() >= min_votes)
+    keep = groups.exact >= min_votes
+    field, mask, support = groups.field[keep], groups.mask[keep], groups.exact[keep]
+    taken = _greedy(field, mask, support, _popcount(mask))
+    return field[taken], mask[taken], support[taken]
 
 
 METHODS: dict[str, tuple[Callable, dict]] = {
@@ -123,28 +171,28 @@ METHODS: dict[str, tuple[Callable, dict]] = {
 DEFAULT_METHOD = "lgz"
 
 
-def _popcount(mask: np.ndarray) -> np.ndarray:
-    return np.unpackbits(mask.astype(np.uint64).view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
-
-
 @dataclass(frozen=True)
 class Association:
     """Radio sources made of components, over the whole survey.
 
     ``source_of`` (C,) gives each component's source (index into the source arrays); ``assoc_qual`` (N,)
-    the fraction of answers agreeing on the source's set (NaN for a component nobody grouped),
-    ``n_answers`` (N,) the answers behind it and ``fields`` the fields whose answers chose it (a list
-    per source, empty for an ungrouped component).
+    the fraction of answers agreeing on the source's set (NaN for a component nobody grouped) and
+    ``n_answers`` (N,) the answers behind it; ``link_source``, ``link_field`` pair each source with the
+    fields whose answers chose it.
     """
 
     source_of: np.ndarray
     assoc_qual: np.ndarray
     n_answers: np.ndarray
-    fields: list[list[int]]
+    link_source: np.ndarray
+    link_field: np.ndarray
 
     @property
     def n_sources(self) -> int:
         return len(self.assoc_qual)
+
+    def fields_of(self, source: int) -> list[int]:
+        return sorted(self.link_field[self.link_source == source].tolist())
 
 
 def associate(groupings: Groupings, n_components: int, method: str = DEFAULT_METHOD, **params) -> Association:
@@ -154,9 +202,8 @@ def associate(groupings: Groupings, n_components: int, method: str = DEFAULT_MET
     its ``assoc_qual`` the pooled fraction (all supporting answers over all answers of those fields). Sets
     that share only some components are taken best first (higher ``assoc_qual``, then more answers), as the
     LoTSS value-added catalogue prefers the better-agreed association (ties: more answers, then the larger
-    set); a set overlapping one already taken
-    is dropped whole, because a partial set is an association nobody chose. Every component left over is a
-    source of its own.
+    set); a set overlapping one already taken is dropped whole, because a partial set is an association
+    nobody chose. Every component left over is a source of its own.
     """
     if method not in METHODS:
         raise ValueError(f"unknown association method {method!r}; choose from {', '.join(METHODS)}")
@@ -166,54 +213,54 @@ def associate(groupings: Groupings, n_components: int, method: str = DEFAULT_MET
         raise ValueError(f"{method} takes {', '.join(defaults) or 'no parameters'}, not {', '.join(sorted(unknown))}")
     source_of = np.full(n_components, -1, dtype=np.int64)
     if len(groupings.member_answer) == 0:
-        return _singletons(source_of, [], [], [])
-    groups, local = groupings.groups()
-    n_answers = np.bincount(groups.drop_duplicates("answer").field.to_numpy(), minlength=groupings.n_fields)
-    chosen = rule(groups, n_answers, **{**defaults, **params})
-    chosen = chosen.reset_index(drop=True)
-    sets = chosen.assign(set=np.arange(len(chosen)), n_answers=n_answers[chosen.field.to_numpy()])
-    sets["qual"] = sets.support / np.maximum(sets.n_answers, 1)
-    members = sets[["set", "field", "mask"]].merge(local, on="field")
-    inside = (members["mask"].to_numpy(np.uint64) >> members.bit.to_numpy(np.uint64)) & np.uint64(1)
-    members = members.loc[inside == 1, ["set", "component"]]
+        return _with_singletons(source_of, np.empty(0), np.empty(0, int), np.empty(0, int), np.empty(0, int))
+    groups = field_groups(groupings)
+    field, mask, support = rule(groups, **{**defaults, **params})
+    n_answers = groups.n_answers[field]
+
+    # each set's components
+    s, l = pairs(field, groups.local_field)
+    inside = (mask[s] >> groups.local_bit[l].astype(np.uint64)) & ONE == ONE
+    set_of, component = s[inside], groups.local_component[l[inside]]
 
     # sets no other set touches (the usual case: fields that do not overlap) are sources as they stand
-    contested = np.unique(members.set[members.component.duplicated(keep=False)].to_numpy())
-    clear = np.setdiff1d(sets.set.to_numpy(), contested)
-    rank = np.full(len(sets), -1)
+    contested = np.zeros(len(field), bool)
+    contested[set_of[np.bincount(component, minlength=n_components)[component] > 1]] = True
+    clear = np.flatnonzero(~contested)
+    rank = np.full(len(field), -1)
     rank[clear] = np.arange(len(clear))
-    clear_members = members[np.isin(members.set.to_numpy(), clear)]
-    source_of[clear_members.component.to_numpy()] = rank[clear_members.set.to_numpy()]
-    qual = list(sets.qual.to_numpy()[clear])
-    answers = list(sets.n_answers.to_numpy()[clear])
-    fields = [[int(f)] for f in sets.field.to_numpy()[clear]]
+    plain = ~contested[set_of]
+    source_of[component[plain]] = rank[set_of[plain]]
+    qual = list(support[clear] / np.maximum(n_answers[clear], 1))
+    answers = list(n_answers[clear])
+    link_source, link_field = list(range(len(clear))), list(field[clear])
 
     # the rest, few: the same set from several fields is pooled; then best-agreed first, overlaps dropped
-    disputed = members[np.isin(members.set.to_numpy(), contested)].sort_values(["set", "component"])
-    components_of = {k: g.to_numpy() for k, g in disputed.groupby("set").component}
-    by_set = sets.set_index("set")
     pooled: dict[tuple, list] = {}
-    for k, components in components_of.items():
-        entry = pooled.setdefault(tuple(components), [0, 0, []])
-        entry[0] += int(by_set.support[k])
-        entry[1] += int(by_set.n_answers[k])
-        entry[2].append(int(by_set.field[k]))
-    # equally agreed and equally answered: the larger association, then the lower component index (stable)
-    best_first = sorted(pooled.items(), key=lambda kv: (-kv[1][0] / max(kv[1][1], 1), -kv[1][1], -len(kv[0]), kv[0]))
-    for components, (support, n, in_fields) in best_first:
-        components = np.asarray(components)
-        if (source_of[components] >= 0).any():
+    for k in np.flatnonzero(contested):
+        members = tuple(np.sort(component[set_of == k]).tolist())
+        entry = pooled.setdefault(members, [0, 0, []])
+        entry[0] += int(support[k])
+        entry[1] += int(n_answers[k])
+        entry[2].append(int(field[k]))
+    # equally agreed and equally answered: the larger association, then the lower components (stable)
+    for members, (agree, n, in_fields) in sorted(pooled.items(), key=lambda kv: (
+            -kv[1][0] / max(kv[1][1], 1), -kv[1][1], -len(kv[0]), kv[0])):
+        members = np.asarray(members)
+        if (source_of[members] >= 0).any():
             continue  # overlaps a better-agreed source
-        source_of[components] = len(qual)
-        qual.append(support / max(n, 1))
+        source_of[members] = len(qual)
+        link_source += [len(qual)] * len(set(in_fields))
+        link_field += sorted(set(in_fields))
+        qual.append(agree / max(n, 1))
         answers.append(n)
-        fields.append(sorted(set(in_fields)))
-    return _singletons(source_of, qual, answers, fields)
+    return _with_singletons(source_of, np.asarray(qual, float), np.asarray(answers, int),
+                            np.asarray(link_source, int), np.asarray(link_field, int))
 
 
-def _singletons(source_of: np.ndarray, qual: list, answers: list, fields: list) -> Association:
+def _with_singletons(source_of: np.ndarray, qual: np.ndarray, answers: np.ndarray, link_source: np.ndarray,
+                     link_field: np.ndarray) -> Association:
     alone = np.flatnonzero(source_of < 0)
     source_of[alone] = len(qual) + np.arange(len(alone))
-    return Association(source_of, np.r_[np.asarray(qual, float), np.full(len(alone), np.nan)],
-                       np.r_[np.asarray(answers, int), np.zeros(len(alone), int)],
-                       fields + [[] for _ in alone])
+    return Association(source_of, np.r_[qual, np.full(len(alone), np.nan)], np.r_[answers, np.zeros(len(alone), int)],
+                       link_source, link_field)

@@ -21,6 +21,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .answers import FLAGS
+from .arrays import unique
 from .coords import tangent_offsets_arcsec, tangent_to_sky
 
 
@@ -461,7 +462,7 @@ def reduce_rgz(ann: Annotations, *, bandwidth_arcsec: float) -> Consensus:
     click_labels[first_click] = labels
     _, click_labels[click_labels >= 0] = np.unique(click_labels[click_labels >= 0], return_inverse=True)
     cand = _candidates(_votes(ann, click_labels, xi, eta), np.ones(n_cls))
-    clicked = np.bincount(ann.cls_source[np.unique(ann.click_cls)], minlength=n_src)
+    clicked = np.bincount(ann.cls_source[unique(ann.click_cls)], minlength=n_src)
     kept = np.flatnonzero(clicked[cand.source] > n_no_host[cand.source])
     return _result(ann, cand, kept[np.argsort(cand.source[kept], kind="stable")], "rgz",
                    dict(bandwidth_arcsec=bandwidth_arcsec))

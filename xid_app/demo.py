@@ -11,6 +11,7 @@ DEMO_DIR = Path(__file__).parent / "demo_data"
 DEMO_SOURCES = DEMO_DIR / "sources.csv"
 DEMO_ANNOTATIONS = DEMO_DIR / "annotations.csv"
 DEMO_CATALOGUE = DEMO_DIR / "allwise_candidates.csv"
+DEMO_COMPONENTS = (DEMO_DIR / "first_components.csv", DEMO_DIR / "rgz_islands.csv")  # the RGZ subjects' radio
 # The demo's own users (its database is separate from any real one); printed by `xid serve --demo`.
 DEMO_USERS = (("alice", "alice-demo", "annotator"), ("admin", "admin-demo", "admin"))
 
@@ -28,6 +29,8 @@ def prepare_demo(settings: Settings | None = None, *, url: str | None = None) ->
     project.init()
     project.ingest(DEMO_SOURCES)
     project.ingest_catalogue(DEMO_CATALOGUE)
+    for table in DEMO_COMPONENTS:
+        project.radio_sources.ingest(table)
     project.import_annotations(DEMO_ANNOTATIONS)
     for name, password, role in DEMO_USERS:
         project.set_user(name, password=password, role=role)

@@ -16,6 +16,7 @@ from astropy.table import Column, MaskedColumn, Table
 
 from . import __version__
 from .answers import FLAGS
+from .arrays import unique
 from .consensus import Consensus, ExpertAnswers, rank_within_runs
 from .limits import FORMULA_STARTS, spreadsheet_safe
 from .optical import OpticalCatalogue
@@ -80,6 +81,9 @@ CLASSIFICATION_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("band", "str", None, "Image layer the mark was made on; empty for imported marks"),
     ColumnSpec("pixel_x", "f8", None, "0-based column clicked on that layer; blank if not clicked", True),
     ColumnSpec("pixel_y", "f8", None, "0-based row clicked on that layer; blank if not clicked", True),
+    ColumnSpec("components", "str", None,
+               "Radio components (IDs joined by ';') grouped into one source with this row's host (or its 'no "
+               "host'); empty if the answer grouped none. Read back by `xid import-annotations`"),
 )
 
 
@@ -196,7 +200,7 @@ def host_table(consensus: Consensus, source_ids, source_ra, source_dec,
             "CREATOR": f"XID {__version__}",
             "DATE": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
             "CNSMETH": consensus.method,
-            "NSOURCES": int(len(np.unique(src))),
+            "NSOURCES": int(len(unique(src))),
             "NHOSTS": int(np.isfinite(values["host_ra"]).sum()),
             "NCLASSIF": int(consensus.n_classifications.sum()),
             "NEXPERT": int(decided.sum()),

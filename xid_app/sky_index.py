@@ -69,18 +69,25 @@ class SkyIndex:
     def match(self, ra, dec, radius_arcsec: float) -> tuple[np.ndarray, np.ndarray]:
         """Nearest object of each position within ``radius_arcsec``: IDs ('' where none) and separations
         in arcsec (NaN where none). Non-finite positions match nothing."""
+        rows, separation = self.match_rows(ra, dec, radius_arcsec)
+        ids = np.full(len(rows), "", dtype=object)
+        ids[rows >= 0] = self.ids[rows[rows >= 0]]
+        return ids, separation
+
+    def match_rows(self, ra, dec, radius_arcsec: float) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`match`, with row indices (-1 where none) instead of IDs."""
         ra, dec = np.asarray(ra, float), np.asarray(dec, float)
-        ids = np.full(len(ra), "", dtype=object)
+        found = np.full(len(ra), -1, dtype=np.int64)
         separation = np.full(len(ra), np.nan)
         ok = np.isfinite(ra) & np.isfinite(dec)
         if self._tree is None or not ok.any():
-            return ids, separation
+            return found, separation
         distance, rows = self._tree.query(_unit_vectors(ra[ok], dec[ok]), distance_upper_bound=_chord(radius_arcsec))
         hit = np.isfinite(distance)
         where = np.flatnonzero(ok)[hit]
-        ids[where] = self.ids[rows[hit]]
+        found[where] = rows[hit]
         separation[where] = np.degrees(2 * np.arcsin(distance[hit] / 2)) * 3600
-        return ids, separation
+        return found, separation
 
     def cone(self, ra: float, dec: float, radius_arcsec: float) -> np.ndarray:
         """Row indices of every object within ``radius_arcsec`` of ``(ra, dec)``."""

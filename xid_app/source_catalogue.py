@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import astropy.units as u
 import numpy as np
-import pandas as pd
-from astropy.coordinates import Angle
 from astropy.table import Table
 
 from . import __version__
 from .answers import FLAGS
+from .arrays import isin, pairs, run_starts, unique
 from .association import Association
 from .components import ComponentRows
 from .consensus import Annotations, Consensus
@@ -61,9 +59,7 @@ COMPONENT_COLUMNS: tuple[ColumnSpec, ...] = (
 
 def field_targets(field_ra: np.ndarray, field_dec: np.ndarray, components: SkyIndex, radius_arcsec: float) -> np.ndarray:
     """The component each field is about: the nearest to its position within ``radius_arcsec`` (-1: none)."""
-    ids, separation = components.match(field_ra, field_dec, radius_arcsec)
-    rows = pd.Index(components.ids).get_indexer(ids)
-    return np.where(np.isfinite(separation), rows, -1)
+    return components.match_rows(field_ra, field_dec, radius_arcsec)[0]
 
 
 def centroids(components: ComponentRows, source_of: np.ndarray, n_sources: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,16 +81,12 @@ def largest_angular_sizes(components: ComponentRows, source_of: np.ndarray, n_so
     major = np.nan_to_num(components.major, nan=0.0)
     las = np.full(n_sources, np.nan)
     np.fmax.at(las, source_of, np.where(np.isfinite(components.major), components.major, np.nan))
-    pairs = pd.DataFrame({"source": source_of, "i": np.arange(len(source_of))})
-    counts = np.bincount(source_of, minlength=n_sources)
-    pairs = pairs[counts[source_of] > 1]
-    if len(pairs):
-        both = pairs.merge(pairs, on="source", suffixes=("", "_j"))
-        both = both[both.i < both.i_j]
-        i, j = both.i.to_numpy(), both.i_j.to_numpy()
-        xi, eta = tangent_offsets_arcsec(components.ra[i], components.dec[i], components.ra[j], components.dec[j])
-        extent = np.hypot(xi, eta) + (major[i] + major[j]) / 2
-        np.fmax.at(las, both.source.to_numpy(), extent)
+    order = np.argsort(source_of, kind="stable")
+    order = order[np.bincount(source_of, minlength=n_sources)[source_of[order]] > 1]  # sources of several
+    a, b = pairs(source_of[order], source_of[order])
+    i, j = order[a[a < b]], order[b[a < b]]
+    xi, eta = tangent_offsets_arcsec(components.ra[i], components.dec[i], components.ra[j], components.dec[j])
+    np.fmax.at(las, source_of[i], np.hypot(xi, eta) + (major[i] + major[j]) / 2)
     return las
 
 
@@ -106,46 +98,78 @@ def host_annotations(answers: SourceAnswers, association: Association, target_so
     of that group, or none); an answer's hosts that no grouped component places (and an answer that grouped
     nothing) vote on the source of its field's target component (``target_source``, -1: none).
     """
-    members = pd.DataFrame({"answer": answers.member_answer, "group": answers.member_group,
-                            "source": association.source_of[answers.member_component]})
-    overlap = members.groupby(["answer", "group", "source"]).size().rename("n").reset_index()
-    overlap = overlap.sort_values(["answer", "source", "n", "group"], ascending=[True, True, False, True])
-    grouped = overlap.drop_duplicates(["answer", "source"])[["answer", "group", "source"]]
+    n_groups = int(max(answers.member_group.max(initial=0), answers.mark_group.max(initial=0))) + 2
+    member_answer, member_group = answers.member_answer, answers.member_group
+    member_source = association.source_of[answers.member_component]
+    # (answer, source) → the answer's group holding most of the source (ties: the lower group)
+    o = np.lexsort((member_group, member_source, member_answer))
+    runs = run_starts(member_answer[o], member_source[o], member_group[o])
+    size = np.diff(np.r_[runs, len(o)])
+    a, src, grp = member_answer[o][runs], member_source[o][runs], member_group[o][runs]
+    o = np.lexsort((grp, -size, src, a))
+    best = o[run_starts(a[o], src[o])]
+    vote_answer, vote_group, vote_source = a[best], grp[best], src[best]
 
-    marks = pd.DataFrame({"answer": answers.mark_answer, "group": answers.mark_group})
-    with_members = pd.MultiIndex.from_frame(members[["answer", "group"]].drop_duplicates())
-    loose = marks[~pd.MultiIndex.from_frame(marks).isin(with_members)].drop_duplicates()
-    silent = np.setdiff1d(np.arange(answers.n_answers), np.r_[answers.member_answer, answers.mark_answer])
-    loose = pd.concat([loose, pd.DataFrame({"answer": silent, "group": -1})])
-    loose["source"] = target_source[answers.answer_field[loose.answer.to_numpy()]]
-    loose = loose[loose.source >= 0].drop_duplicates(["answer", "source"])
-    already = pd.MultiIndex.from_frame(grouped[["answer", "source"]])
-    loose = loose[~pd.MultiIndex.from_frame(loose[["answer", "source"]]).isin(already)]
+    # hosts in groups without components, and answers that grouped nothing: the field's target source
+    member_keys = unique(member_answer.astype(np.int64) * n_groups + member_group)
+    mark_keys = answers.mark_answer.astype(np.int64) * n_groups + answers.mark_group
+    loose = unique(mark_keys[~isin(mark_keys, member_keys)])
+    spoke = unique(np.r_[member_answer, answers.mark_answer])
+    silent = np.flatnonzero(~isin(np.arange(answers.n_answers), spoke))
+    loose_answer = np.r_[loose // n_groups, silent]
+    loose_group = np.r_[loose % n_groups, np.full(len(silent), n_groups - 1)]  # a group no mark is in
+    loose_source = target_source[answers.answer_field[loose_answer]] if len(loose_answer) else np.empty(0, int)
+    placed = isin(loose_answer.astype(np.int64) * (association.n_sources + 1) + loose_source,
+                  unique(vote_answer.astype(np.int64) * (association.n_sources + 1) + vote_source))
+    keep = (loose_source >= 0) & ~placed
+    vote_answer, vote_group, vote_source = (np.r_[vote_answer, loose_answer[keep]], np.r_[vote_group, loose_group[keep]],
+                                            np.r_[vote_source, loose_source[keep]])
 
-    votes = pd.concat([grouped, loose], ignore_index=True)
-    votes["vote"] = np.arange(len(votes))
-    clicks = marks.assign(ra=answers.mark_ra, dec=answers.mark_dec).merge(votes, on=["answer", "group"])
-    answer = votes.answer.to_numpy()
-    return Annotations(ra, dec, votes.source.to_numpy(), clicks.vote.to_numpy(), clicks.ra.to_numpy(),
-                       clicks.dec.to_numpy(), cls_user=answers.answer_user[answer],
-                       cls_flags=answers.answer_flags[answer])
+    # each mark counts for every vote of its (answer, group)
+    vote_keys = vote_answer.astype(np.int64) * n_groups + vote_group
+    by_key = np.argsort(vote_keys, kind="stable")
+    marks_by_key = np.argsort(mark_keys, kind="stable")
+    m, v = pairs(mark_keys[marks_by_key], vote_keys[by_key])
+    clicks, votes = marks_by_key[m], by_key[v]
+    return Annotations(ra, dec, vote_source, votes, answers.mark_ra[clicks], answers.mark_dec[clicks],
+                       cls_user=answers.answer_user[vote_answer], cls_flags=answers.answer_flags[vote_answer])
+
+
+def iau_names(ra: np.ndarray, dec: np.ndarray) -> list[str]:
+    """``JHHMMSS.ss+DDMMSS.s`` for each position, truncated (not rounded), as the IAU convention and the
+    LoTSS catalogues name sources."""
+    centisec = np.floor(np.asarray(ra, float) % 360.0 / 15.0 * 360_000).astype(np.int64)
+    decisec = np.floor(np.abs(np.asarray(dec, float)) * 36_000).astype(np.int64)
+    sign = np.where(np.asarray(dec) < 0, "-", "+")
+    return [f"J{c // 360000:02d}{c // 6000 % 60:02d}{c % 6000 // 100:02d}.{c % 100:02d}"
+            f"{g}{d // 36000:02d}{d // 600 % 60:02d}{d % 600 // 10:02d}.{d % 10}"
+            for c, g, d in zip(centisec.tolist(), sign.tolist(), decisec.tolist())]
 
 
 def source_names(components: ComponentRows, source_of: np.ndarray, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    """A one-component source keeps its component's ID; others are named J + HHMMSS.ss+DDMMSS.s."""
+    """A one-component source keeps its component's ID; others are named by :func:`iau_names`."""
     n = len(ra)
     counts = np.bincount(source_of, minlength=n)
     names = np.empty(n, dtype=object)
-    single = np.flatnonzero(counts == 1)
     first = np.full(n, -1)
     first[source_of[::-1]] = np.arange(len(source_of))[::-1]
+    single = np.flatnonzero(counts == 1)
     names[single] = components.ids[first[single]]
     many = np.flatnonzero(counts > 1)
-    if len(many):
-        hms = Angle(ra[many], u.deg).to_string(unit=u.hourangle, sep="", precision=2, pad=True)
-        dms = Angle(dec[many], u.deg).to_string(unit=u.deg, sep="", precision=1, pad=True, alwayssign=True)
-        names[many] = np.char.add(np.char.add("J", np.asarray(hms, str)), np.asarray(dms, str))
+    names[many] = iau_names(ra[many], dec[many])
     return names
+
+
+def joined_members(ids: np.ndarray, source_of: np.ndarray, n_sources: int) -> np.ndarray:
+    """Each source's component IDs, sorted and joined by ';'."""
+    order = np.lexsort((ids.astype(str), source_of))
+    starts = np.searchsorted(source_of[order], np.arange(n_sources))
+    ends = np.r_[starts[1:], len(order)]
+    sorted_ids = ids[order]
+    out = sorted_ids[np.minimum(starts, len(order) - 1)].copy()
+    for i in np.flatnonzero(ends - starts > 1).tolist():
+        out[i] = ";".join(sorted_ids[starts[i]:ends[i]])
+    return out
 
 
 def source_table(components: ComponentRows, association: Association, hosts: Consensus,
@@ -157,8 +181,6 @@ def source_table(components: ComponentRows, association: Association, hosts: Con
     source_of = association.source_of
     ra, dec = centroids(components, source_of, n)
     names = source_names(components, source_of, ra, dec)
-    order = np.argsort(source_of, kind="stable")
-    member_ids = pd.Series(components.ids[order]).groupby(source_of[order]).agg(lambda ids: ";".join(sorted(ids)))
     flux = components.total_flux
     total = np.bincount(source_of, weights=np.nan_to_num(flux), minlength=n)
     total[np.bincount(source_of, weights=np.isfinite(flux), minlength=n) == 0] = np.nan
@@ -171,7 +193,7 @@ def source_table(components: ComponentRows, association: Association, hosts: Con
     host_id = (catalogue.match(host_ra, host_dec, match_radius_arcsec)[0] if catalogue is not None
                else np.full(n, "", dtype=object))
     n_cls = hosts.n_classifications
-    values = dict(source_name=names, ra=ra, dec=dec, components=member_ids.reindex(np.arange(n)).to_numpy(),
+    values = dict(source_name=names, ra=ra, dec=dec, components=joined_members(components.ids, source_of, n),
                   n_components=np.bincount(source_of, minlength=n), total_flux=total,
                   las=largest_angular_sizes(components, source_of, n), host_ra=host_ra, host_dec=host_dec,
                   host_id=host_id, assoc_qual=association.assoc_qual, id_qual=id_qual, n_classifications=n_cls)

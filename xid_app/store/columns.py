@@ -10,7 +10,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from datetime import timezone
-from itertools import chain
+from itertools import chain, groupby
 from pathlib import Path
 from typing import Sequence
 
@@ -23,7 +23,9 @@ from ..extract import AnswerRows, annotations_from_rows
 from . import snapshot
 from .models import (
     CROWD,
+    AnswerComponent,
     Classification,
+    Component,
     DatabaseIdentity,
     HostMark,
     Layer,
@@ -235,18 +237,24 @@ def iso_utc(moment) -> str:
 
 
 def classification_rows(engine: Engine) -> dict[str, list]:
-    """Every answer ever given, one row per mark (one row for an answer without marks), oldest first,
-    as columns named as in :data:`xid_app.export.CLASSIFICATION_COLUMNS`."""
+    """Every answer ever given, one row per mark, plus one row (no host) per radio source of the answer
+    that has no host, or for an answer without marks; oldest first, as columns named as in
+    :data:`xid_app.export.CLASSIFICATION_COLUMNS`."""
     latest = set(
         r[0] for r in _fetch(engine, select(func.max(Classification.id)).group_by(
             Classification.source_pk, Classification.user_pk, Classification.origin == "expert"))
     )
+    groups: dict[int, dict[int, list[str]]] = {}
+    for pk, number, component in _fetch(engine, select(
+            AnswerComponent.classification_pk, AnswerComponent.group_number, Component.component_id)
+            .join(Component, Component.id == AnswerComponent.component_pk)):
+        groups.setdefault(pk, {}).setdefault(number, []).append(component)
     rows = _fetch(engine, (
         select(Classification.id, Classification.submission_id, Source.source_id, User.name, HostMark.ra,
                HostMark.dec, Classification.created_at, Classification.origin, Classification.artefact,
                Classification.blend, Classification.too_zoomed_in, Classification.unsure, Classification.comment,
                HostMark.catalogue_id, HostMark.click_ra, HostMark.click_dec, Layer.band, HostMark.pixel_x,
-               HostMark.pixel_y)
+               HostMark.pixel_y, HostMark.group_number)
         .join(Source, Source.id == Classification.source_pk)
         .join(User, User.id == Classification.user_pk)
         .outerjoin(HostMark, HostMark.classification_pk == Classification.id)
@@ -257,9 +265,10 @@ def classification_rows(engine: Engine) -> dict[str, list]:
     out: dict[str, list] = {name: [] for name in (
         "classification_id", "source_id", "user", "host_ra", "host_dec", "no_host", "created_at", "origin",
         "is_latest", "artefact", "blend", "too_zoomed_in", "unsure", "comment", "catalogue_id", "click_ra",
-        "click_dec", "band", "pixel_x", "pixel_y")}
-    for (pk, sub, sid, user, ra, dec, at, origin, artefact, blend, tzi, unsure, comment, cat, cra, cdec, band,
-         px, py) in rows:
+        "click_dec", "band", "pixel_x", "pixel_y", "components")}
+
+    def emit(pk, sub, sid, user, ra, dec, at, origin, artefact, blend, tzi, unsure, comment, cat, cra, cdec, band,
+             px, py, components):
         for name, value in (
             ("classification_id", sub), ("source_id", sid), ("user", user),
             ("host_ra", nan if ra is None else ra), ("host_dec", nan if dec is None else dec),
@@ -269,8 +278,23 @@ def classification_rows(engine: Engine) -> dict[str, list]:
             ("catalogue_id", cat or ""), ("click_ra", nan if cra is None else cra),
             ("click_dec", nan if cdec is None else cdec), ("band", band or ""),
             ("pixel_x", nan if px is None else px), ("pixel_y", nan if py is None else py),
+            ("components", ";".join(sorted(components))),
         ):
             out[name].append(value)
+
+    for pk, marks in groupby(rows, key=lambda row: row[0]):
+        marks = list(marks)
+        own = groups.get(pk, {})
+        hosted = {m[-1] for m in marks if m[4] is not None}
+        for *mark, number in marks:
+            if mark[4] is not None:
+                emit(*mark, own.get(number, ()))
+        unhosted = [own[n] for n in sorted(own) if n not in hosted]
+        if not hosted and not unhosted:
+            unhosted = [()]
+        blank = (*marks[0][:4], None, None, *marks[0][6:13], None, None, None, None, None, None)
+        for components in unhosted:
+            emit(*blank, components)
     return out
 
 
