@@ -10,7 +10,8 @@ from xid_app.project import Project
 from xid_app.store.classifications import expert_queue, latest_answer
 from xid_app.store.models import Classification, HostMark, Source
 from xid_app.store.sources import set_gold
-from xid_app.ui.session import AnnotationSession, SessionError
+from xid_app.ui.errors import SessionError
+from xid_app.ui.session import AnnotationSession
 
 
 def stored(project):

@@ -21,8 +21,9 @@ from xid_app.optical import read_optical_catalogue
 from xid_app.store.classifications import save_classification
 from xid_app.store.models import Classification, HostMark
 from xid_app.tables import IngestError
+from xid_app.ui.errors import SessionError
 from xid_app.ui.messages import as_text
-from xid_app.ui.session import AnnotationSession, SessionError
+from xid_app.ui.session import AnnotationSession
 
 FIXTURES = dict(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 HOSTILE_TEXT = st.one_of(

@@ -15,7 +15,7 @@ import astropy.units as u
 import numpy as np
 
 from . import limits
-from .coords import valid_sky_position
+from .coords import tangent_offsets_arcsec, valid_sky_position
 from .sky_index import SkyIndex
 from .tables import IngestError, find_column, float_column, read_table, text_column
 
@@ -128,3 +128,29 @@ def read_components(path: str | Path, *, id_column: str | None = None) -> Compon
         minor=_in_unit(table, column(MINOR_COLUMNS), MINOR_COLUMNS, u.arcsec, path),
         pa=_in_unit(table, column(PA_COLUMNS), PA_COLUMNS, u.deg, path),
     )
+
+
+@dataclass(frozen=True)
+class FieldComponents:
+    """The components within a field: their rows, and the one the field is about (``target``: its ID, or
+    ``None`` if no component lies within the target radius of the field's position)."""
+
+    rows: ComponentRows
+    target: str | None
+
+    def row(self, component_id: str) -> int:
+        return list(self.rows.ids).index(component_id)
+
+
+def field_components(rows: ComponentRows, index: SkyIndex, ra: float, dec: float, radius_arcsec: float,
+                     target_radius_arcsec: float) -> FieldComponents:
+    """The components within ``radius_arcsec`` of ``(ra, dec)``, nearest first, and the target: the
+    nearest within ``target_radius_arcsec``."""
+    found = index.cone(ra, dec, radius_arcsec)
+    nearest = index.nearest(ra, dec, target_radius_arcsec)
+    if len(found):
+        xi, eta = tangent_offsets_arcsec(rows.ra[found], rows.dec[found], ra, dec)
+        found = found[np.argsort(np.hypot(xi, eta), kind="stable")]
+    picked = ComponentRows(*(getattr(rows, name)[found] for name in
+                             ("ids", "ra", "dec", "peak_flux", "total_flux", "major", "minor", "pa")))
+    return FieldComponents(picked, None if nearest is None else str(nearest.object_id))

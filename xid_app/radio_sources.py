@@ -13,7 +13,7 @@ from astropy.table import Table
 from sqlalchemy import Engine
 
 from . import association
-from .components import ComponentRows, read_components
+from .components import ComponentRows, FieldComponents, field_components, read_components
 from .config import Settings
 from .consensus import run_consensus
 from .extract import SourceAnswers, source_answers
@@ -72,6 +72,12 @@ class RadioSources:
                 pks, rows = component_store.load_components(self._engine())
                 self._cache = (version, Components(pks, rows, rows.index()))
             return self._cache[1]
+
+    def in_field(self, ra: float, dec: float, radius_arcsec: float) -> FieldComponents:
+        """The components within ``radius_arcsec`` of a field's position, nearest first, and its target."""
+        components = self.components()
+        return field_components(components.rows, components.index, ra, dec, radius_arcsec,
+                                self.settings.target_radius_arcsec)
 
     def answers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, SourceAnswers]:
         """Fields (primary keys and positions) and the current crowd answers with their groups."""

@@ -13,8 +13,8 @@ import panel as pn
 from panel.io.state import set_curdoc
 
 from ..project import DatabaseGone
+from .errors import SessionError
 from .messages import MessageBar
-from .session import SessionError
 
 log = logging.getLogger(__name__)
 # Page actions that may read images or wait on the database run here, off the event loop (see _act).

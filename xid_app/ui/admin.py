@@ -16,8 +16,9 @@ from ..auth import ActiveLogin
 from ..export import FORMATS, write_table
 from ..project import Project
 from .annotate import LOGOUT_STYLE, AnnotationPage
+from .errors import SessionError
 from .messages import as_text
-from .session import AnnotationSession, SessionError
+from .session import AnnotationSession
 
 DOWNLOADS = (".fits", ".vot", ".ecsv", ".csv")
 

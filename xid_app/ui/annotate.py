@@ -13,9 +13,10 @@ from ..coords import sky_to_pixel
 from ..limits import USER_NAME
 from .actions import PageActions
 from .controls import MAX_TYPED_ID_LENGTH, AnswerForm, ImageControls
+from .errors import SessionError
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
 from .messages import MessageBar, as_text
-from .session import AnnotationSession, SessionError
+from .session import AnnotationSession
 from .viewer import ZOOM_STEP, SkyImage
 
 MARK_PICK_RADIUS_SCREEN_PX = 12

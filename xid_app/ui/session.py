@@ -13,19 +13,18 @@ import numpy as np
 from ..answers import FLAGS, InvalidSubmission, Mark, comment_problem
 from ..assignment import Progress
 from ..auth import ActiveLogin, LoginEnded
+from ..components import FieldComponents
 from ..coords import parse_position, pixel_to_sky, sky_to_pixel, tangent_offsets_arcsec
 from ..imaging import Display
 from ..project import Project, SourceView
 from ..sky_index import Match
+from .errors import SessionError
+from .grouping import ComponentGroups
 
 _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
 
 
 MAX_FIELD_SCALE = 8.0  # "too zoomed in" widens a mosaic field at most this many times
-
-
-class SessionError(ValueError):
-    """An action the user cannot take now; the message is shown to them."""
 
 
 @dataclass
@@ -45,6 +44,7 @@ class AnnotationSession:
     display: Display = None  # type: ignore[assignment]
     current: SourceView | None = None
     marks: list[Mark] = field(default_factory=list)
+    grouping: ComponentGroups = field(default_factory=ComponentGroups)  # the radio sources being marked
     flags: set[str] = field(default_factory=set)
     comment: str = ""
     history: list[int] = field(default_factory=list)
@@ -81,17 +81,31 @@ class AnnotationSession:
 
     def show(self, source_pk: int | None) -> None:
         """Show a source (``None``: nothing left), with this user's current answer on it, if any."""
-        self.current = None
+        self.current, self.grouping = None, ComponentGroups()
         self.marks, self.flags, self.comment, self.loaded_answer = [], set(), "", ()
         self.submission_id = uuid.uuid4().hex
         if source_pk is None:
             return
         self.seen.add(source_pk)
         self._render(source_pk, keep_bands=True)
+        self.grouping = ComponentGroups.for_field(self._components_in_field())
         answer = self.project.answer(source_pk, user_pk=self.user_pk, expert=self.expert)
         if answer is not None:
             self.marks, self.flags, self.comment = list(answer.marks), set(answer.flags), answer.comment
+            self.grouping = self.grouping.restored(answer.groups)
             self.loaded_answer = self._answer_key(answer.no_host)
+
+    def _components_in_field(self) -> FieldComponents | None:
+        """The components over the current field (``None`` where no components are ingested)."""
+        view = self.current.view if self.current is not None else None
+        if view is None or not len(self.project.radio_sources.components()):
+            return None
+        radius = 0.75 * max(view.image.shape) * view.pixel_scale_arcsec
+        return self.project.radio_sources.in_field(self.current.source.ra, self.current.source.dec, radius)
+
+    def reset_groups(self) -> None:
+        """Back to one source holding the field's target component (pre-selected), or none."""
+        self.grouping = ComponentGroups.for_field(self.grouping.in_field)
 
     def _render(self, source_pk: int, *, keep_bands: bool = False) -> None:
         """(Re)compose the current source's view with the session's display choices."""
@@ -118,6 +132,7 @@ class AnnotationSession:
         if not current.can_widen or current.field_scale >= MAX_FIELD_SCALE:
             return False
         self.current = self.project.views.view(current.source.pk, self.display, field_scale=current.field_scale * 2)
+        self.grouping = replace(self.grouping, in_field=self._components_in_field())
         return True
 
     def prefetch(self) -> None:
@@ -212,7 +227,7 @@ class AnnotationSession:
         if not (-0.5 <= x <= nx - 0.5 and -0.5 <= y <= ny - 0.5):
             raise SessionError("click on the image to mark a host")
         ra, dec = (float(v) for v in pixel_to_sky(view.wcs, x, y))
-        mark = Mark(ra, dec, self.current.background_layer_pk, float(x), float(y))
+        mark = Mark(ra, dec, self.current.background_layer_pk, float(x), float(y), group=self.grouping.active)
         snap = self.project.settings.snap_radius_arcsec
         catalogue = self.project.optical_catalogue(wait=False) if snap > 0 else None
         match = catalogue.nearest(ra, dec, snap) if catalogue is not None else None  # still loading: the raw click
@@ -247,12 +262,34 @@ class AnnotationSession:
             xi, eta = tangent_offsets_arcsec(found.ra, found.dec, self.current.source.ra, self.current.source.dec)
             raise SessionError(f"{text.strip()!r} lies outside this field, {np.hypot(xi, eta) / 60:.1f}′ from the source")
         mark = Mark(float(found.ra), float(found.dec), self.current.background_layer_pk, x, y,
-                    catalogue_id=str(found.object_id) or None)
+                    catalogue_id=str(found.object_id) or None, group=self.grouping.active)
         self.marks.append(mark)
         return mark
 
     def clear_marks(self) -> None:
         self.marks = []
+
+    # --- grouping components into sources ------------------------------------------------------------
+
+    def click_component(self, x: float, y: float, *, pick_radius_px: float) -> str:
+        """A click in component mode: put the component under it into the source being marked (or out)."""
+        self._require_source()
+        view = self.current.view
+        component = self.grouping.pick(x, y, view.wcs, view.pixel_scale_arcsec, pick_radius_px)
+        self.grouping.toggle(component)
+        return component
+
+    def add_nearest_component(self) -> str:
+        self._require_source()
+        return self.grouping.add_nearest(self.current.source.ra, self.current.source.dec)
+
+    def remove_last_component(self) -> str:
+        self._require_source()
+        return self.grouping.remove_last()
+
+    def another_source(self) -> None:
+        self._require_source()
+        self.grouping.another()
 
     def set_flags(self, flags) -> None:
         """Flag the current answer with ``flags`` (names from :data:`~xid_app.answers.FLAGS`)."""
@@ -277,22 +314,24 @@ class AnnotationSession:
         return sky_to_pixel(self.current.view.wcs, [m.ra for m in self.marks], [m.dec for m in self.marks])
 
     def _answer_key(self, no_host: bool) -> tuple:
-        marks = () if no_host else tuple(sorted((round(m.ra, 7), round(m.dec, 7)) for m in self.marks))
-        return (no_host, marks, tuple(sorted(self.flags)), self.comment)
+        groups, marks = self.grouping.stored(self.marks)
+        marks = () if no_host else tuple(sorted((round(m.ra, 7), round(m.dec, 7), m.group) for m in marks))
+        return (no_host, marks, tuple(map(tuple, groups)), tuple(sorted(self.flags)), self.comment)
 
     def submit(self, *, no_host: bool = False) -> bool:
         """Store the current answer once (a replay of the same submission lands once); ``False`` if there
         was nothing new to store. An unchanged answer makes no new revision."""
         self._require_source()
-        if not no_host and not self.marks and not self.flags:
+        if not no_host and not self.marks and not self.flags and not self.grouping.says_more_than_target():
             return False
         if self.loaded_answer and self._answer_key(no_host) == self.loaded_answer:
             return False
+        groups, marks = self.grouping.stored(self.marks)
         try:
             self.project.save_answer(
                 submission_id=self.submission_id, user_pk=self.user_pk, source_pk=self.current.source.pk,
-                marks=[] if no_host else self.marks, no_host=no_host, flags=self.flags, comment=self.comment,
-                expert=self.expert, login_pk=self.login_pk)
+                marks=[] if no_host else marks, no_host=no_host, flags=self.flags,
+                comment=self.comment, expert=self.expert, login_pk=self.login_pk, groups=groups)
         except InvalidSubmission as exc:
             raise SessionError(str(exc)) from exc
         except LoginEnded as exc:
