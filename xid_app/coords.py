@@ -190,3 +190,16 @@ def local_affine(wcs: WCS, x: float, y: float) -> dict[str, float]:
     xi, eta = tangent_offsets_arcsec(ras, decs, ra0, dec0)
     return dict(ra0=float(ra0), dec0=float(dec0), x0=float(x), y0=float(y),
                 a=float(xi[0]), b=float(xi[1]), c=float(eta[0]), d=float(eta[1]))
+
+
+def ellipses_to_pixels(wcs: WCS, ra, dec, major_arcsec, minor_arcsec, pa_deg, *, north, east,
+                       pixel_scale_arcsec: float, smallest_px: float) -> tuple[np.ndarray, ...]:
+    """Sky ellipses (FWHM axes in arcsec, position angle east of north) as pixel ellipses: centres, full
+    axes and the angle of the major axis from +x (radians, counter-clockwise). Unknown or tiny axes are
+    drawn ``smallest_px`` across; ``north`` and ``east`` are unit pixel vectors (the field's centre)."""
+    x, y = sky_to_pixel(wcs, ra, dec)
+    pa = np.radians(np.nan_to_num(np.asarray(pa_deg, float), nan=0.0))
+    direction = np.cos(pa)[:, None] * np.asarray(north)[None, :] + np.sin(pa)[:, None] * np.asarray(east)[None, :]
+    width = np.fmax(np.nan_to_num(np.asarray(major_arcsec, float)) / pixel_scale_arcsec, smallest_px)
+    height = np.fmax(np.nan_to_num(np.asarray(minor_arcsec, float)) / pixel_scale_arcsec, smallest_px)
+    return x, y, width, height, np.arctan2(direction[:, 1], direction[:, 0])

@@ -16,6 +16,7 @@ from .controls import MAX_TYPED_ID_LENGTH, AnswerForm, ImageControls
 from .errors import SessionError
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
 from .messages import MessageBar, as_text
+from .overlays import answer_summary, component_ellipses
 from .session import AnnotationSession
 from .viewer import ZOOM_STEP, SkyImage
 
@@ -92,6 +93,8 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
             self.title, self.details,
             pn.Row(self.back, self.skip, self.next),
             pn.Row(self.randomise, self.no_host, self.clear),
+            self.form.click_mode,
+            pn.Row(self.form.add_component, self.form.another_source),
             pn.Row(self.form.typed_box, self.form.go),
             self.marks_list, self.form.flag_buttons, self.form.comment_box,
             pn.Row(self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset),
@@ -123,7 +126,8 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         s = self.session
         actions = {
             self.next: self._next, self.no_host: self._no_host, self.back: s.back, self.skip: self._skip,
-            self.randomise: s.randomise, self.clear: s.clear_marks, self.form.go: self._match,
+            self.randomise: s.randomise, self.clear: self._clear, self.form.go: self._match,
+            self.form.add_component: self._add_component, self.form.another_source: self._another_source,
             self.zoom_in: lambda: self.viewer.zoom(ZOOM_STEP), self.zoom_out: self._zoom_out,
             self.zoom_back: self._zoom_back, self.zoom_reset: self.viewer.zoom_reset,
             self.help_button: self.help.show,
@@ -139,6 +143,7 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
                               "flags")
         self.form.param.watch(lambda e: None if e.new == s.comment else self.act(lambda: s.set_comment(e.new)),
                               "comment")
+        self.form.param.watch(lambda *_: self.act(lambda: None, ui_only=True), "clicks")
         self.controls.param.watch(self._display_chosen, list(self.controls.DISPLAY))
         self.controls.param.watch(lambda *_: self.act(lambda: None, ui_only=True), [*self.controls.STYLE, "catalogue"])
 
@@ -167,9 +172,14 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         if action.startswith("flag_"):
             self.form.toggle_flag(action.removeprefix("flag_"))
             return
+        if action == "click_mode":
+            self.form.clicks = "host" if self.form.clicks == "components" else "components"
+            return
         simple = {
             "next": self._next, "back": s.back, "skip": self._skip, "randomise": s.randomise,
-            "no_host": self._no_host, "clear": s.clear_marks, "zoom_in": lambda: self.viewer.zoom(ZOOM_STEP),
+            "no_host": self._no_host, "clear": self._clear, "add_component": self._add_component,
+            "remove_component": lambda: self._add_component(False), "another_source": self._another_source,
+            "zoom_in": lambda: self.viewer.zoom(ZOOM_STEP),
             "zoom_out": self._zoom_out, "zoom_back": self._zoom_back, "zoom_reset": self.viewer.zoom_reset,
             "next_layer": self.controls.next_layer, "help": self._toggle_help, "close_help": self.help.hide,
         }
@@ -243,6 +253,21 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         self.say(f"Marked {what} at RA {mark.ra:.5f}°, Dec {mark.dec:+.5f}°" + (f" ({shown})." if shown else "."),
                   "success")
 
+    def _clear(self) -> None:
+        self.session.clear_marks()
+        self.session.reset_groups()
+
+    def _add_component(self, add: bool = True) -> None:
+        what = self.session.add_nearest_component() if add else self.session.remove_last_component()
+        self.say(f"{'Added' if add else 'Took'} {what} {'to' if add else 'out of'} source "
+                 f"{self.session.grouping.active + 1}.", "info")
+
+    def _another_source(self) -> None:
+        self.session.another_source()
+        self.form.clicks = "components"
+        self.say(f"Source {self.session.grouping.active + 1}: click its components (or press g), then its "
+                 "host (press m to switch clicks to the host).", "info")
+
     def _set_flags(self, flags) -> None:
         newly_too_small = "too_zoomed_in" in set(flags) - self.session.flags
         self.session.set_flags(flags)
@@ -272,7 +297,10 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
 
     def _on_click(self, x: float, y: float) -> None:
         pick = MARK_PICK_RADIUS_SCREEN_PX * self.viewer.pixels_per_screen_px()
-        self.act(lambda: self.session.click(x, y, pick_radius_px=pick))
+        if self.form.clicks == "components" and self.session.grouping.in_field is not None:
+            self.act(lambda: self.session.click_component(x, y, pick_radius_px=pick))
+        else:
+            self.act(lambda: self.session.click(x, y, pick_radius_px=pick))
 
     def _state(self) -> tuple:
         current = self.session.current
@@ -309,7 +337,9 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         if v is None or v.view is None:
             self.viewer.show_catalogue(*empty)
             self.viewer.show_crowd(*empty)
+            self.viewer.show_components(*empty, *empty, *empty)
             return
+        self.viewer.show_components(*component_ellipses(s.grouping, v.view))
         index = s.project.optical_catalogue(wait=False) if self.controls.catalogue else None  # None while loading
         if index is not None:
             ny, nx = v.view.image.shape
@@ -362,11 +392,8 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
                 lines.append(f"Contours: {as_text(v.view.contour_band)} from {s.display.floor_sigma:g}σ "
                              f"(rms {v.view.rms:.3g})")
         self.details.object = "<br>".join(lines)
-        items = "".join(
-            f"<li>{m.ra:.5f}, {m.dec:+.5f}" + (f" · <b>{as_text(m.catalogue_id)}</b>" if m.catalogue_id else "") + "</li>"
-            for m in s.marks
-        )
-        self.marks_list.object = f"Hosts marked: {len(s.marks)}" + (f"<ul>{items}</ul>" if items else "")
+        self.marks_list.object = answer_summary(s.marks, s.grouping)
+        self.form.show_grouping(s.grouping.in_field is not None)
         shown = [layer for layer in src.layers if layer.pk in v.shown_layer_pks]
         self.controls.show_layers(shown, v.view.background_index if v.view is not None else None,
                                   v.view.contour_index if v.view is not None else None)

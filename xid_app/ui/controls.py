@@ -99,6 +99,8 @@ class AnswerForm(param.Parameterized):
     flags = param.List(default=[], item_type=str)
     comment = param.String(default="")
     typed = param.String(default="", doc="an optical/IR catalogue ID, or RA Dec in degrees or sexagesimal")
+    clicks = param.Selector(default="host", objects=["host", "components"],
+                            doc="what a click on the image does where the field has radio components")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -113,6 +115,16 @@ class AnswerForm(param.Parameterized):
             self.param.typed, name="", placeholder="Write IDs here! (catalogue ID or RA Dec)", width=240,
             max_length=MAX_TYPED_ID_LENGTH)
         self.go = widget.Button(label="GO", color="primary", width=60)
+        self.click_mode = widget.RadioButtonGroup.from_param(
+            self.param.clicks, name="", options={"Click marks the host": "host", "Click picks components": "components"},
+            button_type="default", width=330, visible=False, css_classes=["xid-click-mode"])
+        self.add_component = widget.Button(label="+ Component (g)", width=120, visible=False)
+        self.another_source = widget.Button(label="Another source (a)", width=140, visible=False)
+
+    def show_grouping(self, visible: bool) -> None:
+        """Offer the component controls only where the field has components."""
+        for widget in (self.click_mode, self.add_component, self.another_source):
+            widget.visible = visible
 
     def toggle_flag(self, flag: str) -> None:
         self.flags = sorted(set(self.flags) ^ {flag})

@@ -26,6 +26,11 @@ CATALOGUE_COLOUR = "#7CFC00"
 NO_DATA_COLOUR = "#1f2a44"  # beyond a mosaic's edge or a blank pixel: not the same as black sky
 IMAGE_PALETTE = (NO_DATA_COLOUR, *Greys256[1:])  # index 0 is "no data" (see imaging.to_uint8)
 OVERLAY_COLOUR = "#ffffff"
+# components: the source being marked, other sources marked, components in no source yet; unlike the
+# contours' blue, each drawn over a dark halo so that it reads over bright optical and radio pixels alike
+ACTIVE_COMPONENT_COLOUR = "#ff3df2"
+GROUPED_COMPONENT_COLOUR = "#ffb000"
+FREE_COMPONENT_COLOUR = "#f2f2f2"
 ZOOM_STEP = 2.0
 
 # RA/Dec under the cursor, computed in the browser from a local linear map sent with each view.
@@ -68,6 +73,7 @@ class SkyImage(pn.viewable.Viewer):
         self.marks = ColumnDataSource(dict(x=[], y=[]))
         self.crowd = ColumnDataSource(dict(x=[], y=[]))
         self.catalogue = ColumnDataSource(dict(x=[], y=[]))
+        self.components = ColumnDataSource(dict(x=[], y=[], width=[], height=[], angle=[], colour=[]))
         self.arrows = ColumnDataSource(dict(xs=[], ys=[]))
         self.labels = ColumnDataSource(dict(x=[], y=[], text=[]))
         self.wcs = ColumnDataSource(dict(ra0=[], dec0=[], x0=[], y0=[], a=[], b=[], c=[], d=[]))
@@ -77,6 +83,10 @@ class SkyImage(pn.viewable.Viewer):
                   name="xid-image")
         self.contour_glyph = fig.line(x="x", y="y", source=self.contours, line_color=CONTOUR_COLOUR,
                                       line_width=1.2, line_alpha=0.9, name="xid-contours")
+        ellipse = dict(x="x", y="y", width="width", height="height", angle="angle", source=self.components,
+                       fill_alpha=0.0)
+        fig.ellipse(**ellipse, line_color="black", line_width=4.5, line_alpha=0.55, name="xid-component-halo")
+        fig.ellipse(**ellipse, line_color="colour", line_width=2, name="xid-components")
         self.catalogue_glyph = fig.scatter(x="x", y="y", source=self.catalogue, marker="square", size=9,
                                            fill_alpha=0.0, line_color=CATALOGUE_COLOUR, line_width=1.2)
         self.crowd_glyph = fig.scatter(x="x", y="y", source=self.crowd, marker="x", size=10,
@@ -143,6 +153,12 @@ class SkyImage(pn.viewable.Viewer):
 
     def show_crowd(self, xs, ys) -> None:
         self.crowd.data = dict(x=list(xs), y=list(ys))
+
+    def show_components(self, xs, ys, widths, heights, angles, colours) -> None:
+        """Component ellipses: centres, full axes (background pixels), angle of the first axis from +x
+        (radians, counter-clockwise) and a colour each."""
+        self.components.data = dict(x=list(xs), y=list(ys), width=list(widths), height=list(heights),
+                                    angle=list(angles), colour=list(colours))
 
     def show_catalogue(self, xs, ys) -> None:
         self.catalogue.data = dict(x=list(xs), y=list(ys))
