@@ -55,6 +55,15 @@ def test_classification_columns_in_readme_match_the_code():
         assert documented[spec.name] == (spec.unit or "", spec.description), spec.name
 
 
+def test_source_catalogue_columns_in_readme_match_the_code():
+    from xid_app.source_catalogue import SOURCE_COLUMNS
+
+    documented = _documented("### Source catalogue")
+    assert list(documented) == [spec.name for spec in SOURCE_COLUMNS]
+    for spec in SOURCE_COLUMNS:
+        assert documented[spec.name] == (spec.unit or "", spec.description), spec.name
+
+
 def test_quick_start_is_two_commands():
     blocks = re.findall(r"```bash\n(.*?)```", README.split("## Quick start")[1].split("\n## ")[0], flags=re.S)
     assert [b.strip() for b in blocks] == ["pip install . && xid serve --demo",
