@@ -115,3 +115,16 @@ def test_vectorised_rules_agree_with_a_plain_loop(bench, method):
     # and the simulated crowd is mostly right
     right = sum(frozenset(np.flatnonzero(truth == t).tolist()) in got for t in np.unique(truth))
     assert right / len(np.unique(truth)) > 0.9
+
+
+def test_adjusted_rand_index_and_exact_agreement_between_annotators():
+    from xid_app.agreement import adjusted_rand_index, association_agreement
+
+    assert adjusted_rand_index([0, 0, 1, 1], [5, 5, 2, 2]) == 1.0  # the same split, other labels
+    # by hand (Hubert & Arabie 1985): {ab}{cd} against {ab}{c}{d}: index 1, expected 2·1/6, max 1.5 → 4/7
+    assert adjusted_rand_index([0, 0, 1, 1], [0, 0, 1, 2]) == pytest.approx(4 / 7)
+    g = groupings([(0, [[0, 1], [2]]), (0, [[2], [0, 1]]), (0, [[0], [1, 2]]), (1, [[3]])], 2)
+    table = association_agreement(g)
+    assert table.loc[0, "n_answers"] == 3
+    assert table.loc[0, "exact_agreement"] == pytest.approx(1 / 3)  # one pair of three alike
+    assert 0 < table.loc[0, "ari"] < 1 and np.isnan(table.loc[1, "exact_agreement"])  # one answer: no pair

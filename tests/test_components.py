@@ -213,3 +213,13 @@ def test_a_double_is_one_source_at_its_flux_weighted_centre_with_its_host(rgz_co
 def test_without_components_export_sources_says_what_to_do(project, tmp_path):
     code, out = run("export-sources", tmp_path / "s.csv", "--db", project.url)
     assert code == 1 and "xid ingest-components" in out
+
+
+def test_the_agreement_report_measures_how_alike_annotators_group(rgz_components, rgz, tmp_path):
+    rgz_components.import_annotations(rgz["grouped"])
+    html = rgz_components.agreement_report(tmp_path / "report", n_boot=20)
+    table = pd.read_csv(tmp_path / "report" / "association.csv", index_col=0)
+    assert set(table.index) <= set(pd.read_csv(rgz["sources"]).source_id) and len(table) == 15
+    assert table.exact_agreement.between(0, 1).all() and table.ari.dropna().between(-1, 1).all()
+    assert table.loc["ARG000307k", "exact_agreement"] == 1.0  # one component: every answer alike
+    assert "Component association" in html.read_text()

@@ -3,7 +3,9 @@ numbers and pandas DataFrames; usable from a notebook on :class:`~xid_app.consen
 
 Answers are turned into nominal categories per classification — ``"no host"``, ``"host 1"`` (the source's
 best consensus host), ``"host 2"``..., or ``"elsewhere"`` (a click matching no consensus host) — so that
-chance-corrected statistics (Fleiss' κ, Krippendorff's α) apply.
+chance-corrected statistics (Fleiss' κ, Krippendorff's α) apply. Where components are grouped into
+sources, :func:`association_agreement` measures how alike annotators split them (exact agreement and the
+adjusted Rand index).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .association import Groupings
 from .consensus import Annotations, Consensus, agrees_with_answers, run_consensus, subset
 from .coords import tangent_offsets_arcsec
 
@@ -236,3 +239,61 @@ def accuracy_by_annotators(ann: Annotations, *, method: str = "xid", max_annotat
         agree = _same_answer(ra0, dec0, ra, dec, radius_arcsec)[full]
         rows.append(dict(annotators=k, sources=int(full.sum()), agreement=float(agree.mean()) if full.any() else np.nan))
     return pd.DataFrame(rows)
+
+
+# --- component association ---------------------------------------------------------------------------
+
+
+def adjusted_rand_index(a, b) -> float:
+    """The adjusted Rand index of two labellings of the same components (Hubert & Arabie 1985): 1 when they
+    split the components alike, about 0 when no more alike than chance."""
+    _, a = np.unique(np.asarray(a), return_inverse=True)
+    _, b = np.unique(np.asarray(b), return_inverse=True)
+    table = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(table, (a, b), 1)
+
+    def pairs(x):
+        return (x * (x - 1) / 2).sum()
+
+    both, rows, cols, total = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0)), pairs(np.array([len(a)]))
+    expected = rows * cols / total if total else 0.0
+    best = (rows + cols) / 2
+    return 1.0 if best == expected else float((both - expected) / (best - expected))
+
+
+def association_agreement(groupings: Groupings, *, max_fields: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per field: answers that grouped anything, the share of pairs of them that split the field's grouped
+    components exactly alike (``exact_agreement``) and their mean adjusted Rand index (``ari``; on a seeded
+    sample of at most ``max_fields`` fields, NaN elsewhere). A component an answer left out counts as a
+    source of its own, as in the catalogue."""
+    members = pd.DataFrame({"answer": groupings.member_answer, "group": groupings.member_group,
+                            "component": groupings.member_component})
+    members["field"] = groupings.answer_field[members.answer.to_numpy()]
+    rows = []
+    fields = members.field.unique()
+    sampled = set(np.random.default_rng(seed).permutation(fields)[:max_fields].tolist())
+    for field, on in members.groupby("field"):
+        universe = np.sort(on.component.unique())
+        labels = {}
+        for answer, mine in on.groupby("answer"):
+            label = -1 - np.arange(len(universe))  # left out: a source of its own
+            label[np.searchsorted(universe, mine.component.to_numpy())] = mine.group.to_numpy()
+            labels[answer] = label
+        keys = [_canonical(lab) for lab in labels.values()]
+        n = len(keys)
+        counts = pd.Series(keys).value_counts().to_numpy() if n else np.empty(0)
+        pairs = n * (n - 1) / 2
+        exact = float((counts * (counts - 1) / 2).sum() / pairs) if pairs else np.nan
+        ari = np.nan
+        if pairs and field in sampled:
+            values = list(labels.values())
+            ari = float(np.mean([adjusted_rand_index(values[i], values[j])
+                                 for i in range(n) for j in range(i + 1, n)]))
+        rows.append((field, n, exact, ari))
+    return pd.DataFrame(rows, columns=["field", "n_answers", "exact_agreement", "ari"]).set_index("field")
+
+
+def _canonical(labels: np.ndarray) -> tuple:
+    """A partition's labels renumbered by first appearance: equal for equal partitions."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    return tuple(np.argsort(np.argsort(first))[inverse].tolist())

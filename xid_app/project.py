@@ -361,7 +361,8 @@ class Project:
 
         source_ids, ann, result = self.consensus()
         names = user_store.annotator_names(self.engine)
-        return write_report(ann, result, source_ids, names, out, n_boot=n_boot, progress=progress)
+        return write_report(ann, result, source_ids, names, out, n_boot=n_boot, progress=progress,
+                            association=self.radio_sources.agreement(source_ids))
 
     def save_run(self, result: Consensus) -> int:
         """Store a consensus result with its method and parameters (``xid consensus``); returns the run id."""

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 from astropy.table import Table
 from sqlalchemy import Engine
 
 from . import association
+from .agreement import association_agreement
 from .components import ComponentRows, FieldComponents, field_components, read_components
 from .config import Settings
 from .consensus import run_consensus
@@ -97,6 +99,16 @@ class RadioSources:
         groupings = association.Groupings(n_fields, answers.answer_field, answers.member_answer,
                                           answers.member_group, answers.member_component)
         return association.associate(groupings, n_components, method or self.settings.association_method, **params)
+
+    def agreement(self, field_ids: np.ndarray) -> pd.DataFrame | None:
+        """How alike annotators split each field's components (see
+        :func:`xid_app.agreement.association_agreement`), indexed by ``field_ids``; ``None`` without groups."""
+        field_pks, _, _, answers = self.answers()
+        if not len(answers.member_answer):
+            return None
+        groupings = association.Groupings(len(field_pks), answers.answer_field, answers.member_answer,
+                                          answers.member_group, answers.member_component)
+        return association_agreement(groupings).rename(index=lambda i: field_ids[i])
 
     def catalogue(self, method: str | None = None, *, host_method: str | None = None,
                   **params: float) -> tuple[Table, Table]:

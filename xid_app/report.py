@@ -66,16 +66,29 @@ def _heatmap(matrix: pd.DataFrame):
     return fig
 
 
+def _association(table: pd.DataFrame) -> tuple:
+    """The component association: how alike annotators split each field's components."""
+    exact = np.nanmean(table["exact_agreement"]) if table["exact_agreement"].notna().any() else np.nan
+    ari = np.nanmean(table["ari"]) if table["ari"].notna().any() else np.nan
+    text = (f"<h2>Component association</h2><p>{len(table)} fields with grouped components: on average "
+            f"{exact:.3f} of the pairs of answers split a field's components exactly alike; mean adjusted Rand "
+            f"index {ari:.3f} (1: alike, 0: no more alike than chance).</p>")
+    return (Div(text=text), _histogram(table["ari"].dropna(), "Fields: adjusted Rand index between annotators",
+                                       "adjusted Rand index"))
+
+
 def _cell(value):
     """A cell of a CSV report, safe to open in a spreadsheet (annotator names are user text)."""
     return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
 def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_names, out: str | Path, *,
-                 radius_arcsec: float = 5.0, n_boot: int = 1000,
+                 radius_arcsec: float = 5.0, n_boot: int = 1000, association: pd.DataFrame | None = None,
                  progress: Callable[[int, int], None] | None = None) -> Path:
     """Write ``summary.csv``, ``per_annotator.csv``, ``per_source.csv``, ``pairwise.csv`` and ``report.html``
-    into ``out``; returns the HTML path. ``progress`` hears of its stages (tables, bootstrap, page)."""
+    into ``out`` (with ``association``, :func:`~xid_app.agreement.association_agreement` indexed by source
+    id, also ``association.csv`` and its section); returns the HTML path. ``progress`` hears of its stages
+    (tables, bootstrap, page)."""
     step = progress or (lambda done, total: None)
     step(0, 3)
     out = Path(out)
@@ -96,6 +109,8 @@ def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_n
     tables["per_source"]["stability"] = agreement.stability(
         ann, method=consensus.method, n_boot=20, **consensus.params).rename(index=lambda i: source_ids[i])
     step(2, 3)
+    if association is not None:
+        tables["association"] = association
     for name, table in tables.items():
         safe = table.rename(index=_cell, columns=_cell).map(_cell)
         safe.to_csv(out / f"{name}.csv", index=name not in ("summary", "accuracy_by_annotators"))
@@ -108,6 +123,7 @@ def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_n
         _histogram(tables["per_source"]["agreement"], "Sources: share of the most common answer", "agreement"),
         _curve(tables["accuracy_by_annotators"]),
         _heatmap(tables["pairwise"]),
+        *(_association(association) if association is not None and len(association) else ()),
     )
     path = out / "report.html"
     path.write_text(file_html(page, INLINE, "XID agreement report"))

@@ -117,7 +117,7 @@ class AnswerForm(param.Parameterized):
         self.go = widget.Button(label="GO", color="primary", width=60)
         self.click_mode = widget.RadioButtonGroup.from_param(
             self.param.clicks, name="", options={"Click marks the host": "host", "Click picks components": "components"},
-            button_type="default", width=330, visible=False, css_classes=["xid-click-mode"])
+            color="default", width=330, visible=False, css_classes=["xid-click-mode"])
         self.add_component = widget.Button(label="+ Component (g)", width=120, visible=False)
         self.another_source = widget.Button(label="Another source (a)", width=140, visible=False)
 
