@@ -223,3 +223,34 @@ def test_the_agreement_report_measures_how_alike_annotators_group(rgz_components
     assert table.exact_agreement.between(0, 1).all() and table.ari.dropna().between(-1, 1).all()
     assert table.loc["ARG000307k", "exact_agreement"] == 1.0  # one component: every answer alike
     assert "Component association" in html.read_text()
+
+
+def test_an_experts_final_answer_overrides_the_crowds_association_and_host(rgz_components, rgz):
+    """The crowd joins the two lobes of ARG00032pj into one source; an admin decides they are two, one with
+    a host: both stand in the catalogue as the expert's, and the crowd's set is dropped."""
+    from xid_app.answers import Mark
+
+    rgz_components.import_annotations(rgz["grouped"])
+    before, _ = rgz_components.radio_sources.catalogue("plurality")
+    assert "J100108.7+100505;J100110.3+100459" in set(before["components"])
+    admin, *_ = rgz_components.user_for_name("the-admin")
+    source = next(pk for pk, sid in _sources(rgz_components) if sid == "ARG00032pj")
+    rgz_components.save_answer(submission_id="expert-answer-1", user_pk=admin, source_pk=source,
+                               marks=[Mark(150.2869583, 10.0842778, group=0)], no_host=False, flags=(), comment="",
+                               expert=True, groups=[["J100108.7+100505"], ["J100110.3+100459"]])
+    after, _ = rgz_components.radio_sources.catalogue("plurality")
+    rows = {row["components"]: row for row in after}
+    assert "J100108.7+100505;J100110.3+100459" not in rows
+    west, east = rows["J100108.7+100505"], rows["J100110.3+100459"]
+    assert west["answer"] == east["answer"] == "expert"
+    assert west["host_ra"] == pytest.approx(150.2869583) and np.ma.is_masked(east["host_ra"])
+    assert after.meta["NEXPERT"] == 2 and (after["answer"] == "consensus").sum() == len(after) - 2
+
+
+def _sources(project):
+    import sqlalchemy as sa
+
+    from xid_app.store.models import Source
+
+    with project.engine.connect() as conn:
+        return conn.execute(sa.select(Source.id, Source.source_id)).all()

@@ -23,7 +23,7 @@ holding several sources yields several sets.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -178,7 +178,7 @@ class Association:
     ``source_of`` (C,) gives each component's source (index into the source arrays); ``assoc_qual`` (N,)
     the fraction of answers agreeing on the source's set (NaN for a component nobody grouped) and
     ``n_answers`` (N,) the answers behind it; ``link_source``, ``link_field`` pair each source with the
-    fields whose answers chose it.
+    fields whose answers chose it. Sources an expert decided come first.
     """
 
     source_of: np.ndarray
@@ -186,6 +186,12 @@ class Association:
     n_answers: np.ndarray
     link_source: np.ndarray
     link_field: np.ndarray
+    n_decided: int = 0  # sources 0 .. n_decided - 1 are an expert's, as given
+
+    @property
+    def decided(self) -> np.ndarray:
+        """Whether each source is an expert's decision rather than the crowd's."""
+        return np.arange(self.n_sources) < self.n_decided
 
     @property
     def n_sources(self) -> int:
@@ -195,8 +201,12 @@ class Association:
         return sorted(self.link_field[self.link_source == source].tolist())
 
 
-def associate(groupings: Groupings, n_components: int, method: str = DEFAULT_METHOD, **params) -> Association:
+def associate(groupings: Groupings, n_components: int, method: str = DEFAULT_METHOD, *,
+              decided: Sequence[np.ndarray] = (), **params) -> Association:
     """Run a rule on every field, then reconcile the fields into sources.
+
+    ``decided``: sets of components (indices) an expert made sources of; they stand as given, and the
+    crowd's sets that share a component with one are dropped.
 
     Reconciling: the same set chosen in several fields (overlapping cutouts of one source) is one source,
     its ``assoc_qual`` the pooled fraction (all supporting answers over all answers of those fields). Sets
@@ -212,8 +222,13 @@ def associate(groupings: Groupings, n_components: int, method: str = DEFAULT_MET
     if unknown:
         raise ValueError(f"{method} takes {', '.join(defaults) or 'no parameters'}, not {', '.join(sorted(unknown))}")
     source_of = np.full(n_components, -1, dtype=np.int64)
+    for number, members in enumerate(decided):
+        source_of[np.asarray(members, int)] = number
+    n_decided = len(decided)
+    empty = np.empty(0, int)
     if len(groupings.member_answer) == 0:
-        return _with_singletons(source_of, np.empty(0), np.empty(0, int), np.empty(0, int), np.empty(0, int))
+        return _with_singletons(source_of, np.full(n_decided, np.nan), np.zeros(n_decided, int), empty, empty,
+                                n_decided)
     groups = field_groups(groupings)
     field, mask, support = rule(groups, **{**defaults, **params})
     n_answers = groups.n_answers[field]
@@ -224,20 +239,22 @@ def associate(groupings: Groupings, n_components: int, method: str = DEFAULT_MET
     set_of, component = s[inside], groups.local_component[l[inside]]
 
     # sets no other set touches (the usual case: fields that do not overlap) are sources as they stand
+    overruled = np.zeros(len(field), bool)  # by an expert
+    overruled[set_of[source_of[component] >= 0]] = True
     contested = np.zeros(len(field), bool)
     contested[set_of[np.bincount(component, minlength=n_components)[component] > 1]] = True
-    clear = np.flatnonzero(~contested)
+    clear = np.flatnonzero(~contested & ~overruled)
     rank = np.full(len(field), -1)
-    rank[clear] = np.arange(len(clear))
-    plain = ~contested[set_of]
+    rank[clear] = n_decided + np.arange(len(clear))
+    plain = rank[set_of] >= 0
     source_of[component[plain]] = rank[set_of[plain]]
-    qual = list(support[clear] / np.maximum(n_answers[clear], 1))
-    answers = list(n_answers[clear])
-    link_source, link_field = list(range(len(clear))), list(field[clear])
+    qual = [np.nan] * n_decided + list(support[clear] / np.maximum(n_answers[clear], 1))
+    answers = [0] * n_decided + list(n_answers[clear])
+    link_source, link_field = list(rank[clear]), list(field[clear])
 
     # the rest, few: the same set from several fields is pooled; then best-agreed first, overlaps dropped
     pooled: dict[tuple, list] = {}
-    for k in np.flatnonzero(contested):
+    for k in np.flatnonzero(contested & ~overruled):
         members = tuple(np.sort(component[set_of == k]).tolist())
         entry = pooled.setdefault(members, [0, 0, []])
         entry[0] += int(support[k])
@@ -255,12 +272,12 @@ def associate(groupings: Groupings, n_components: int, method: str = DEFAULT_MET
         qual.append(agree / max(n, 1))
         answers.append(n)
     return _with_singletons(source_of, np.asarray(qual, float), np.asarray(answers, int),
-                            np.asarray(link_source, int), np.asarray(link_field, int))
+                            np.asarray(link_source, int), np.asarray(link_field, int), n_decided)
 
 
 def _with_singletons(source_of: np.ndarray, qual: np.ndarray, answers: np.ndarray, link_source: np.ndarray,
-                     link_field: np.ndarray) -> Association:
+                     link_field: np.ndarray, n_decided: int) -> Association:
     alone = np.flatnonzero(source_of < 0)
     source_of[alone] = len(qual) + np.arange(len(alone))
     return Association(source_of, np.r_[qual, np.full(len(alone), np.nan)], np.r_[answers, np.zeros(len(alone), int)],
-                       link_source, link_field)
+                       link_source, link_field, n_decided)

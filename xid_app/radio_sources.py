@@ -4,7 +4,7 @@ association of components into sources and the source catalogue out."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +21,7 @@ from .consensus import run_consensus
 from .extract import SourceAnswers, source_answers
 from .optical import OpticalCatalogue
 from .sky_index import SkyIndex
-from .source_catalogue import centroids, field_targets, host_annotations, source_table
+from .source_catalogue import centroids, expert_sources, field_targets, host_annotations, source_table
 from .store import columns
 from .store import components as component_store
 from .store.sources import IngestReport
@@ -81,11 +81,14 @@ class RadioSources:
         return field_components(components.rows, components.index, ra, dec, radius_arcsec,
                                 self.settings.target_radius_arcsec)
 
-    def answers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, SourceAnswers]:
-        """Fields (primary keys and positions) and the current crowd answers with their groups."""
+    def answers(self, *, expert: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, SourceAnswers]:
+        """Fields (primary keys and positions) and the current crowd answers with their groups; with
+        ``expert``, each field's final answer by an admin (the latest) instead."""
         engine = self._engine()
         field_pks, field_ra, field_dec = columns.source_positions(engine)
-        rows = component_store.load_group_rows(engine)
+        rows = component_store.load_group_rows(engine, expert=expert)
+        if expert:  # the latest per field, whichever admin gave it
+            rows = replace(rows, cls_user_pk=np.zeros_like(rows.cls_user_pk))
         return field_pks, field_ra, field_dec, source_answers(rows, field_pks=field_pks,
                                                               component_pks=self.components().pks)
 
@@ -95,10 +98,11 @@ class RadioSources:
         return self._associate(answers, len(field_pks), len(self.components()), method, params)
 
     def _associate(self, answers: SourceAnswers, n_fields: int, n_components: int, method: str | None,
-                   params: dict) -> association.Association:
+                   params: dict, decided=()) -> association.Association:
         groupings = association.Groupings(n_fields, answers.answer_field, answers.member_answer,
                                           answers.member_group, answers.member_component)
-        return association.associate(groupings, n_components, method or self.settings.association_method, **params)
+        return association.associate(groupings, n_components, method or self.settings.association_method,
+                                     decided=decided, **params)
 
     def agreement(self, field_ids: np.ndarray) -> pd.DataFrame | None:
         """How alike annotators split each field's components (see
@@ -124,11 +128,13 @@ class RadioSources:
             raise ValueError("no components ingested: run `xid ingest-components TABLE` first")
         field_pks, field_ra, field_dec, answers = self.answers()
         method = method or self.settings.association_method
-        result = self._associate(answers, len(field_pks), len(components), method, params)
+        decided, expert_ra, expert_dec = expert_sources(self.answers(expert=True)[3])
+        result = self._associate(answers, len(field_pks), len(components), method, params, decided)
         target = field_targets(field_ra, field_dec, components.index, self.settings.target_radius_arcsec)
         target_source = np.where(target >= 0, result.source_of[np.maximum(target, 0)], -1)
         ra, dec = centroids(components.rows, result.source_of, result.n_sources)
         votes = host_annotations(answers, result, target_source, ra, dec)
         hosts = run_consensus(votes, host_method or self.settings.consensus_method)
         return source_table(components.rows, result, hosts, self._optical_catalogue(),
-                            match_radius_arcsec=self.settings.host_match_radius_arcsec, association_method=method)
+                            match_radius_arcsec=self.settings.host_match_radius_arcsec, association_method=method,
+                            expert_hosts=(expert_ra, expert_dec))

@@ -43,9 +43,11 @@ SOURCE_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("id_qual", "f8", None,
                "Fraction of the source's answers that marked its host (no host: that marked none); blank if "
                "unanswered", True),
-    ColumnSpec("n_classifications", "i4", None, "Answers that grouped the source (or, without groups, its field)"),
+    ColumnSpec("n_classifications", "i4", None, "Answers that voted on the source's host"),
     *(ColumnSpec(f"{flag}_fraction", "f8", None, f"Fraction of the source's answers flagging {flag.replace('_', ' ')}",
                  True) for flag in FLAGS),
+    ColumnSpec("answer", "str", None,
+               "'consensus' (the crowd) or 'expert' (an admin's final answer set the components and host)"),
 )
 
 COMPONENT_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -135,6 +137,26 @@ def host_annotations(answers: SourceAnswers, association: Association, target_so
                        cls_user=answers.answer_user[vote_answer], cls_flags=answers.answer_flags[vote_answer])
 
 
+def expert_sources(experts: SourceAnswers) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The sources admins' final answers made: each group's components (indices) and its host (the first
+    mark of the group; NaN for none). A group sharing a component with an earlier one is left out."""
+    order = np.lexsort((experts.member_component, experts.member_group, experts.member_answer))
+    answer, group = experts.member_answer[order], experts.member_group[order]
+    component = experts.member_component[order]
+    starts = run_starts(answer, group) if len(order) else np.empty(0, int)
+    sets, ra, dec, taken = [], [], [], set()
+    for lo, hi in zip(starts.tolist(), np.r_[starts[1:], len(order)].tolist()):
+        members = component[lo:hi]
+        if taken & set(members.tolist()):
+            continue
+        taken |= set(members.tolist())
+        on = np.flatnonzero((experts.mark_answer == answer[lo]) & (experts.mark_group == group[lo]))
+        sets.append(members)
+        ra.append(experts.mark_ra[on[0]] if len(on) else np.nan)
+        dec.append(experts.mark_dec[on[0]] if len(on) else np.nan)
+    return sets, np.asarray(ra, float), np.asarray(dec, float)
+
+
 def iau_names(ra: np.ndarray, dec: np.ndarray) -> list[str]:
     """``JHHMMSS.ss+DDMMSS.s`` for each position, truncated (not rounded), as the IAU convention and the
     LoTSS catalogues name sources."""
@@ -174,9 +196,11 @@ def joined_members(ids: np.ndarray, source_of: np.ndarray, n_sources: int) -> np
 
 def source_table(components: ComponentRows, association: Association, hosts: Consensus,
                  catalogue: OpticalCatalogue | None = None, *, match_radius_arcsec: float = 3.0,
-                 association_method: str = "") -> tuple[Table, Table]:
+                 association_method: str = "", expert_hosts: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> tuple[Table, Table]:
     """The source catalogue (columns :data:`SOURCE_COLUMNS`, one row per source, sorted by RA) and the
-    component table (:data:`COMPONENT_COLUMNS`: each component and its source)."""
+    component table (:data:`COMPONENT_COLUMNS`: each component and its source). ``expert_hosts``: the hosts
+    (RA, Dec; NaN: none) of the sources an expert decided (``association.decided``), in their order."""
     n = association.n_sources
     source_of = association.source_of
     ra, dec = centroids(components, source_of, n)
@@ -190,13 +214,18 @@ def source_table(components: ComponentRows, association: Association, hosts: Con
     host_ra[hosts.host_source[best]] = hosts.host_ra[best]
     host_dec[hosts.host_source[best]] = hosts.host_dec[best]
     id_qual[hosts.host_source[best]] = hosts.host_level[best]
+    decided = association.decided
+    if expert_hosts is not None:
+        host_ra[decided], host_dec[decided] = expert_hosts
+    id_qual[decided] = np.nan
     host_id = (catalogue.match(host_ra, host_dec, match_radius_arcsec)[0] if catalogue is not None
                else np.full(n, "", dtype=object))
     n_cls = hosts.n_classifications
     values = dict(source_name=names, ra=ra, dec=dec, components=joined_members(components.ids, source_of, n),
                   n_components=np.bincount(source_of, minlength=n), total_flux=total,
                   las=largest_angular_sizes(components, source_of, n), host_ra=host_ra, host_dec=host_dec,
-                  host_id=host_id, assoc_qual=association.assoc_qual, id_qual=id_qual, n_classifications=n_cls)
+                  host_id=host_id, assoc_qual=association.assoc_qual, id_qual=id_qual, n_classifications=n_cls,
+                  answer=np.where(decided, "expert", "consensus"))
     counts = hosts.flag_counts if hosts.flag_counts is not None else np.zeros((n, len(FLAGS)))
     with np.errstate(invalid="ignore", divide="ignore"):
         for i, flag in enumerate(FLAGS):
@@ -209,6 +238,7 @@ def source_table(components: ComponentRows, association: Association, hosts: Con
         "ASSMETH": association_method,
         "CNSMETH": hosts.method,
         "NSOURCES": n,
+        "NEXPERT": int(decided.sum()),
         "NCOMPS": len(source_of),
         "MATCHRAD": float(match_radius_arcsec),
     })

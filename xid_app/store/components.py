@@ -74,13 +74,15 @@ def load_components(engine: Engine) -> tuple[np.ndarray, ComponentRows]:
     return pk, ComponentRows(ids, *numbers)
 
 
-def load_group_rows(engine: Engine) -> GroupRows:
-    """Every crowd classification (all revisions) with its flags, component groups and marks' groups."""
+def load_group_rows(engine: Engine, *, expert: bool = False) -> GroupRows:
+    """Every crowd classification (all revisions; with ``expert``, every admin's final answer) with its
+    flags, component groups and marks' groups."""
     with engine.connect() as conn:
         flag_bits = sum(case((getattr(Classification, f), 1 << i), else_=0) for i, f in enumerate(FLAGS))
         cls_pk, cls_src_pk, cls_user_pk, cls_flag_bits = read_columns(
             conn, select(Classification.id, Classification.source_pk, Classification.user_pk, flag_bits)
-            .where(CROWD).order_by(Classification.id), (np.int64,) * 4)
+            .where(Classification.origin == "expert" if expert else CROWD).order_by(Classification.id),
+            (np.int64,) * 4)
         member_cls, member_group, member_component_pk = read_columns(
             conn, select(AnswerComponent.classification_pk, AnswerComponent.group_number, AnswerComponent.component_pk)
             .order_by(AnswerComponent.classification_pk), (np.int64,) * 3)
