@@ -75,3 +75,46 @@ def test_not_a_panoptes_export(rgz_only, tmp_path):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     result = CliRunner().invoke(main, ["import-panoptes", str(tmp_path / "x.csv"), "--db", rgz_only.url])
     assert result.exit_code == 1 and "not a Panoptes classification export" in result.output
+
+
+def test_rgz_style_component_clicks_become_the_sources_components(rgz_only, rgz, tmp_path):
+    """Radio Galaxy Zoo asks for the radio components first (here point tool 1), then the host (tool 0):
+    the real RGZ classifications' first source each, written so, land with their components grouped."""
+    for table in (rgz["first"], rgz["islands"]):
+        rgz_only.radio_sources.ingest(table)
+    components = rgz_only.radio_sources.components().rows
+    position = {c: (r, d) for c, r, d in zip(components.ids, components.ra, components.dec)}
+    sources = pd.read_csv(DEMO_DIR / "sources.csv").set_index("source_id")
+    grouped = pd.read_csv(rgz["grouped"], dtype=str, keep_default_na=False)
+    grouped = grouped[grouped.source_id.isin(sources.index[sources.index.str.startswith("ARG0003")])]
+    first = grouped[grouped.components != ""].drop_duplicates("classification_id")
+    rows, expected = [], {}
+    for n, row in enumerate(first.itertuples()):
+        header = fits.getheader(DEMO_DIR / sources.loc[row.source_id, "radio_image"])
+        wcs, nx, ny = celestial_wcs(header), header["NAXIS1"], header["NAXIS2"]
+
+        def subject_xy(ra, dec, tool):
+            x, y = sky_to_pixel(wcs, ra, dec)
+            return {"x": float((x + 0.5) * SUBJECT_PX / nx), "y": float(SUBJECT_PX - (y + 0.5) * SUBJECT_PX / ny),
+                    "tool": tool, "frame": 0, "details": []}
+
+        names = row.components.split(";")
+        value = [subject_xy(*position[c], 1) for c in names]
+        if row.no_host == "0":
+            value.append(subject_xy(float(row.host_ra), float(row.host_dec), 0))
+        expected[row.classification_id] = tuple(sorted(names))
+        rows.append(dict(classification_id=row.classification_id, user_name=row.user, user_id="", workflow_id="1",
+                         created_at="2015-06-01 00:00:00 UTC", subject_ids=str(5000 + n),
+                         subject_data=json.dumps({str(5000 + n): {"#source_id": row.source_id}}),
+                         annotations=json.dumps([{"task": "T0", "value": value}])))
+    off = dict(rows[0], classification_id="off-component")
+    off["annotations"] = json.dumps([{"task": "T0", "value": [{"x": 2.0, "y": 2.0, "tool": 1}]}])
+    pd.DataFrame([*rows, off]).to_csv(tmp_path / "panoptes.csv", index=False)
+    result = CliRunner().invoke(main, ["import-panoptes", str(tmp_path / "panoptes.csv"), "--components-tool", "1",
+                                       "--image-size", str(SUBJECT_PX), str(SUBJECT_PX), "--db", rgz_only.url])
+    assert result.exit_code == 0, result.output
+    assert f"imported {len(rows)} classification(s)" in result.output
+    assert "is on no ingested component" in result.output  # the click in the corner
+    stored = rgz_only.classifications().to_pandas()
+    for cid, components in expected.items():
+        assert set(stored.components[stored.classification_id == cid]) == {";".join(components)}, cid

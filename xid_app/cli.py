@@ -231,14 +231,17 @@ param_option = click.option("--param", "params", multiple=True, metavar="KEY=VAL
 @click.option("--band", default=None, help="Layer the subject images show (default: the source's background).")
 @click.option("--image-size", type=(int, int), default=None, metavar="W H",
               help="Subject image size in pixels, if it differs from the layer's.")
-@click.option("--tool", type=int, default=None, help="Only this point tool's clicks (default: all).")
+@click.option("--tool", type=int, default=None, help="Only this point tool's clicks mark hosts (default: all).")
+@click.option("--components-tool", type=int, default=None,
+              help="The point tool whose clicks select radio components (RGZ's first step).")
 @with_project
-def import_panoptes(project: Project, file, subject_field, band, image_size, tool):
+def import_panoptes(project: Project, file, subject_field, band, image_size, tool, components_tool):
     """Import a Zooniverse Panoptes classification export: point clicks in subject-image pixels become sky
     positions through the layer's WCS; question answers become flags ("no host", artefact, blend...)."""
     with ProgressBar("importing") as bar:
         report = project.import_panoptes(file, subject_field=subject_field or None, band=band,
-                                         image_size=image_size, tool=tool, progress=bar)
+                                         image_size=image_size, tool=tool, components_tool=components_tool,
+                                         progress=bar)
     _report_import(report)
 
 

@@ -154,3 +154,16 @@ def field_components(rows: ComponentRows, index: SkyIndex, ra: float, dec: float
     picked = ComponentRows(*(getattr(rows, name)[found] for name in
                              ("ids", "ra", "dec", "peak_flux", "total_flux", "major", "minor", "pa")))
     return FieldComponents(picked, None if nearest is None else str(nearest.object_id))
+
+
+PICK_REACH_ARCSEC = 10.0  # a click selects a component within its major axis, or at least this, of its centre
+
+
+def components_under(ra: np.ndarray, dec: np.ndarray, rows: ComponentRows, index: SkyIndex) -> np.ndarray:
+    """The component each sky position was a click on (its ID), or ``None``: the nearest whose centre lies
+    within its major axis (at least :data:`PICK_REACH_ARCSEC`) of the click."""
+    reach = max(float(np.nanmax(rows.major, initial=0.0)), PICK_REACH_ARCSEC)
+    found, separation = index.match_rows(ra, dec, reach)
+    major = np.where(found >= 0, rows.major[np.maximum(found, 0)], np.nan)
+    ok = (found >= 0) & (separation <= np.fmax(np.nan_to_num(major), PICK_REACH_ARCSEC))
+    return np.where(ok, rows.ids[np.maximum(found, 0)], None)

@@ -4,7 +4,9 @@ into sky positions through the WCS of the image the subject showed, and question
 A Panoptes export is a CSV with, per classification, ``classification_id``, ``user_name``,
 ``created_at``, ``subject_ids``, ``subject_data`` (JSON, per subject id) and ``annotations`` (JSON, a list
 of ``{"task", "value"}``): drawing tasks hold ``[{"x", "y", "tool", ...}]`` with the origin at the image's
-top-left corner and y downwards; question tasks hold the chosen answer label(s).
+top-left corner and y downwards; question tasks hold the chosen answer label(s). Where the workflow has
+annotators click the radio components of the source first (as Radio Galaxy Zoo does), that point tool's
+clicks are component selections (``components_tool``): each lands on the component under it.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def _subject_source(row, subject_field: str | None) -> str:
 
 
 def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_field: str | None = "source_id",
-                  tool: int | None = None) -> AnnotationRows:
+                  tool: int | None = None, components_tool: int | None = None) -> AnnotationRows:
     """Read a Panoptes classification export into XID's interchange rows (plus flags and pixels).
 
     Parameters
@@ -76,7 +78,10 @@ def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_
         Subject metadata field holding XID's ``source_id`` (also tried with Panoptes' ``#``/``!`` hidden
         prefixes); ``None``: the Panoptes subject id is the source id.
     tool : int, optional
-        Only clicks of this point tool (default: every drawing tool).
+        Only clicks of this point tool mark hosts (default: every drawing tool but ``components_tool``).
+    components_tool : int, optional
+        The point tool whose clicks select the source's radio components: their sky positions are kept
+        per row in ``component_clicks`` (a list of ``(ra, dec)``), for the caller to match to components.
 
     Returns
     -------
@@ -106,40 +111,56 @@ def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_
             rejected.append((line, problem))
             continue
         image = images[source_id]
-        clicks, flags = [], set()
+        clicks, picks, flags = [], [], set()
         for task in annotations if isinstance(annotations, list) else []:
             value = task.get("value") if isinstance(task, dict) else None
             if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                clicks += [v for v in value if (tool is None or v.get("tool") == tool) and "x" in v and "y" in v]
+                points = [v for v in value if "x" in v and "y" in v]
+                picks += [v for v in points if components_tool is not None and v.get("tool") == components_tool]
+                clicks += [v for v in points if (tool is None or v.get("tool") == tool)
+                           and (components_tool is None or v.get("tool") != components_tool)]
             elif value not in (None, [], ""):
                 flags |= _flags(value)
-        width, height = image.image_size
-        ny, nx = image.layer_shape
         try:
-            xy = np.array([[float(c["x"]), float(c["y"])] for c in clicks]).reshape(-1, 2)
-        except (TypeError, ValueError):
-            rejected.append((line, "a click's x or y is not a number"))
+            (px, py), (pick_x, pick_y) = (_layer_pixels(points, image) for points in (clicks, picks))
+        except ValueError as exc:
+            rejected.append((line, str(exc)))
             continue
-        bad = ~np.isfinite(xy).all(axis=1) | (xy[:, 0] < 0) | (xy[:, 0] > width) | (xy[:, 1] < 0) | (xy[:, 1] > height)
-        if bad.any():
-            rejected.append((line, f"{int(bad.sum())} click(s) outside the {width}×{height} subject image"))
-            continue
-        # subject image: origin top-left, y down, continuous; FITS: pixel centres at 0..n-1, y up
-        px = xy[:, 0] * nx / width - 0.5
-        py = (height - xy[:, 1]) * ny / height - 0.5
         ra, dec = pixel_to_sky(image.wcs, px, py)
-        base = dict(classification_id=str(row.classification_id), source_id=source_id,
-                    user=user, **{f: f in flags for f in
-                                                                   ("artefact", "blend", "too_zoomed_in", "unsure")})
-        if len(xy) == 0:
+        component_clicks = list(zip(*(v.tolist() for v in pixel_to_sky(image.wcs, pick_x, pick_y))))
+        base = dict(classification_id=str(row.classification_id), source_id=source_id, user=user,
+                    component_clicks=component_clicks,
+                    **{f: f in flags for f in ("artefact", "blend", "too_zoomed_in", "unsure")})
+        if len(px) == 0:
             out.append(dict(base, host_ra=np.nan, host_dec=np.nan, no_host=True, layer_pk=None,
                             pixel_x=np.nan, pixel_y=np.nan, line=line))
-        for k in range(len(xy)):
+        for k in range(len(px)):
             out.append(dict(base, host_ra=float(ra[k]), host_dec=float(dec[k]), no_host=False,
                             layer_pk=image.layer_pk, pixel_x=float(px[k]), pixel_y=float(py[k]), line=line))
     columns = [*ANNOTATION_COLUMNS, "line", "artefact", "blend", "too_zoomed_in", "unsure", "layer_pk",
-               "pixel_x", "pixel_y"]
+               "pixel_x", "pixel_y", "component_clicks"]
     return AnnotationRows(pd.DataFrame(out, columns=columns), rejected)
+
+
+def _layer_pixels(points: list[dict], image: SubjectImage) -> tuple[np.ndarray, np.ndarray]:
+    """Subject-image clicks as pixels of the FITS layer.
+
+    Raises
+    ------
+    ValueError
+        If a click's x or y is not a number, or lies outside the subject image.
+    """
+    width, height = image.image_size
+    ny, nx = image.layer_shape
+    try:
+        xy = np.array([[float(c["x"]), float(c["y"])] for c in points]).reshape(-1, 2)
+    except (TypeError, ValueError):
+        raise ValueError("a click's x or y is not a number") from None
+    bad = ~np.isfinite(xy).all(axis=1) | (xy[:, 0] < 0) | (xy[:, 0] > width) | (xy[:, 1] < 0) | (xy[:, 1] > height)
+    if bad.any():
+        raise ValueError(f"{int(bad.sum())} click(s) outside the {width}×{height} subject image")
+    # subject image: origin top-left, y down, continuous; FITS: pixel centres at 0..n-1, y up
+    return xy[:, 0] * nx / width - 0.5, (height - xy[:, 1]) * ny / height - 0.5
 
 
 def subject_images(layers, *, band: str | None = None, image_size: tuple[int, int] | None = None

@@ -311,17 +311,21 @@ class Project:
 
     def import_panoptes(self, path: str | Path, *, subject_field: str | None = "source_id", band: str | None = None,
                         image_size: tuple[int, int] | None = None, tool: int | None = None,
+                        components_tool: int | None = None,
                         progress: Callable[[int, int], None] | None = None) -> classifications.ImportReport:
         """Import a Zooniverse Panoptes classification export (see :func:`xid_app.panoptes.read_panoptes`).
 
         Each subject image is taken to show the source's layer ``band`` (default: its background, the
         first optical/IR layer else the radio one), scaled to ``image_size`` (width, height) pixels
-        (default: the layer's own size)."""
+        (default: the layer's own size). ``components_tool``: the point tool whose clicks select the source's
+        radio components (Radio Galaxy Zoo's first step); each lands on the component under it."""
         from .panoptes import read_panoptes, subject_images
 
         self.check_ready()
         images = subject_images(source_store.layers_in_order(self.engine), band=band, image_size=image_size)
-        rows_read = read_panoptes(path, images, subject_field=subject_field, tool=tool)
+        rows_read = read_panoptes(path, images, subject_field=subject_field, tool=tool, components_tool=components_tool)
+        if components_tool is not None:
+            rows_read = self.radio_sources.name_component_clicks(rows_read)
         with self.session() as session, session.begin():
             return classifications.import_annotations(session, annotations=rows_read, progress=progress)
 

@@ -15,10 +15,11 @@ from sqlalchemy import Engine
 
 from . import association
 from .agreement import association_agreement
-from .components import ComponentRows, FieldComponents, field_components, read_components
+from .components import ComponentRows, FieldComponents, components_under, field_components, read_components
 from .config import Settings
 from .consensus import run_consensus
 from .extract import SourceAnswers, source_answers
+from .interchange import AnnotationRows
 from .optical import OpticalCatalogue
 from .sky_index import SkyIndex
 from .source_catalogue import centroids, expert_sources, field_targets, host_annotations, source_table
@@ -80,6 +81,29 @@ class RadioSources:
         components = self.components()
         return field_components(components.rows, components.index, ra, dec, radius_arcsec,
                                 self.settings.target_radius_arcsec)
+
+    def name_component_clicks(self, read: AnnotationRows) -> AnnotationRows:
+        """Turn each row's ``component_clicks`` (sky positions) into its ``components`` (IDs joined by ';');
+        a classification with a click on no component is refused whole, with the click's position."""
+        rows = read.rows
+        components = self.components()
+        named, refused = [], set()
+        for line, clicks in zip(rows.line.tolist(), rows.component_clicks.tolist()):
+            ra, dec = (np.array(v, float) for v in zip(*clicks)) if clicks else (np.empty(0), np.empty(0))
+            ids = components_under(ra, dec, components.rows, components.index)
+            if any(i is None for i in ids):
+                k = next(k for k, i in enumerate(ids) if i is None)
+                refused.add(line)
+                named.append(f"a component click at RA {ra[k]:.5f}, Dec {dec[k]:+.5f} is on no ingested component")
+            else:
+                named.append(";".join(sorted(set(ids))))
+        rows = rows.assign(components=named).drop(columns="component_clicks")
+        bad = rows.line.isin(refused)
+        whole = rows.classification_id.isin(rows.classification_id[bad])
+        rejected = [*read.rejected, *zip(rows.line[bad].tolist(), rows.components[bad].tolist()),
+                    *((line, "another row of the same classification was refused")
+                      for line in rows.line[whole & ~bad].tolist())]
+        return AnnotationRows(rows[~whole].reset_index(drop=True), rejected)
 
     def answers(self, *, expert: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, SourceAnswers]:
         """Fields (primary keys and positions) and the current crowd answers with their groups; with
