@@ -14,6 +14,7 @@ from collections import Counter
 from functools import partial
 
 import numpy as np
+import pandas as pd
 
 from xid_app.association import Groupings, associate
 from xid_app.components import ComponentRows
@@ -84,6 +85,7 @@ def plurality_loop(groupings: Groupings) -> list[tuple[int, frozenset, int]]:
 
 
 def _loop(groupings: Groupings, rule: str, threshold: float) -> list[tuple[int, frozenset, int]]:
+    """Hand-tuned: every answer bucketed by field in one pass over plain lists, then the rule per field."""
     answers_of: dict[int, dict[tuple[int, int], set]] = {}
     for a, g, c in zip(groupings.member_answer.tolist(), groupings.member_group.tolist(),
                        groupings.member_component.tolist()):
@@ -91,19 +93,36 @@ def _loop(groupings: Groupings, rule: str, threshold: float) -> list[tuple[int, 
     taken = []
     for field in sorted(answers_of):
         groups = [frozenset(s) for s in answers_of[field].values()]
-        n = len({a for a, _ in answers_of[field]})
-        exact = Counter(groups)
-        if rule == "plurality":
-            scored = [(count, len(s), s) for s, count in exact.items()]
-        else:
-            candidates = set(exact) | {a & b for a in exact for b in exact if a & b}
-            scored = [(len(s), sum(k for g, k in exact.items() if s <= g), s) for s in candidates]
-            scored = [(size, support, s) for size, support, s in scored if support > threshold * n]
-        claimed: set = set()
-        for first, second, s in sorted(scored, key=lambda t: (-t[0], -t[1], sum(1 << c for c in t[2]))):
-            if not (s & claimed):
-                claimed |= s
-                taken.append((field, s, first if rule == "plurality" else second))
+        taken += _rule_on_field(field, groups, len({a for a, _ in answers_of[field]}), rule, threshold)
+    return taken
+
+
+def groupby_loop(groupings: Groupings, rule: str, threshold: float = 2 / 3) -> list[tuple[int, frozenset, int]]:
+    """The same rule the way a notebook would: a pandas group per field, the rule run on each."""
+    members = pd.DataFrame({"answer": groupings.member_answer, "group": groupings.member_group,
+                            "component": groupings.member_component})
+    members["field"] = groupings.answer_field[groupings.member_answer]
+    taken = []
+    for field, on in members.groupby("field"):
+        groups = [frozenset(g) for _, g in on.groupby(["answer", "group"]).component]
+        taken += _rule_on_field(field, groups, on.answer.nunique(), rule, threshold)
+    return taken
+
+
+def _rule_on_field(field: int, groups: list[frozenset], n: int, rule: str, threshold: float) -> list:
+    exact = Counter(groups)
+    if rule == "plurality":
+        scored = [(count, len(s), s) for s, count in exact.items()]
+    else:
+        candidates = set(exact) | {a & b for a in exact for b in exact if a & b}
+        scored = [(len(s), sum(k for g, k in exact.items() if s <= g), s) for s in candidates]
+        scored = [(size, support, s) for size, support, s in scored if support > threshold * n]
+    claimed: set = set()
+    taken = []
+    for first, second, s in sorted(scored, key=lambda t: (-t[0], -t[1], sum(1 << c for c in t[2]))):
+        if not (s & claimed):
+            claimed |= s
+            taken.append((int(field), s, first if rule == "plurality" else second))
     return taken
 
 
@@ -124,10 +143,13 @@ def run(quick: bool = False) -> list[dict]:
     rows = []
     for method, loop in (("lgz", lgz_loop), ("plurality", plurality_loop)):
         fast = best_of(2, partial(associate, groupings, len(components.ids), method))
-        slow = best_of(2, partial(loop, groupings))
-        rows.append(dict(name=f"association {method}: {n_fields:,} fields, {n_answers:,} answers", value=fast,
-                         unit="s", baseline=slow, ratio=slow / fast,
-                         goal="≥ 50× faster than a per-field Python loop of the same rule (ratio = loop / vectorised)"))
+        tight = best_of(2, partial(loop, groupings))
+        notebook = best_of(1, partial(groupby_loop, groupings, method))
+        for baseline, how in ((notebook, "a pandas group per field (the notebook way)"),
+                              (tight, "a hand-tuned pure-Python loop (one bucketing pass, sets per field)")):
+            rows.append(dict(name=f"association {method}: {n_fields:,} fields, {n_answers:,} answers, vs {how}",
+                             value=fast, unit="s", baseline=baseline, ratio=baseline / fast,
+                             goal="≥ 50× faster than a per-field Python loop of the same rule (ratio = loop / vectorised)"))
 
     start = time.perf_counter()
     result = associate(groupings, len(components.ids), "lgz")

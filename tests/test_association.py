@@ -106,6 +106,7 @@ def test_vectorised_rules_agree_with_a_plain_loop(bench, method):
     g, components, truth, _ = bench.synthetic_groupings(2_000, 7, seed=3)
     loop = bench.lgz_loop(g) if method == "lgz" else bench.plurality_loop(g)
     expected = {s for _, s, _ in loop}
+    assert {s for _, s, _ in bench.groupby_loop(g, method)} == expected  # both baselines do the same
     result = associate(g, len(components.ids), method)
     # the loop works field by field; the association then reconciles fields (here no two fields share a
     # component), so the sets it keeps are the loop's sets exactly
