@@ -147,3 +147,13 @@ def logged_in(session, name: str, *, role: str = "annotator", advance: bool = Tr
     if advance and not session.expert:
         session.advance()
     return session
+
+
+def run_cli(*args) -> tuple[int, str]:
+    """Run ``xid ARGS`` in-process: its exit code and everything it printed (stdout and stderr)."""
+    from click.testing import CliRunner
+
+    from xid_app.cli import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")

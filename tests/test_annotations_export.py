@@ -5,10 +5,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from astropy.table import Table
-from click.testing import CliRunner
 
 from tests.conftest import logged_in
-from xid_app.cli import main
+from tests.conftest import run_cli as run
 from xid_app.demo import DEMO_SOURCES
 from xid_app.export import COLUMNS
 from xid_app.store.classifications import expert_queue, save_classification
@@ -19,10 +18,6 @@ from xid_app.store.users import authenticate, get_or_create_user, set_user, user
 REQUIRED = ["source_id", "ra", "dec", "host_ra", "host_dec", "consensus_level", "n_classifications",
             "n_host_votes", "no_host_fraction"]
 
-
-def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 @pytest.fixture

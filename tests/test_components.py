@@ -7,16 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.table import Table
-from click.testing import CliRunner
 
-from xid_app.cli import main
+from tests.conftest import run_cli as run
 from xid_app.components import read_components
 from xid_app.tables import IngestError
-
-
-def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 @pytest.fixture

@@ -7,16 +7,10 @@ import pytest
 import sqlalchemy as sa
 from astropy.io import fits
 from astropy.table import Table
-from click.testing import CliRunner
 
-from xid_app.cli import main
+from tests.conftest import run_cli as run
 from xid_app.ingest import IngestError, read_sources
 from xid_app.store.models import Layer, Source
-
-
-def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")
 
 
 def counts(url):

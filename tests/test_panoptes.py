@@ -91,17 +91,10 @@ def test_rgz_style_component_clicks_become_the_sources_components(rgz_only, rgz,
     rows, expected = [], {}
     for n, row in enumerate(first.itertuples()):
         header = fits.getheader(DEMO_DIR / sources.loc[row.source_id, "radio_image"])
-        wcs, nx, ny = celestial_wcs(header), header["NAXIS1"], header["NAXIS2"]
-
-        def subject_xy(ra, dec, tool):
-            x, y = sky_to_pixel(wcs, ra, dec)
-            return {"x": float((x + 0.5) * SUBJECT_PX / nx), "y": float(SUBJECT_PX - (y + 0.5) * SUBJECT_PX / ny),
-                    "tool": tool, "frame": 0, "details": []}
-
         names = row.components.split(";")
-        value = [subject_xy(*position[c], 1) for c in names]
+        value = [_subject_click(header, *position[c], tool=1) for c in names]
         if row.no_host == "0":
-            value.append(subject_xy(float(row.host_ra), float(row.host_dec), 0))
+            value.append(_subject_click(header, float(row.host_ra), float(row.host_dec), tool=0))
         expected[row.classification_id] = tuple(sorted(names))
         rows.append(dict(classification_id=row.classification_id, user_name=row.user, user_id="", workflow_id="1",
                          created_at="2015-06-01 00:00:00 UTC", subject_ids=str(5000 + n),
@@ -118,3 +111,11 @@ def test_rgz_style_component_clicks_become_the_sources_components(rgz_only, rgz,
     stored = rgz_only.classifications().to_pandas()
     for cid, components in expected.items():
         assert set(stored.components[stored.classification_id == cid]) == {";".join(components)}, cid
+
+
+def _subject_click(header, ra: float, dec: float, *, tool: int) -> dict:
+    """A Panoptes point-tool click on a 424 px subject image made from the FITS image of ``header``."""
+    x, y = sky_to_pixel(celestial_wcs(header), ra, dec)
+    nx, ny = header["NAXIS1"], header["NAXIS2"]
+    return {"x": float((x + 0.5) * SUBJECT_PX / nx), "y": float(SUBJECT_PX - (y + 0.5) * SUBJECT_PX / ny),
+            "tool": tool, "frame": 0, "details": []}

@@ -40,6 +40,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def on_the_sky() -> tuple[CheckConstraint, CheckConstraint]:
+    """The database's own check that a table's ``ra``, ``dec`` are ICRS degrees on the sky."""
+    return (CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
+            CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -61,10 +67,7 @@ class Source(Base):
 
     layers: Mapped[list[Layer]] = relationship(back_populates="source", order_by="Layer.position")
 
-    __table_args__ = (
-        CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
-        CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
-    )
+    __table_args__ = on_the_sky()
 
 
 class Layer(Base):
@@ -183,10 +186,7 @@ class HostMark(Base):
 
     classification: Mapped[Classification] = relationship(back_populates="hosts")
 
-    __table_args__ = (
-        CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
-        CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
-    )
+    __table_args__ = on_the_sky()
 
 
 class Component(Base):
@@ -206,8 +206,7 @@ class Component(Base):
 
     __table_args__ = (
         Index("ix_components_dec_ra", "dec", "ra"),
-        CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
-        CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
+        *on_the_sky(),
     )
 
 
@@ -239,8 +238,7 @@ class CatalogueObject(Base):
 
     __table_args__ = (
         Index("ix_catalogue_objects_dec_ra", "dec", "ra"),
-        CheckConstraint("ra >= 0 AND ra < 360", name="ra_range"),
-        CheckConstraint("dec >= -90 AND dec <= 90", name="dec_range"),
+        *on_the_sky(),
     )
 
 
