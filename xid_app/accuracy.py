@@ -36,6 +36,13 @@ class Score:
         return self.found / self.n_reference if self.n_reference else float("nan")
 
     @property
+    def accuracy(self) -> float:
+        """Right answers over items and extra hosts: a host found within the radius and a no-host source
+        left without a host are right; every consensus host matching no reference host counts against."""
+        n = self.n_reference + self.no_host_sources + self.extra
+        return (self.found + self.no_host_agreed) / n if n else float("nan")
+
+    @property
     def purity(self) -> float:
         n = self.found + self.extra
         return self.found / n if n else float("nan")
