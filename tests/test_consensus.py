@@ -213,3 +213,26 @@ def test_gold_standard_answers_sharpen_annotator_weights():
     with_gold = score_hosts(run_consensus(replace(ann, gold=gold)), truth.host_source, truth.host_ra,
                             truth.host_dec, sources=others)
     assert with_gold.found - with_gold.extra > without.found - without.extra
+
+
+def _offset_arcsec(c, host, xi, eta):
+    ra, dec = tangent_to_sky(xi, eta, RA0 + 0.1 * c.host_source[host], DEC0)
+    return np.hypot((c.host_ra[host] - ra) * np.cos(np.radians(DEC0)), c.host_dec[host] - dec) * 3600
+
+
+def test_the_radio_prior_breaks_a_near_tie_but_never_overrules_a_clear_crowd():
+    near_tie = [[(1, 0)]] * 4 + [[(9, 0)]] * 4        # 4 at the radio position, 4 on a galaxy 9" off
+    clear = [[(1, 0)]] * 3 + [[(15, 0)]] * 7           # 3 against 7: the crowd wins
+    c = run_consensus(build([near_tie, clear]))
+    assert _offset_arcsec(c, 0, 1, 0) < 0.5             # the tie goes to the galaxy nearer the radio emission
+    assert _offset_arcsec(c, 1, 15, 0) < 0.5
+    one_more = run_consensus(build([[[(1, 0)]] * 4 + [[(9, 0)]] * 5]))
+    assert _offset_arcsec(one_more, 0, 9, 0) < 0.5      # one vote more is not a tie: the majority
+
+
+def test_a_host_sits_on_its_clicks_not_between_them_and_a_neighbour_some_picked():
+    # 6 clicks on the host at 0", 3 on a galaxy 5" away: friends-of-friends links them into one cluster
+    votes = [[(0.3 * np.cos(a), 0.3 * np.sin(a))] for a in range(6)] + [[(4.5, 0)], [(5, 0.3)], [(5.2, -0.2)]]
+    moded = run_consensus(build([votes]))
+    mean = run_consensus(build([votes]), mode_radius_arcsec=0, reliability_iterations=0)  # the plain mean
+    assert _offset_arcsec(moded, 0, 0, 0) < 0.5 < _offset_arcsec(mean, 0, 0, 0)

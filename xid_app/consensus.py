@@ -273,14 +273,17 @@ class _Candidates:
     vote_cls: np.ndarray     # (n_votes,) classification of each vote
 
 
-def _candidates(votes: _Votes, cls_weight: np.ndarray) -> _Candidates:
-    """Weigh the votes: positions are weighted means, scatter is about them."""
+def _candidates(votes: _Votes, cls_weight: np.ndarray, cls_precision: np.ndarray | None = None) -> _Candidates:
+    """Weigh the votes: positions are means weighted by the annotators' weight (times their click
+    precision, 1/scatter², where known), scatter is about them."""
     n = votes.n_cand
     w = cls_weight[votes.cls]
     weight = _group_sum(votes.cand, w, n)
-    safe = np.where(weight > 0, weight, 1.0)
-    c_xi = _group_sum(votes.cand, w * votes.xi, n) / safe
-    c_eta = _group_sum(votes.cand, w * votes.eta, n) / safe
+    wp = w if cls_precision is None else w * cls_precision[votes.cls]
+    total = _group_sum(votes.cand, wp, n)
+    safe = np.where(total > 0, total, 1.0)
+    c_xi = _group_sum(votes.cand, wp * votes.xi, n) / safe
+    c_eta = _group_sum(votes.cand, wp * votes.eta, n) / safe
     d2 = (votes.xi - c_xi[votes.cand]) ** 2 + (votes.eta - c_eta[votes.cand]) ** 2
     count = np.bincount(votes.cand, minlength=n)
     scatter = np.sqrt(_group_sum(votes.cand, d2, n) / np.maximum(count, 1))
@@ -365,11 +368,47 @@ def agrees_with_answers(ann: Annotations, answers: ExpertAnswers, *, radius_arcs
 
 
 _WEIGHTS_CONVERGED = 1e-3  # reliability rounds stop once no annotator's weight moves more than this
+_SCATTER_PSEUDO_VOTES = 2.0  # an annotator's click scatter starts at the prior, worth this many votes
+_MODE_ITERATIONS = 5  # mean-shift steps from a cluster's mean to its densest point
+
+
+def _click_precision(votes: _Votes, cand: _Candidates, keep: np.ndarray, users: np.ndarray, n_users: int,
+                     prior_arcsec: float) -> np.ndarray:
+    """Each annotator's click precision, 1/σ², from their votes' distances to the hosts kept (σ starts at
+    ``prior_arcsec``, worth a couple of votes, so a new annotator is neither trusted nor doubted much)."""
+    kept = keep[cand.vote_cand]
+    on = cand.vote_cand[kept]
+    d2 = (votes.xi[kept] - cand.xi[on]) ** 2 + (votes.eta[kept] - cand.eta[on]) ** 2
+    user = users[cand.vote_cls[kept]]
+    sigma2 = ((np.bincount(user, weights=d2, minlength=n_users) + _SCATTER_PSEUDO_VOTES * prior_arcsec ** 2)
+              / (np.bincount(user, minlength=n_users) + _SCATTER_PSEUDO_VOTES))
+    return 1.0 / sigma2
+
+
+def _densest_points(votes: _Votes, cand: _Candidates, cls_weight: np.ndarray, cls_precision: np.ndarray,
+                    radius: float) -> _Candidates:
+    """Move each candidate from its mean to the densest point of its votes (mean shift with a Gaussian of
+    ``radius`` widened by each vote's scatter): where a host and a nearby galaxy some picked instead linked
+    into one cluster, the host's clicks, not their mean with the others, place it."""
+    n = votes.n_cand
+    w = cls_weight[votes.cls]
+    width2 = radius ** 2 + 1.0 / cls_precision[votes.cls]
+    xi, eta = cand.xi, cand.eta
+    for _ in range(_MODE_ITERATIONS):
+        d2 = (votes.xi - xi[votes.cand]) ** 2 + (votes.eta - eta[votes.cand]) ** 2
+        k = w / width2 * np.exp(-0.5 * d2 / width2)
+        total = _group_sum(votes.cand, k, n)
+        ok = total > 0
+        safe = np.where(ok, total, 1.0)
+        xi = np.where(ok, _group_sum(votes.cand, k * votes.xi, n) / safe, xi)
+        eta = np.where(ok, _group_sum(votes.cand, k * votes.eta, n) / safe, eta)
+    return replace(cand, xi=xi, eta=eta)
 
 
 def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fraction: float,
                co_marked_fraction: float, min_secondary_votes: float, reliability_iterations: float,
-               gold_weight: float) -> Consensus:
+               gold_weight: float, scatter_prior_arcsec: float, mode_radius_arcsec: float,
+               radio_prior_strength: float, radio_prior_arcsec: float) -> Consensus:
     """XID's consensus: clusters of clicks, votes weighted by each annotator's reliability.
 
     Clicks closer than ``link_radius_arcsec`` (transitively) form a host candidate; each classification
@@ -384,6 +423,14 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
     (answered + 2), re-estimated up to ``reliability_iterations`` times (fewer once they settle), so careless or random clickers stop
     dragging hosts around. On gold-standard sources (``ann.gold``) an answer is judged against the
     expert's instead, and counts ``gold_weight`` times.
+
+    Each annotator's click scatter is estimated alongside (from the hosts kept; it starts at
+    ``scatter_prior_arcsec``), and a host's position weighs each vote by its annotator's precision; the
+    position is then moved to the densest point of its votes (``mode_radius_arcsec``; 0: the mean), so that
+    a nearby galaxy some picked instead does not pull it. Among a source's candidates the best is chosen
+    with a mild prior for the radio position (the source's position): its weight times
+    1 + ``radio_prior_strength`` · exp(−d² / 2 ``radio_prior_arcsec``²) — a near tie goes to the galaxy
+    nearer the radio emission, a clear crowd is not overruled (at most a factor 1 + strength).
     """
     n_src, n_cls = ann.n_sources, len(ann.cls_source)
     _, _, no_host = _counts(ann)
@@ -392,6 +439,7 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
     users = ann.cls_user if ann.cls_user is not None else np.arange(n_cls)
     n_users = int(users.max()) + 1 if n_cls else 0
     user_weight = np.ones(n_users)
+    user_precision = np.full(n_users, 1.0 / scatter_prior_arcsec ** 2)
     votes = _votes(ann, labels, xi, eta)
     on_gold = np.zeros(n_cls, dtype=bool)
     if ann.gold is not None:
@@ -399,9 +447,15 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
     cls_count = np.where(on_gold, gold_weight, 1.0)
     for iteration in range(int(reliability_iterations) + 1):
         cls_weight = user_weight[users]
-        cand = _candidates(votes, cls_weight)
+        cand = _candidates(votes, cls_weight, user_precision[users])
+        if mode_radius_arcsec > 0:
+            cand = _densest_points(votes, cand, cls_weight, user_precision[users], mode_radius_arcsec)
         no_host_weight = _group_sum(ann.cls_source[no_host], cls_weight[no_host], n_src)
-        is_best, best_weight = _best(cand.source, cand.weight, cand.scatter, n_src)
+        score = cand.weight * (1.0 + radio_prior_strength * np.exp(
+            -0.5 * (cand.xi ** 2 + cand.eta ** 2) / radio_prior_arcsec ** 2))
+        is_best, _ = _best(cand.source, score, cand.scatter, n_src)
+        best_weight = np.zeros(n_src)
+        best_weight[cand.source[is_best]] = cand.weight[is_best]
         # weight of each candidate's votes from classifications that also marked their source's best
         marked_best = np.zeros(n_cls, dtype=bool)
         marked_best[cand.vote_cls[is_best[cand.vote_cand]]] = True
@@ -423,15 +477,20 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
         agreed = np.bincount(users, weights=agrees * cls_count, minlength=n_users)
         answered = np.bincount(users, weights=cls_count, minlength=n_users)
         previous, user_weight = user_weight, (agreed + 1.0) / (answered + 2.0)
-        if np.abs(user_weight - previous).max(initial=0.0) < _WEIGHTS_CONVERGED:
-            user_weight = previous  # the hosts above were chosen with these
+        previous_precision = user_precision
+        user_precision = _click_precision(votes, cand, keep, users, n_users, scatter_prior_arcsec)
+        if (np.abs(user_weight - previous).max(initial=0.0) < _WEIGHTS_CONVERGED
+                and np.abs(np.log(user_precision / previous_precision)).max(initial=0.0) < _WEIGHTS_CONVERGED):
+            user_weight, user_precision = previous, previous_precision  # the hosts above were chosen with these
             break
-    order = _ranked(cand.source, cand.weight, cand.scatter)
+    order = _ranked(cand.source, score, cand.scatter)
     kept = order[keep[order]]
     return _result(ann, cand, kept, "xid", annotator_weight=user_weight, params=dict(
         link_radius_arcsec=link_radius_arcsec, secondary_fraction=secondary_fraction,
         co_marked_fraction=co_marked_fraction, min_secondary_votes=min_secondary_votes,
-        reliability_iterations=reliability_iterations, gold_weight=gold_weight))
+        reliability_iterations=reliability_iterations, gold_weight=gold_weight,
+        scatter_prior_arcsec=scatter_prior_arcsec, mode_radius_arcsec=mode_radius_arcsec,
+        radio_prior_strength=radio_prior_strength, radio_prior_arcsec=radio_prior_arcsec))
 
 
 def reduce_rgz(ann: Annotations, *, bandwidth_arcsec: float) -> Consensus:
@@ -498,6 +557,11 @@ METHODS: dict[str, Method] = {
             "min_secondary_votes": Param(2, "...and at least this many votes."),
             "reliability_iterations": Param(3, "Most rounds of re-estimating annotator weights; stops early when they settle (0: all weigh the same)."),
             "gold_weight": Param(3, "An answer on a gold-standard source counts this many times in its annotator's weight."),
+            # chosen on the "classic" simulated family alone (docs/consensus.md), reported on the others
+            "scatter_prior_arcsec": Param(1.5, "An annotator's click scatter before their answers show it.", "arcsec"),
+            "mode_radius_arcsec": Param(2.0, "A host sits at the densest point of its clicks, found at this scale (0: their mean).", "arcsec"),
+            "radio_prior_strength": Param(0.5, "A candidate at the radio position weighs up to 1 + this times more when choosing the best host (0: no prior)."),
+            "radio_prior_arcsec": Param(10.0, "Scale of that prior: its Gaussian's width around the radio position.", "arcsec"),
         },
     ),
     "rgz": Method(
