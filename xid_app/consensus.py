@@ -385,23 +385,25 @@ def _click_precision(votes: _Votes, cand: _Candidates, keep: np.ndarray, users: 
     return 1.0 / sigma2
 
 
-def _densest_points(votes: _Votes, cand: _Candidates, cls_weight: np.ndarray, cls_precision: np.ndarray,
-                    radius: float) -> _Candidates:
-    """Move each candidate from its mean to the densest point of its votes (mean shift with a Gaussian of
-    ``radius`` widened by each vote's scatter): where a host and a nearby galaxy some picked instead linked
-    into one cluster, the host's clicks, not their mean with the others, place it."""
+def _densest_points(votes: _Votes, cand: _Candidates, kept: np.ndarray, cls_weight: np.ndarray,
+                    cls_precision: np.ndarray, radius: float) -> _Candidates:
+    """Move each kept candidate from its mean to the densest point of its votes (mean shift with a Gaussian
+    of ``radius`` widened by each vote's scatter): where a host and a nearby galaxy some picked instead
+    linked into one cluster, the host's clicks, not their mean with the others, place it."""
     n = votes.n_cand
-    w = cls_weight[votes.cls]
-    width2 = radius ** 2 + 1.0 / cls_precision[votes.cls]
+    on = np.flatnonzero(kept[votes.cand])
+    group, vote_xi, vote_eta = votes.cand[on], votes.xi[on], votes.eta[on]
+    w = cls_weight[votes.cls[on]]
+    width2 = radius ** 2 + 1.0 / cls_precision[votes.cls[on]]
     xi, eta = cand.xi, cand.eta
     for _ in range(_MODE_ITERATIONS):
-        d2 = (votes.xi - xi[votes.cand]) ** 2 + (votes.eta - eta[votes.cand]) ** 2
+        d2 = (vote_xi - xi[group]) ** 2 + (vote_eta - eta[group]) ** 2
         k = w / width2 * np.exp(-0.5 * d2 / width2)
-        total = _group_sum(votes.cand, k, n)
+        total = _group_sum(group, k, n)
         ok = total > 0
         safe = np.where(ok, total, 1.0)
-        xi = np.where(ok, _group_sum(votes.cand, k * votes.xi, n) / safe, xi)
-        eta = np.where(ok, _group_sum(votes.cand, k * votes.eta, n) / safe, eta)
+        xi = np.where(ok, _group_sum(group, k * vote_xi, n) / safe, xi)
+        eta = np.where(ok, _group_sum(group, k * vote_eta, n) / safe, eta)
     return replace(cand, xi=xi, eta=eta)
 
 
@@ -448,8 +450,6 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
     for iteration in range(int(reliability_iterations) + 1):
         cls_weight = user_weight[users]
         cand = _candidates(votes, cls_weight, user_precision[users])
-        if mode_radius_arcsec > 0:
-            cand = _densest_points(votes, cand, cls_weight, user_precision[users], mode_radius_arcsec)
         no_host_weight = _group_sum(ann.cls_source[no_host], cls_weight[no_host], n_src)
         score = cand.weight * (1.0 + radio_prior_strength * np.exp(
             -0.5 * (cand.xi ** 2 + cand.eta ** 2) / radio_prior_arcsec ** 2))
@@ -485,6 +485,10 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
             break
     order = _ranked(cand.source, score, cand.scatter)
     kept = order[keep[order]]
+    if mode_radius_arcsec > 0:  # once the hosts are chosen: where exactly each one is
+        kept_mask = np.zeros(len(cand.source), dtype=bool)
+        kept_mask[kept] = True
+        cand = _densest_points(votes, cand, kept_mask, user_weight[users], user_precision[users], mode_radius_arcsec)
     return _result(ann, cand, kept, "xid", annotator_weight=user_weight, params=dict(
         link_radius_arcsec=link_radius_arcsec, secondary_fraction=secondary_fraction,
         co_marked_fraction=co_marked_fraction, min_secondary_votes=min_secondary_votes,
