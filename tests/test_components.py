@@ -248,3 +248,19 @@ def _sources(project):
 
     with project.engine.connect() as conn:
         return conn.execute(sa.select(Source.id, Source.source_id)).all()
+
+
+def test_only_fields_with_components_ask_for_groups(demo_project):
+    """The demo holds RGZ subjects (with FIRST components) and other fields (without): the first pre-select
+    their target component; the others are answered as before, with no groups."""
+    from tests.conftest import logged_in
+    from xid_app.ui.session import AnnotationSession
+
+    session = logged_in(AnnotationSession(demo_project), "mixed", advance=False)
+    ids = dict((sid, pk) for pk, sid in _sources(demo_project))
+    session.show(ids["ARG00032pj"])
+    assert session.grouping.groups == [["J100108.7+100505"]]
+    session.show(ids["J151227+454026"])
+    assert session.grouping.in_field is None and session.grouping.groups == []
+    session.click(*(np.array(session.current.view.image.shape[::-1]) / 2))
+    assert session.submit() and demo_project.answer(ids["J151227+454026"], user_pk=session.user_pk).groups == ()
