@@ -264,3 +264,13 @@ def test_only_fields_with_components_ask_for_groups(demo_project):
     assert session.grouping.in_field is None and session.grouping.groups == []
     session.click(*(np.array(session.current.view.image.shape[::-1]) / 2))
     assert session.submit() and demo_project.answer(ids["J151227+454026"], user_pk=session.user_pk).groups == ()
+
+
+def test_gold_feedback_tells_how_the_components_were_grouped():
+    from xid_app.ui.grouping import compare_groups
+
+    expert = (("A", "B"), ("C",))
+    assert compare_groups(expert, (("B", "A"), ("C",))) == " Components: grouped as the expert did. ✔"
+    assert compare_groups(expert, (("A",), ("B", "C"))) == (
+        " Components: the expert's sources are A + B; C; yours are A; B + C.")
+    assert compare_groups((), (("A",),)) == ""  # the expert grouped nothing: nothing to say

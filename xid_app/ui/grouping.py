@@ -116,3 +116,18 @@ class ComponentGroups:
     def _ensure_one(self) -> None:
         if not self.groups:
             self.groups, self.active = [[]], 0
+
+
+def compare_groups(expert: tuple[tuple[str, ...], ...], mine: tuple[tuple[str, ...], ...]) -> str:
+    """A sentence on how an annotator grouped a gold-standard field's components against the expert (empty
+    where the expert grouped none)."""
+    if not expert:
+        return ""
+    theirs, ours = {frozenset(g) for g in expert if g}, {frozenset(g) for g in mine if g}
+    if theirs == ours:
+        return " Components: grouped as the expert did. ✔"
+
+    def listing(groups) -> str:
+        return "; ".join(" + ".join(sorted(g)) for g in sorted(groups, key=sorted)) or "none"
+
+    return f" Components: the expert's sources are {listing(theirs)}; yours are {listing(ours)}."

@@ -19,7 +19,7 @@ from ..imaging import Display
 from ..project import Project, SourceView
 from ..sky_index import Match
 from .errors import SessionError
-from .grouping import ComponentGroups
+from .grouping import ComponentGroups, compare_groups
 
 _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
 
@@ -351,7 +351,7 @@ class AnnotationSession:
         if expert is None or mine is None:
             return None
         return compare_with_gold(list(expert.marks), expert.no_host, list(mine.marks), mine.no_host,
-                                 self.project.settings.gold_match_radius_arcsec)
+                                 self.project.settings.gold_match_radius_arcsec) + compare_groups(expert.groups, mine.groups)
 
     def _is_gold(self) -> bool:
         return self.current is not None and self.current.source.is_gold
