@@ -104,7 +104,8 @@ def test_export_round_trip_in_every_format(rgz_project, tmp_path, ext):
     w6 = t[np.array(ids) == "ARG00031w6"]
     assert len(w6) == 2
     np.testing.assert_allclose(sorted(w6["host_ra"]), [150.91429, 150.92625], atol=1e-6)
-    assert list(w6["n_host_votes"]) == [4, 4] and list(w6["consensus_level"]) == [1.0, 1.0]
+    assert list(w6["n_host_votes"]) == [4, 4]
+    assert all(0.9 < level < 1 for level in w6["consensus_level"])  # calibrated: 4 of 4 is likely, not certain
     qv = t[np.array(ids) == "ARG00032qv"]
     assert len(qv) == 1
     assert np.ma.is_masked(qv["host_ra"][0]) or np.isnan(qv["host_ra"][0])

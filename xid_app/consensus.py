@@ -89,6 +89,9 @@ class Consensus:
     annotator_weight : numpy.ndarray or None
         Reliability weight of each annotator (indexed as ``Annotations.cls_user``) in the final votes, for
         methods that weigh annotators.
+    host_support, no_host_support : numpy.ndarray or None
+        For methods that weigh annotators: the weighted share of each host's source's classifications that
+        marked it ``(n_hosts,)``, and that marked no host ``(n_sources,)``.
     """
 
     n_classifications: np.ndarray
@@ -102,6 +105,8 @@ class Consensus:
     params: dict = field(default_factory=dict)
     flag_counts: np.ndarray | None = None
     annotator_weight: np.ndarray | None = None
+    host_support: np.ndarray | None = None
+    no_host_support: np.ndarray | None = None
 
     @property
     def host_level(self) -> np.ndarray:
@@ -326,7 +331,7 @@ def _counts(ann: Annotations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _result(ann: Annotations, cand: _Candidates, kept: np.ndarray, method: str, params: dict,
-            annotator_weight: np.ndarray | None = None) -> Consensus:
+            annotator_weight: np.ndarray | None = None, cls_weight: np.ndarray | None = None) -> Consensus:
     n_classifications, n_no_host, _ = _counts(ann)
     src = cand.source[kept]
     ra, dec = tangent_to_sky(cand.xi[kept], cand.eta[kept], ann.source_ra[src], ann.source_dec[src])
@@ -336,7 +341,19 @@ def _result(ann: Annotations, cand: _Candidates, kept: np.ndarray, method: str, 
                                 for i in range(len(FLAGS))], axis=1)
     return Consensus(n_classifications=n_classifications, n_no_host=n_no_host, host_source=src, host_ra=ra,
                      host_dec=dec, host_votes=cand.votes[kept], host_scatter_arcsec=cand.scatter[kept],
-                     method=method, params=params, flag_counts=flag_counts, annotator_weight=annotator_weight)
+                     method=method, params=params, flag_counts=flag_counts, annotator_weight=annotator_weight,
+                     **_supports(ann, cand, kept, cls_weight))
+
+
+def _supports(ann: Annotations, cand: _Candidates, kept: np.ndarray, cls_weight: np.ndarray | None) -> dict:
+    """The weighted shares behind each host and behind "no host" (see :class:`Consensus`)."""
+    if cls_weight is None:
+        return {}
+    total = _group_sum(ann.cls_source, cls_weight, ann.n_sources)
+    safe = np.where(total > 0, total, 1.0)
+    _, _, no_host = _counts(ann)
+    no_host_weight = _group_sum(ann.cls_source[no_host], cls_weight[no_host], ann.n_sources)
+    return dict(host_support=cand.weight[kept] / safe[cand.source[kept]], no_host_support=no_host_weight / safe)
 
 
 def agrees_with_answers(ann: Annotations, answers: ExpertAnswers, *, radius_arcsec: float = 5.0
@@ -489,7 +506,7 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
         kept_mask = np.zeros(len(cand.source), dtype=bool)
         kept_mask[kept] = True
         cand = _densest_points(votes, cand, kept_mask, user_weight[users], user_precision[users], mode_radius_arcsec)
-    return _result(ann, cand, kept, "xid", annotator_weight=user_weight, params=dict(
+    return _result(ann, cand, kept, "xid", annotator_weight=user_weight, cls_weight=user_weight[users], params=dict(
         link_radius_arcsec=link_radius_arcsec, secondary_fraction=secondary_fraction,
         co_marked_fraction=co_marked_fraction, min_secondary_votes=min_secondary_votes,
         reliability_iterations=reliability_iterations, gold_weight=gold_weight,

@@ -17,6 +17,7 @@ from astropy.table import Column, MaskedColumn, Table
 from . import __version__
 from .answers import FLAGS
 from .arrays import unique
+from .calibration import host_probability, no_host_probability
 from .consensus import Consensus, ExpertAnswers, rank_within_runs
 from .limits import FORMULA_STARTS, spreadsheet_safe
 from .optical import OpticalCatalogue
@@ -42,8 +43,8 @@ COLUMNS: tuple[ColumnSpec, ...] = (
                "Nearest optical/IR catalogue object to the host within the match radius; empty if none"),
     ColumnSpec("host_separation", "f8", "arcsec", "Distance from the host to host_id; blank if no match", True),
     ColumnSpec("consensus_level", "f8", None,
-               "Fraction of the source's classifications that marked this host (for a no-host row: that marked "
-               "no host); blank for an expert answer", True),
+               "Probability that this host is right (for a no-host row: that the source shows no host), "
+               "calibrated: of hosts at 0.8 about 80% are; blank for an expert answer", True),
     ColumnSpec("n_host_votes", "i4", None, "Classifications that marked this host"),
     ColumnSpec("host_scatter", "f8", "arcsec", "RMS distance of the marking clicks from the host position", True),
     ColumnSpec("n_classifications", "i4", None, "Classifications of the source (latest answer per annotator)"),
@@ -150,7 +151,7 @@ def host_table(consensus: Consensus, source_ids, source_ra, source_dec,
         "host_rank": [rank_within_runs(hsrc), np.zeros(n_e, np.int32)],
         "host_ra": [consensus.host_ra[keep], np.full(n_e, np.nan)],
         "host_dec": [consensus.host_dec[keep], np.full(n_e, np.nan)],
-        "consensus_level": [consensus.host_level[keep], consensus.no_host_fraction[empty]],
+        "consensus_level": [host_probability(consensus)[keep], no_host_probability(consensus)[empty]],
         "n_host_votes": [consensus.host_votes[keep], np.zeros(n_e, int)],
         "host_scatter": [consensus.host_scatter_arcsec[keep], np.full(n_e, np.nan)],
         "answer": [np.full(n_c + n_e, "consensus")],
