@@ -2,8 +2,9 @@
 
 A vote fraction is not a probability (hosts at a fraction of 0.5–0.6 are right far more often than half the
 time). A logistic model maps what the consensus knows of each answer — the reliability-weighted share of
-the source's classifications behind it, the plain vote share, how many classified it, and for a host
-whether it is a further host and how scattered its clicks are — to the probability it is right. Its
+the source's classifications behind it, the plain vote share, how many classified it, the strongest rival's
+share (how close the race was), and for a host whether it is a further host and how scattered its clicks
+are — to the probability it is right. Its
 coefficients are data, fitted by ``benchmarks/fit_calibration.py`` on the simulated family with the most
 errors to learn from ("careless": 13% of its hosts wrong; "classic" has 0.4%, too few to fit), and checked
 on the other families and the real RGZ subjects (docs/consensus.md: reliability table and ECE).
@@ -18,28 +19,33 @@ from scipy.special import expit, logit
 from .consensus import Consensus
 
 # fitted by benchmarks/fit_calibration.py (family "careless", 3,000 sources, seeds 11 and 12)
-HOST_COEFFICIENTS = (1.802, 1.248, 0.447, -0.005, 0.45, -0.392)
-NO_HOST_COEFFICIENTS = (-0.549, 2.598, 0.079, 0.009)
+HOST_COEFFICIENTS = (1.553, 1.117, 0.459, -0.02, 0.427, -0.373, -0.271)
+NO_HOST_COEFFICIENTS = (-0.067, 2.502, 0.084, -0.101, 0.244)
 _CLIP = 0.02  # shares are clipped to [0.02, 0.98] before the logit: one vote more or less is not infinite
 
 
 def host_features(consensus: Consensus) -> np.ndarray:
-    """``(n_hosts, 6)``: 1, logit of the weighted share, logit of the vote share, log of the number of
-    classifications, further host (0/1), click scatter (arcsec, at most 5)."""
-    n = consensus.n_classifications[consensus.host_source]
+    """``(n_hosts, 7)``: 1, logit of the weighted share, logit of the vote share, log of the number of
+    classifications, further host (0/1), click scatter (arcsec, at most 5), and the logit of the strongest
+    rival's weighted share (a position not kept, or "no host")."""
+    source = consensus.host_source
+    n = consensus.n_classifications[source]
     votes = np.clip(consensus.host_votes / np.maximum(n, 1), _CLIP, 1 - _CLIP)
     weighted = np.clip(consensus.host_support, _CLIP, 1 - _CLIP)
+    rival = np.clip(np.maximum(consensus.rival_support, consensus.no_host_support)[source], _CLIP, 1 - _CLIP)
     return np.column_stack([np.ones(len(n)), logit(weighted), logit(votes), np.log(np.maximum(n, 1)),
-                            (consensus.host_rank > 1).astype(float), np.minimum(consensus.host_scatter_arcsec, 5.0)])
+                            (consensus.host_rank > 1).astype(float), np.minimum(consensus.host_scatter_arcsec, 5.0),
+                            logit(rival)])
 
 
 def no_host_features(consensus: Consensus) -> np.ndarray:
-    """``(n_sources, 4)``: 1, logit of the weighted share that said "no host", logit of the plain share, log
-    of the number of classifications."""
+    """``(n_sources, 5)``: 1, logit of the weighted share that said "no host", logit of the plain share, log
+    of the number of classifications, logit of the strongest position's weighted share."""
     n = consensus.n_classifications
     plain = np.clip(consensus.n_no_host / np.maximum(n, 1), _CLIP, 1 - _CLIP)
     weighted = np.clip(consensus.no_host_support, _CLIP, 1 - _CLIP)
-    return np.column_stack([np.ones(len(n)), logit(weighted), logit(plain), np.log(np.maximum(n, 1))])
+    rival = np.clip(consensus.rival_support, _CLIP, 1 - _CLIP)
+    return np.column_stack([np.ones(len(n)), logit(weighted), logit(plain), np.log(np.maximum(n, 1)), logit(rival)])
 
 
 def host_probability(consensus: Consensus) -> np.ndarray:

@@ -89,9 +89,10 @@ class Consensus:
     annotator_weight : numpy.ndarray or None
         Reliability weight of each annotator (indexed as ``Annotations.cls_user``) in the final votes, for
         methods that weigh annotators.
-    host_support, no_host_support : numpy.ndarray or None
+    host_support, no_host_support, rival_support : numpy.ndarray or None
         For methods that weigh annotators: the weighted share of each host's source's classifications that
-        marked it ``(n_hosts,)``, and that marked no host ``(n_sources,)``.
+        marked it ``(n_hosts,)``, that marked no host ``(n_sources,)``, and that marked the strongest
+        position not kept as a host ``(n_sources,)`` — how close the race was.
     """
 
     n_classifications: np.ndarray
@@ -107,6 +108,7 @@ class Consensus:
     annotator_weight: np.ndarray | None = None
     host_support: np.ndarray | None = None
     no_host_support: np.ndarray | None = None
+    rival_support: np.ndarray | None = None
 
     @property
     def host_level(self) -> np.ndarray:
@@ -353,7 +355,12 @@ def _supports(ann: Annotations, cand: _Candidates, kept: np.ndarray, cls_weight:
     safe = np.where(total > 0, total, 1.0)
     _, _, no_host = _counts(ann)
     no_host_weight = _group_sum(ann.cls_source[no_host], cls_weight[no_host], ann.n_sources)
-    return dict(host_support=cand.weight[kept] / safe[cand.source[kept]], no_host_support=no_host_weight / safe)
+    rival = np.zeros(ann.n_sources)
+    lost = np.ones(len(cand.source), dtype=bool)
+    lost[kept] = False
+    np.maximum.at(rival, cand.source[lost], cand.weight[lost])
+    return dict(host_support=cand.weight[kept] / safe[cand.source[kept]], no_host_support=no_host_weight / safe,
+                rival_support=rival / safe)
 
 
 def agrees_with_answers(ann: Annotations, answers: ExpertAnswers, *, radius_arcsec: float = 5.0
