@@ -27,17 +27,23 @@ def demo_dir() -> Path:
     return DEMO_DIR
 
 
-@pytest.fixture(scope="session")
-def load_bench():
-    """benchmarks/bench_load.py as a module: its websocket annotators and server, small, in the tests."""
+def benchmark_module(name: str):
+    """``benchmarks/NAME.py`` as a module (the benchmarks are scripts, not a package): tests use their
+    simulators and baselines, small."""
     import importlib.util
     import sys
 
-    spec = importlib.util.spec_from_file_location("bench_load", REPO / "benchmarks" / "bench_load.py")
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_load"] = module
+    sys.modules[name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def load_bench():
+    """benchmarks/bench_load.py as a module: its websocket annotators and server, small, in the tests."""
+    return benchmark_module("bench_load")
 
 
 @pytest.fixture(scope="session")

@@ -1,25 +1,16 @@
 """The association rules (:mod:`xid_app.association`): small cases worked by hand, and agreement with a
 plain per-field loop of the same rule (the benchmark's baseline) on a simulated crowd."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from tests.conftest import benchmark_module
 from xid_app.association import MAX_COMPONENTS_PER_FIELD, Groupings, associate
-
-BENCH = Path(__file__).parents[1] / "benchmarks" / "bench_association.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_association", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_association"] = module
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("bench_association")
 
 
 def groupings(answers: list[tuple[int, list[list[int]]]], n_fields: int) -> Groupings:

@@ -1,27 +1,18 @@
 """Calibrated consensus levels (`xid_app.calibration`): fitted on one simulated family, checked on another."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.special import expit
 
+from tests.conftest import benchmark_module
 from xid_app import calibration
 from xid_app.consensus import run_consensus
 from xid_app.simulate import FAMILIES, simulate_crowd
 
-FIT = Path(__file__).parents[1] / "benchmarks" / "fit_calibration.py"
-
 
 @pytest.fixture(scope="module")
 def fitting():
-    spec = importlib.util.spec_from_file_location("fit_calibration", FIT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fit_calibration"] = module
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("fit_calibration")
 
 
 def test_levels_mean_what_they_say_on_a_family_they_were_not_fitted_on(fitting):
