@@ -19,8 +19,8 @@ from scipy.special import expit, logit
 from .consensus import Consensus
 
 # fitted by benchmarks/fit_calibration.py (family "careless", 3,000 sources, seeds 11 and 12)
-HOST_COEFFICIENTS = (1.553, 1.117, 0.459, -0.02, 0.427, -0.373, -0.271)
-NO_HOST_COEFFICIENTS = (-0.067, 2.502, 0.084, -0.101, 0.244)
+HOST_COEFFICIENTS = (1.528, 1.119, 0.457, -0.003, 0.423, -0.373, -0.27)
+NO_HOST_COEFFICIENTS = (-0.064, 2.509, 0.084, -0.095, 0.248)
 _CLIP = 0.02  # shares are clipped to [0.02, 0.98] before the logit: one vote more or less is not infinite
 
 

@@ -355,11 +355,12 @@ def _supports(ann: Annotations, cand: _Candidates, kept: np.ndarray, cls_weight:
     safe = np.where(total > 0, total, 1.0)
     _, _, no_host = _counts(ann)
     no_host_weight = _group_sum(ann.cls_source[no_host], cls_weight[no_host], ann.n_sources)
+    weight = _group_sum(cand.vote_cand, cls_weight[cand.vote_cls], len(cand.source))
     rival = np.zeros(ann.n_sources)
     lost = np.ones(len(cand.source), dtype=bool)
     lost[kept] = False
-    np.maximum.at(rival, cand.source[lost], cand.weight[lost])
-    return dict(host_support=cand.weight[kept] / safe[cand.source[kept]], no_host_support=no_host_weight / safe,
+    np.maximum.at(rival, cand.source[lost], weight[lost])
+    return dict(host_support=weight[kept] / safe[cand.source[kept]], no_host_support=no_host_weight / safe,
                 rival_support=rival / safe)
 
 
@@ -513,7 +514,12 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
         kept_mask = np.zeros(len(cand.source), dtype=bool)
         kept_mask[kept] = True
         cand = _densest_points(votes, cand, kept_mask, user_weight[users], user_precision[users], mode_radius_arcsec)
-    return _result(ann, cand, kept, "xid", annotator_weight=user_weight, cls_weight=user_weight[users], params=dict(
+    # the shares behind each answer, for its calibrated level, weigh each classification by its annotator's
+    # agreement on *other* sources: judged by its own source, an annotator of one answer always looks right
+    own = agrees * cls_count if reliability_iterations >= 1 else np.zeros(n_cls)
+    others = (agreed[users] - own + 1.0) / (answered[users] - cls_count + 2.0) if reliability_iterations >= 1 \
+        else np.full(n_cls, 0.5)
+    return _result(ann, cand, kept, "xid", annotator_weight=user_weight, cls_weight=others, params=dict(
         link_radius_arcsec=link_radius_arcsec, secondary_fraction=secondary_fraction,
         co_marked_fraction=co_marked_fraction, min_secondary_votes=min_secondary_votes,
         reliability_iterations=reliability_iterations, gold_weight=gold_weight,
