@@ -142,18 +142,23 @@ class FieldComponents:
         return list(self.rows.ids).index(component_id)
 
 
+def field_targets(field_ra: np.ndarray, field_dec: np.ndarray, components: SkyIndex, radius_arcsec: float) -> np.ndarray:
+    """The component each field is about: the nearest to its position within ``radius_arcsec`` (-1: none)."""
+    return components.match_rows(field_ra, field_dec, radius_arcsec)[0]
+
+
 def field_components(rows: ComponentRows, index: SkyIndex, ra: float, dec: float, radius_arcsec: float,
                      target_radius_arcsec: float) -> FieldComponents:
-    """The components within ``radius_arcsec`` of ``(ra, dec)``, nearest first, and the target: the
-    nearest within ``target_radius_arcsec``."""
+    """The components within ``radius_arcsec`` of ``(ra, dec)``, nearest first, and the target (see
+    :func:`field_targets`)."""
     found = index.cone(ra, dec, radius_arcsec)
-    nearest = index.nearest(ra, dec, target_radius_arcsec)
+    target = field_targets(np.array([ra]), np.array([dec]), index, target_radius_arcsec)[0]
     if len(found):
         xi, eta = tangent_offsets_arcsec(rows.ra[found], rows.dec[found], ra, dec)
         found = found[np.argsort(np.hypot(xi, eta), kind="stable")]
     picked = ComponentRows(*(getattr(rows, name)[found] for name in
                              ("ids", "ra", "dec", "peak_flux", "total_flux", "major", "minor", "pa")))
-    return FieldComponents(picked, None if nearest is None else str(nearest.object_id))
+    return FieldComponents(picked, None if target < 0 else str(rows.ids[target]))
 
 
 PICK_REACH_ARCSEC = 10.0  # a click selects a component within its major axis, or at least this, of its centre

@@ -15,14 +15,21 @@ from sqlalchemy import Engine
 
 from . import association
 from .agreement import association_agreement
-from .components import ComponentRows, FieldComponents, components_under, field_components, read_components
+from .components import (
+    ComponentRows,
+    FieldComponents,
+    components_under,
+    field_components,
+    field_targets,
+    read_components,
+)
 from .config import Settings
 from .consensus import run_consensus
 from .extract import SourceAnswers, source_answers
 from .interchange import AnnotationRows
 from .optical import OpticalCatalogue
 from .sky_index import SkyIndex
-from .source_catalogue import centroids, expert_sources, field_targets, host_annotations, source_table
+from .source_catalogue import centroids, expert_sources, host_annotations, source_table
 from .store import columns
 from .store import components as component_store
 from .store.sources import IngestReport
@@ -76,11 +83,13 @@ class RadioSources:
                 self._cache = (version, Components(pks, rows, rows.index()))
             return self._cache[1]
 
-    def in_field(self, ra: float, dec: float, radius_arcsec: float) -> FieldComponents:
-        """The components within ``radius_arcsec`` of a field's position, nearest first, and its target."""
+    def in_field(self, ra: float, dec: float, radius_arcsec: float) -> FieldComponents | None:
+        """The components within ``radius_arcsec`` of a field's position, nearest first, and its target;
+        ``None`` where there are none (such a field is answered without groups)."""
         components = self.components()
-        return field_components(components.rows, components.index, ra, dec, radius_arcsec,
-                                self.settings.target_radius_arcsec)
+        found = field_components(components.rows, components.index, ra, dec, radius_arcsec,
+                                 self.settings.target_radius_arcsec)
+        return found if len(found.rows) else None
 
     def name_component_clicks(self, read: AnnotationRows) -> AnnotationRows:
         """Turn each row's ``component_clicks`` (sky positions) into its ``components`` (IDs joined by ';');

@@ -22,7 +22,6 @@ from .coords import tangent_offsets_arcsec
 from .export import ColumnSpec, columns_table
 from .extract import SourceAnswers
 from .optical import OpticalCatalogue
-from .sky_index import SkyIndex
 
 SOURCE_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("source_name", "str", None, "The component's ID for a one-component source; else J + the position"),
@@ -57,11 +56,6 @@ COMPONENT_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("dec", "f8", "deg", "Component declination (ICRS)"),
     ColumnSpec("total_flux", "f8", "mJy", "Integrated flux density; blank if unknown", True),
 )
-
-
-def field_targets(field_ra: np.ndarray, field_dec: np.ndarray, components: SkyIndex, radius_arcsec: float) -> np.ndarray:
-    """The component each field is about: the nearest to its position within ``radius_arcsec`` (-1: none)."""
-    return components.match_rows(field_ra, field_dec, radius_arcsec)[0]
 
 
 def centroids(components: ComponentRows, source_of: np.ndarray, n_sources: int) -> tuple[np.ndarray, np.ndarray]:

@@ -98,11 +98,10 @@ class AnnotationSession:
     def _components_in_field(self) -> FieldComponents | None:
         """The components over the current field (``None`` where none are ingested there)."""
         view = self.current.view if self.current is not None else None
-        if view is None or not len(self.project.radio_sources.components()):
+        if view is None:
             return None
         radius = 0.75 * max(view.image.shape) * view.pixel_scale_arcsec
-        found = self.project.radio_sources.in_field(self.current.source.ra, self.current.source.dec, radius)
-        return found if len(found.rows) else None  # a field without components is answered as before
+        return self.project.radio_sources.in_field(self.current.source.ra, self.current.source.dec, radius)
 
     def reset_groups(self) -> None:
         """Back to one source holding the field's target component (pre-selected), or none."""
