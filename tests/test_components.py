@@ -61,12 +61,13 @@ def test_islands_without_flux_or_shape_are_components(rgz):
 
 def test_every_bad_row_is_named_and_nothing_is_stored(project, tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("component_id,ra,dec\nA,10,10\n,11,11\nA,12,12\nC,400,10\nD,nan,10\n")
+    path.write_text('component_id,ra,dec\nA,10,10\n,11,11\nA,12,12\nC,400,10\nD,nan,10\n"E\tF",13,13\n')
     with pytest.raises(IngestError) as caught:
         read_components(path)
     text = str(caught.value)
     for expected in ("row 3: blank component ID", "row 2: component ID 'A' appears more than once",
-                     "row 5: ra/dec missing or off the sky", "row 6: ra/dec missing or off the sky"):
+                     "row 5: ra/dec missing or off the sky", "row 6: ra/dec missing or off the sky",
+                     "row 7: component ID holding a control character"):
         assert expected in text
     code, out = run("ingest-components", path, "--db", project.url)
     assert code == 1 and "blank component ID" in out

@@ -105,11 +105,13 @@ def read_components(path: str | Path, *, id_column: str | None = None) -> Compon
     lines = np.arange(len(table)) + 2  # a CSV's line; for other formats, the row number + 1
     blank = (ids == "").to_numpy()
     long = (ids.str.len() > limits.COMPONENT_ID).to_numpy()
+    control = ids.str.contains(limits.CONTROL_CHARACTERS).to_numpy()  # IDs are shown, exported and typed
     repeated = ids.duplicated(keep=False).to_numpy() & ~blank
     off_sky = ~valid_sky_position(ra, dec)
     for line, reason in (
         *((ln, "blank component ID") for ln in lines[blank]),
         *((ln, f"component ID longer than {limits.COMPONENT_ID} characters") for ln in lines[long]),
+        *((ln, "component ID holding a control character (NUL, tab, newline...)") for ln in lines[control]),
         *((ln, f"component ID {ids.iloc[ln - 2]!r} appears more than once") for ln in lines[repeated]),
         *((ln, "ra/dec missing or off the sky (ra 0–360, dec −90–90 degrees)") for ln in lines[off_sky]),
     ):
