@@ -275,3 +275,18 @@ def test_gold_feedback_tells_how_the_components_were_grouped():
     assert compare_groups(expert, (("A",), ("B", "C"))) == (
         " Components: the expert's sources are A + B; C; yours are A; B + C.")
     assert compare_groups((), (("A",),)) == ""  # the expert grouped nothing: nothing to say
+
+
+def test_a_host_without_components_after_a_grouped_source_keeps_its_own_source(rgz_components, tmp_path):
+    from xid_app.answers import groups_problem
+
+    path = tmp_path / "mixed.csv"
+    path.write_text("classification_id,source_id,user,host_ra,host_dec,no_host,components\n"
+                    "m1,ARG00032pj,u1,150.28696,10.08428,0,J100108.7+100505;J100110.3+100459\n"
+                    "m1,ARG00032pj,u1,150.29500,10.09000,0,\n")
+    assert rgz_components.import_annotations(path).classifications_added == 1
+    user, *_ = rgz_components.user_for_name("u1")
+    source = next(pk for pk, sid in _sources(rgz_components) if sid == "ARG00032pj")
+    stored = rgz_components.answer(source, user_pk=user)
+    assert stored.groups == (("J100108.7+100505", "J100110.3+100459"), ())
+    assert sorted(m.group for m in stored.marks) == [0, 1] and groups_problem(stored.groups, stored.marks) is None

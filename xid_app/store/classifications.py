@@ -161,7 +161,10 @@ def stored_answer(classification: Classification | None) -> StoredAnswer | None:
         return None
     marks = tuple(Mark(h.ra, h.dec, h.layer_pk, h.pixel_x, h.pixel_y, h.catalogue_id, h.click_ra, h.click_dec,
                        h.group_number) for h in classification.hosts)
-    groups: list[list[str]] = [[] for _ in range(1 + max((g.group_number for g in classification.grouped), default=-1))]
+    # a host may belong to a source without components (an imported row with none named): it counts too
+    numbers = [g.group_number for g in classification.grouped]
+    numbers += [m.group for m in marks] if numbers else []
+    groups: list[list[str]] = [[] for _ in range(1 + max(numbers, default=-1))]
     for g in classification.grouped:
         groups[g.group_number].append(g.component.component_id)
     return StoredAnswer(marks, classification.no_host, frozenset(f for f in FLAGS if getattr(classification, f)),
