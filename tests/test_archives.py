@@ -94,6 +94,14 @@ def test_batches_are_polite_parallel_and_resumable(standin, tmp_path):
     assert (again.fetched, again.cached) == (0, 6)
 
 
+def test_skyview_fields_fetched_in_parallel_all_arrive(standin, tmp_path):
+    """astroquery caches SkyView's form page in a file it writes in place; threads fetching at once once
+    read each other's half-written copies (CI saw "EOFError: Ran out of input")."""
+    requests = [FieldRequest(SKYVIEW, RA + k * 0.001, DEC, 120, 60) for k in range(12)]
+    report = archive(standin, tmp_path).fetch_many(requests, workers=4, min_interval_s=0.0)
+    assert (report.fetched, report.failed) == (12, [])
+
+
 def test_archive_layers_from_ingest_to_page_and_xid_fetch(standin, tmp_path, settings, db_url):
     """`xid ingest --archive` gives each source an archive layer; `xid fetch` fills the cache; offline,
     the page reads the cache, and a field not cached is a notice, not a failure."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -193,9 +194,18 @@ class Archive:
         client = SkyViewClass()
         client.URL = self.urls["skyview"]
         side = request.field_arcsec * u.arcsec
+
+        def image_list() -> list[str]:
+            # astroquery caches SkyView's form page as a pickle it writes in place, so threads fetching at once
+            # read each other's half-written files ("EOFError: Ran out of input"): each listing gets a cache
+            # of its own. XID caches the image itself.
+            with tempfile.TemporaryDirectory(prefix="xid-skyview-") as scratch:
+                client.cache_location = scratch
+                return client.get_image_list(SkyCoord(request.ra, request.dec, unit="deg"), survey,
+                                             pixels=request.pixels, width=side, height=side, cache=False)
+
         # astroquery's SkyView has no timeout of its own: wait for its answer at most timeout_s
-        listing = _waiting.submit(client.get_image_list, SkyCoord(request.ra, request.dec, unit="deg"), survey,
-                                  pixels=request.pixels, width=side, height=side, cache=False)
+        listing = _waiting.submit(image_list)
         try:
             urls = listing.result(timeout=self.timeout_s)
         except FutureTimeout:
