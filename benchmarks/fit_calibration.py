@@ -1,5 +1,5 @@
 """Fit the consensus levels' calibration (``xid_app.calibration``) on one simulated family and check it on
-the others and on the real RGZ subjects: ``python benchmarks/fit_calibration.py [FAMILY]``.
+the others and on the real RGZ subjects: ``python benchmarks/fit_calibration.py [FAMILY ...]`` (default: careless).
 
 Prints the coefficients to paste into ``xid_app/calibration.py`` and, per family, the expected calibration
 error (ECE, 10 bins) of the plain vote share and of the calibrated level, for hosts and for "no host".
@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.special import expit
 
 from xid_app import calibration
-from xid_app.consensus import Consensus, run_consensus
+from xid_app.consensus import Consensus, run_consensus, subset
 from xid_app.coords import tangent_offsets_arcsec
 from xid_app.demo import DEMO_DIR
 from xid_app.extract import annotations_from_frame
@@ -23,6 +23,7 @@ from xid_app.simulate import FAMILIES, Truth, simulate_crowd
 
 SEEDS = (11, 12)
 N_SOURCES = 3000
+FIT_ANSWERS = (3, 4, 5, 7, 10, 15, 20)
 
 
 def right_answers(consensus: Consensus, truth: Truth, radius_arcsec: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
@@ -39,17 +40,38 @@ def right_answers(consensus: Consensus, truth: Truth, radius_arcsec: float = 3.0
     return right, no_host
 
 
+def _parts(consensus: Consensus, truth: Truth) -> tuple:
+    right, no_host = right_answers(consensus, truth)
+    asked = consensus.n_classifications > 0
+    return (calibration.host_features(consensus), right, calibration.no_host_features(consensus)[asked],
+            no_host[asked], consensus.host_level, consensus.no_host_fraction[asked])
+
+
+def _joined(parts: list[tuple]) -> tuple:
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(6))
+
+
 def family_data(family: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Host features, host rightness, no-host features and truth, and the plain shares, over the seeds."""
     parts = []
     for seed in SEEDS:
         ann, truth, _ = simulate_crowd(FAMILIES[family], N_SOURCES, seed=seed)
-        consensus = run_consensus(ann)
-        right, no_host = right_answers(consensus, truth)
-        asked = consensus.n_classifications > 0
-        parts.append((calibration.host_features(consensus), right, calibration.no_host_features(consensus)[asked],
-                      no_host[asked], consensus.host_level, consensus.no_host_fraction[asked]))
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(6))
+        parts.append(_parts(run_consensus(ann), truth))
+    return _joined(parts)
+
+
+def fitting_data(family: str) -> tuple:
+    """The same, for fitting: the family's crowd answering each source up to 20 times, its consensus taken
+    after the first k answers of every source for several k — a level must mean the same after three
+    answers as after twenty, or retiring on it (``xid_app.retirement``) stops too early."""
+    parts = []
+    for seed in SEEDS:
+        model = replace(FAMILIES[family], per_source=20, annotators=max(FAMILIES[family].annotators, 60))
+        ann, truth, _ = simulate_crowd(model, N_SOURCES // 2, seed=seed)
+        first = np.searchsorted(ann.cls_source, np.arange(ann.n_sources))  # stored source by source
+        position = np.arange(len(ann.cls_source)) - first[ann.cls_source]
+        parts += [_parts(run_consensus(subset(ann, position < k)), truth) for k in FIT_ANSWERS]
+    return _joined(parts)
 
 
 def rgz_data():
@@ -68,12 +90,14 @@ def rgz_data():
             consensus.host_level, consensus.no_host_fraction)
 
 
-def main(fit_on: str = "careless") -> None:
+def main(*fit_on: str) -> None:
+    fit_on = fit_on or ("careless",)
     data = {family: family_data(family) for family in FAMILIES}
     data["rgz (real)"] = rgz_data()
-    host = calibration.fit_logistic(data[fit_on][0], data[fit_on][1])
-    none = calibration.fit_logistic(data[fit_on][2], data[fit_on][3])
-    print(f"fitted on {fit_on}:\nHOST_COEFFICIENTS = {tuple(round(float(b), 3) for b in host)}\n"
+    fit = _joined([fitting_data(family) for family in fit_on])
+    host = calibration.fit_logistic(fit[0], fit[1])
+    none = calibration.fit_logistic(fit[2], fit[3])
+    print(f"fitted on {' + '.join(fit_on)}:\nHOST_COEFFICIENTS = {tuple(round(float(b), 3) for b in host)}\n"
           f"NO_HOST_COEFFICIENTS = {tuple(round(float(b), 3) for b in none)}\n")
     ece = calibration.expected_calibration_error
     print("family        hosts  right   ECE share  ECE calibrated | no-host sources  ECE share  ECE calibrated")

@@ -185,34 +185,49 @@ def test_rgz_style_keeps_only_the_first_click():
     assert len(c.host_ra) == 1
 
 
-def test_retirement_when_agreed_or_at_the_cap():
-    from xid_app.consensus import retired
+def test_retirement_when_settled_or_at_the_cap():
+    from xid_app.retirement import answer_confidence, retired
 
+    rng = np.random.default_rng(1)
+    settled = [[[tuple(rng.normal(0, 1.0, 2))]] * 6 for _ in range(40)]  # a survey's worth of clear answers
     agreed = [[(0, 0)]] * 5                      # 5 of 5 agree: retires
-    split = [[(0, 0)]] * 3 + [[(30, 0)]] * 2     # 3 of 5: not yet
-    few = [[(0, 0)]] * 3                         # too few
-    no_host = [[]] * 5                           # agreed on no host: retires
+    split = [[(-6, 0)]] * 3 + [[(6, 0)]] * 2     # 3 against 2, either side of the radio position: not yet
+    few = [[(0, 0)]] * 2                         # too few
+    no_host = [[]] * 6                           # agreed on no host: retires
     many = [[(0, 0)]] * 11 + [[(30, 0)]] * 9     # 20 answers, no agreement: retires at the cap
-    c = run_consensus(build([agreed, split, few, no_host, many]))
-    assert retired(c, min_classifications=5, agreement=0.8, max_classifications=20).tolist() == [
-        True, False, False, True, True]
+    pending = [[(0, 0), (20, 0)]] + [[(0, 0)]] * 5   # one marked a second galaxy with the host: wait for more
+    c = run_consensus(build([agreed, split, few, no_host, many, pending, *settled]))
+    confidence = answer_confidence(c)
+    assert confidence[1] < 0.99 < min(confidence[0], confidence[3])
+    assert retired(c, min_classifications=3, confidence=0.99, max_classifications=20)[:6].tolist() == [
+        True, False, False, True, True, False]
 
 
 def test_gold_standard_answers_sharpen_annotator_weights():
+    """Judged against an expert on 15% of sources, sloppy and random annotators lose weight, careful ones
+    keep theirs, and the hosts of the other sources are found at least as well (four crowds, summed)."""
     from dataclasses import replace
 
     from xid_app.accuracy import score_hosts
-    from xid_app.simulate import synthetic_crowd
+    from xid_app.simulate import FAMILIES, simulate_crowd
 
-    ann, truth, _ = synthetic_crowd(1000, seed=3, per_source=6)
-    gold_src = np.random.default_rng(0).choice(ann.n_sources, 150, replace=False)
-    gold = truth.expert_answers(gold_src)
-    gold_src = gold.source
-    others = np.setdiff1d(np.arange(ann.n_sources), gold_src)  # judged only where the expert did not answer
-    without = score_hosts(run_consensus(ann), truth.host_source, truth.host_ra, truth.host_dec, sources=others)
-    with_gold = score_hosts(run_consensus(replace(ann, gold=gold)), truth.host_source, truth.host_ra,
-                            truth.host_dec, sources=others)
-    assert with_gold.found - with_gold.extra > without.found - without.extra
+    model = replace(FAMILIES["classic"], share=(0.4, 0.2, 0.4), annotators=300, per_source=6)
+    right = {"without": 0, "with": 0}
+    for seed in (3, 4, 5, 6):
+        ann, truth, kind = simulate_crowd(model, 1000, seed=seed)
+        gold = truth.expert_answers(np.random.default_rng(0).choice(ann.n_sources, 150, replace=False))
+        others = np.setdiff1d(np.arange(ann.n_sources), gold.source)  # judged where the expert did not answer
+        for name, crowd in (("without", ann), ("with", replace(ann, gold=gold))):
+            c = run_consensus(crowd)
+            score = score_hosts(c, truth.host_source, truth.host_ra, truth.host_dec, sources=others)
+            right[name] += score.found - score.extra
+            if name == "without":
+                before = c.annotator_weight
+        careful, careless = kind == "careful", kind != "careful"
+        gap_before = before[careful].mean() - before[careless].mean()
+        gap_after = c.annotator_weight[careful].mean() - c.annotator_weight[careless].mean()
+        assert gap_after > gap_before
+    assert right["with"] >= right["without"]
 
 
 def _offset_arcsec(c, host, xi, eta):
@@ -221,13 +236,31 @@ def _offset_arcsec(c, host, xi, eta):
 
 
 def test_the_radio_prior_breaks_a_near_tie_but_never_overrules_a_clear_crowd():
-    near_tie = [[(1, 0)]] * 4 + [[(9, 0)]] * 4        # 4 at the radio position, 4 on a galaxy 9" off
+    # 60 sources whose crowds agree show where hosts lie: within ~2" of the radio position
+    rng = np.random.default_rng(0)
+    settled = [[[tuple(rng.normal(0, 1.5, 2))]] * 6 for _ in range(60)]
+    near_tie = [[(9, 0)]] * 4 + [[(1, 0)]] * 4        # 4 on a galaxy 9" off, 4 at the radio position
     clear = [[(1, 0)]] * 3 + [[(15, 0)]] * 7           # 3 against 7: the crowd wins
-    c = run_consensus(build([near_tie, clear]))
+    c = run_consensus(build([near_tie, clear, *settled]))
     assert _offset_arcsec(c, 0, 1, 0) < 0.5             # the tie goes to the galaxy nearer the radio emission
     assert _offset_arcsec(c, 1, 15, 0) < 0.5
-    one_more = run_consensus(build([[[(1, 0)]] * 4 + [[(9, 0)]] * 5]))
-    assert _offset_arcsec(one_more, 0, 9, 0) < 0.5      # one vote more is not a tie: the majority
+    assert c.host_odds[0] > 0 and c.host_odds[1] > 0
+    no_prior = run_consensus(build([near_tie, clear, *settled]), radio_prior_strength=0)
+    assert _offset_arcsec(no_prior, 0, 9, 0) < 0.5      # without it the first-listed of the tied pair
+    one_more = run_consensus(build([[[(1, 0)]] * 4 + [[(9, 0)]] * 6, *settled]))
+    assert _offset_arcsec(one_more, 0, 9, 0) < 0.5      # two votes more is not a tie: the majority
+    few = run_consensus(build([near_tie]))              # one source says nothing of where hosts lie: no prior
+    assert _offset_arcsec(few, 0, 9, 0) < 0.5
+
+
+def test_the_radio_prior_is_learnt_from_the_survey_and_lifts_a_crowd_pulled_by_bright_galaxies():
+    from xid_app.accuracy import score_hosts
+    from xid_app.simulate import FAMILIES, simulate_crowd
+
+    ann, truth, _ = simulate_crowd(FAMILIES["bright"], 2000, seed=9)
+    scores = {strength: score_hosts(run_consensus(ann, radio_prior_strength=strength), truth.host_source,
+                                    truth.host_ra, truth.host_dec).accuracy for strength in (0, 1)}
+    assert scores[1] > scores[0] + 0.01
 
 
 def test_a_host_sits_on_its_clicks_not_between_them_and_a_neighbour_some_picked():

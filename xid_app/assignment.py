@@ -15,7 +15,8 @@ import numpy as np
 from sqlalchemy import Engine
 
 from .config import Settings
-from .consensus import retired, run_consensus
+from .consensus import run_consensus
+from .retirement import retired
 from .queue import Queue, candidates, make_queue, random_candidates
 from .store import assignment as queries
 from .store.assignment import Progress
@@ -81,7 +82,7 @@ class Assignment:
         started = time.monotonic()
         source_pks, _, ann, _ = self._answers()
         result = run_consensus(ann, s.consensus_method)
-        mask = retired(result, min_classifications=s.retire_min_classifications, agreement=s.retire_agreement,
+        mask = retired(result, min_classifications=s.retire_min_classifications, confidence=s.retire_confidence,
                        max_classifications=s.retire_max_classifications)
         gold = np.zeros(len(source_pks), dtype=bool)
         gold[gold_sources(self._engine())] = True

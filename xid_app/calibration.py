@@ -14,28 +14,33 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import expit, logit
+from scipy.special import expit, log_expit, logit
 
 from .consensus import Consensus
 
 # fitted by benchmarks/fit_calibration.py (family "careless", 3,000 sources, seeds 11 and 12)
-HOST_COEFFICIENTS = (1.528, 1.119, 0.457, -0.003, 0.423, -0.373, -0.27)
-NO_HOST_COEFFICIENTS = (-0.064, 2.509, 0.084, -0.095, 0.248)
+HOST_COEFFICIENTS = (1.541, 0.904, -0.512, 0.385, -0.029, 0.899, -0.004, 0.09, -2.732)
+NO_HOST_COEFFICIENTS = (-1.978, 2.348, -0.043, 1.052, 0.545)
 _CLIP = 0.02  # shares are clipped to [0.02, 0.98] before the logit: one vote more or less is not infinite
 
 
 def host_features(consensus: Consensus) -> np.ndarray:
-    """``(n_hosts, 7)``: 1, logit of the weighted share, logit of the vote share, log of the number of
-    classifications, further host (0/1), click scatter (arcsec, at most 5), and the logit of the strongest
-    rival's weighted share (a position not kept, or "no host")."""
+    """``(n_hosts, 8)``: 1, logit of the weighted share, logit of the vote share, log of the number of
+    classifications, further host (0/1), click scatter (arcsec, at most 5), the logit of the strongest
+    rival's weighted share (a position not kept, or "no host"), and log σ(the host's log-odds against the
+    positions not kept) — 0 when nothing competed, log ½ on an exact tie."""
     source = consensus.host_source
     n = consensus.n_classifications[source]
     votes = np.clip(consensus.host_votes / np.maximum(n, 1), _CLIP, 1 - _CLIP)
     weighted = np.clip(consensus.host_support, _CLIP, 1 - _CLIP)
     rival = np.clip(np.maximum(consensus.rival_support, consensus.no_host_support)[source], _CLIP, 1 - _CLIP)
+    odds = log_expit(consensus.host_odds)
+    # how well the clicks pin the position: the squared standard error of their mean, a scatter of 1.5"
+    # assumed for the first vote (one click has no scatter of its own)
+    pinned = np.log((consensus.host_scatter_arcsec ** 2 + 1.5 ** 2) / np.maximum(consensus.host_votes, 1))
     return np.column_stack([np.ones(len(n)), logit(weighted), logit(votes), np.log(np.maximum(n, 1)),
                             (consensus.host_rank > 1).astype(float), np.minimum(consensus.host_scatter_arcsec, 5.0),
-                            logit(rival)])
+                            logit(rival), odds, pinned])
 
 
 def no_host_features(consensus: Consensus) -> np.ndarray:

@@ -86,10 +86,11 @@ class Settings(BaseSettings):
         3.0, gt=0, description="The export matches each host to the nearest catalogue object within this (arcsec)."
     )
     retire_min_classifications: int = Field(
-        5, ge=1, description="A source retires (leaves the queue) once it has this many classifications..."
+        3, ge=1, description="A source retires (leaves the queue) once it has this many classifications..."
     )
-    retire_agreement: float = Field(
-        0.8, gt=0, le=1, description="...and its best answer (a host, or no host) has this fraction of them."
+    retire_confidence: float = Field(
+        0.99, gt=0, le=1,
+        description="...and its answer (its best host, or no host) is right with this calibrated probability.",
     )
     retire_max_classifications: int = Field(
         20, ge=1, description="A source retires at this many classifications whether or not they agree."

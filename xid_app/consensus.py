@@ -93,6 +93,12 @@ class Consensus:
         For methods that weigh annotators: the weighted share of each host's source's classifications that
         marked it ``(n_hosts,)``, that marked no host ``(n_sources,)``, and that marked the strongest
         position not kept as a host ``(n_sources,)`` — how close the race was.
+    further_host_pending : numpy.ndarray or None
+        ``(n_sources,)`` True where a position not kept as a host was marked together with the best host
+        (a further host too few have marked yet), for methods that look for further hosts.
+    host_odds : numpy.ndarray or None
+        ``(n_hosts,)`` log-odds of each host against the positions of its source that were not kept (their
+        votes' evidence and the radio prior; large where nothing competed), for methods that weigh them.
     """
 
     n_classifications: np.ndarray
@@ -109,6 +115,8 @@ class Consensus:
     host_support: np.ndarray | None = None
     no_host_support: np.ndarray | None = None
     rival_support: np.ndarray | None = None
+    host_odds: np.ndarray | None = None
+    further_host_pending: np.ndarray | None = None
 
     @property
     def host_level(self) -> np.ndarray:
@@ -333,7 +341,8 @@ def _counts(ann: Annotations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _result(ann: Annotations, cand: _Candidates, kept: np.ndarray, method: str, params: dict,
-            annotator_weight: np.ndarray | None = None, cls_weight: np.ndarray | None = None) -> Consensus:
+            annotator_weight: np.ndarray | None = None, cls_weight: np.ndarray | None = None,
+            score: np.ndarray | None = None, further_host_pending: np.ndarray | None = None) -> Consensus:
     n_classifications, n_no_host, _ = _counts(ann)
     src = cand.source[kept]
     ra, dec = tangent_to_sky(cand.xi[kept], cand.eta[kept], ann.source_ra[src], ann.source_dec[src])
@@ -344,7 +353,26 @@ def _result(ann: Annotations, cand: _Candidates, kept: np.ndarray, method: str, 
     return Consensus(n_classifications=n_classifications, n_no_host=n_no_host, host_source=src, host_ra=ra,
                      host_dec=dec, host_votes=cand.votes[kept], host_scatter_arcsec=cand.scatter[kept],
                      method=method, params=params, flag_counts=flag_counts, annotator_weight=annotator_weight,
+                     host_odds=None if score is None else _odds_against_the_rest(cand.source, score, kept),
+                     further_host_pending=further_host_pending,
                      **_supports(ann, cand, kept, cls_weight))
+
+
+_NO_RIVAL_ODDS = 20.0  # log-odds of a host nothing competed with
+
+
+def _odds_against_the_rest(source: np.ndarray, score: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Each kept candidate's score minus the log-sum-exp of the scores of its source's candidates not kept."""
+    lost = np.ones(len(source), dtype=bool)
+    lost[kept] = False
+    n_src = int(source.max()) + 1 if len(source) else 0
+    top = np.full(n_src, -np.inf)
+    np.maximum.at(top, source[lost], score[lost])
+    total = _group_sum(source[lost], np.exp(score[lost] - top[source[lost]]), n_src)
+    with np.errstate(divide="ignore"):
+        rest = top + np.log(total)
+    odds = score[kept] - rest[source[kept]]
+    return np.where(np.isfinite(odds), np.minimum(odds, _NO_RIVAL_ODDS), _NO_RIVAL_ODDS)
 
 
 def _supports(ann: Annotations, cand: _Candidates, kept: np.ndarray, cls_weight: np.ndarray | None) -> dict:
@@ -432,10 +460,58 @@ def _densest_points(votes: _Votes, cand: _Candidates, kept: np.ndarray, cls_weig
     return replace(cand, xi=xi, eta=eta)
 
 
+def _evidence(cand: _Candidates, cls_weight: np.ndarray) -> np.ndarray:
+    """Each candidate's evidence from its votes: each worth its annotator's log-odds of being right (a weight
+    p counts log(2p / (1 − p)), at least 0: as good as a coin toss between two answers counts nothing)."""
+    right = np.clip(cls_weight, 0.05, 0.95)
+    vote_evidence = np.maximum(np.log(2 * right / (1 - right)), 0.0)
+    return _group_sum(cand.vote_cand, vote_evidence[cand.vote_cls], len(cand.source))
+
+
+_PRIOR_MIN_HOSTS = 30  # fewer hosts say too little about where hosts lie: no prior (a small project's own)
+
+
+@dataclass(frozen=True)
+class _OffsetPrior:
+    """Where hosts lie from the radio position, against where any candidate lies: the log-odds a candidate's
+    offset alone gives that it is the host.
+
+    Hosts are a mixture: a share ``core`` in a 2-D Gaussian of variance ``core_width2`` (arcsec²) about the
+    radio position, the rest spread like the candidates (``spread_width2``: hosts of other sources in the
+    field, hosts far from a double's centre). Fitted by EM to the hosts of the current consensus, so each
+    survey's own offsets set it; the log-odds stay between log(1 − core) and log(core·spread/core_width
+    + 1 − core), so it moves a choice by a vote or two at most and never overrules a clear crowd.
+    """
+
+    core: float
+    core_width2: float
+    spread_width2: float
+
+    @classmethod
+    def fit(cls, host_offset2: np.ndarray, candidate_offset2: np.ndarray, iterations: int = 20) -> _OffsetPrior:
+        """Fit to the hosts' and all candidates' squared offsets (arcsec²) from their radio positions."""
+        spread = float(max(np.mean(candidate_offset2) / 2, 1.0)) if len(candidate_offset2) else 1.0
+        if len(host_offset2) < _PRIOR_MIN_HOSTS:
+            return cls(0.0, spread, spread)
+        core, width2 = 0.5, float(np.clip(np.median(host_offset2) / (2 * np.log(2)), 0.25, spread))
+        for _ in range(iterations):
+            in_core = core / width2 * np.exp(-0.5 * host_offset2 / width2)
+            spread_out = (1 - core) / spread * np.exp(-0.5 * host_offset2 / spread)
+            share = in_core / np.maximum(in_core + spread_out, 1e-300)
+            core = float(np.clip(share.mean(), 0.0, 0.99))
+            width2 = float(np.clip(np.sum(share * host_offset2) / max(2 * share.sum(), 1e-9), 0.25, spread))
+        return cls(core, width2, spread)
+
+    def log_ratio(self, offset2: np.ndarray) -> np.ndarray:
+        """log p(offset | host) − log p(offset | candidate), for squared offsets in arcsec²."""
+        steeper = 0.5 * (1 / self.core_width2 - 1 / self.spread_width2)
+        return np.log(self.core * self.spread_width2 / self.core_width2 * np.exp(-steeper * offset2) + 1 - self.core)
+
+
 def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fraction: float,
                co_marked_fraction: float, min_secondary_votes: float, reliability_iterations: float,
                gold_weight: float, scatter_prior_arcsec: float, mode_radius_arcsec: float,
-               radio_prior_strength: float, radio_prior_arcsec: float) -> Consensus:
+               radio_prior_strength: float) -> Consensus:
     """XID's consensus: clusters of clicks, votes weighted by each annotator's reliability.
 
     Clicks closer than ``link_radius_arcsec`` (transitively) form a host candidate; each classification
@@ -454,10 +530,12 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
     Each annotator's click scatter is estimated alongside (from the hosts kept; it starts at
     ``scatter_prior_arcsec``), and a host's position weighs each vote by its annotator's precision; the
     position is then moved to the densest point of its votes (``mode_radius_arcsec``; 0: the mean), so that
-    a nearby galaxy some picked instead does not pull it. Among a source's candidates the best is chosen
-    with a mild prior for the radio position (the source's position): its weight times
-    1 + ``radio_prior_strength`` · exp(−d² / 2 ``radio_prior_arcsec``²) — a near tie goes to the galaxy
-    nearer the radio emission, a clear crowd is not overruled (at most a factor 1 + strength).
+    a nearby galaxy some picked instead does not pull it. Among a source's candidates the best is the one
+    with the most evidence: each vote worth its annotator's log-odds of being right, plus
+    ``radio_prior_strength`` times the log-odds the candidate's offset from the radio position (the
+    source's position) gives, from how far the consensus hosts of all sources lie (:class:`_OffsetPrior`,
+    fitted by EM alongside the weights): a near tie goes to the galaxy nearer the radio emission, a clear
+    crowd is not overruled.
     """
     n_src, n_cls = ann.n_sources, len(ann.cls_source)
     _, _, no_host = _counts(ann)
@@ -476,8 +554,14 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
         cls_weight = user_weight[users]
         cand = _candidates(votes, cls_weight, user_precision[users])
         no_host_weight = _group_sum(ann.cls_source[no_host], cls_weight[no_host], n_src)
-        score = cand.weight * (1.0 + radio_prior_strength * np.exp(
-            -0.5 * (cand.xi ** 2 + cand.eta ** 2) / radio_prior_arcsec ** 2))
+        offset2 = cand.xi ** 2 + cand.eta ** 2
+        if iteration == 0:
+            is_best, _ = _best(cand.source, cand.weight, cand.scatter, n_src)
+            prior = _OffsetPrior.fit(offset2[is_best], offset2)
+        # the best candidate: the crowd's evidence for it (each vote worth its annotator's log-odds of being
+        # right) plus the log-odds its offset from the radio position gives
+        prior_odds = radio_prior_strength * prior.log_ratio(offset2)
+        score = _evidence(cand, cls_weight) + prior_odds
         is_best, _ = _best(cand.source, score, cand.scatter, n_src)
         best_weight = np.zeros(n_src)
         best_weight[cand.source[is_best]] = cand.weight[is_best]
@@ -494,6 +578,7 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
         )
         if iteration == reliability_iterations:
             break
+        prior = _OffsetPrior.fit(offset2[is_best & has_host[cand.source]], offset2)
         # a classification agrees if it marked a kept host, or said "no host" where there is none
         agrees = np.where(no_host, ~has_host[ann.cls_source], False)
         agrees[cand.vote_cls[keep[cand.vote_cand]]] = True
@@ -519,12 +604,15 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
     own = agrees * cls_count if reliability_iterations >= 1 else np.zeros(n_cls)
     others = (agreed[users] - own + 1.0) / (answered[users] - cls_count + 2.0) if reliability_iterations >= 1 \
         else np.full(n_cls, 0.5)
-    return _result(ann, cand, kept, "xid", annotator_weight=user_weight, cls_weight=others, params=dict(
+    pending = np.zeros(n_src, dtype=bool)
+    pending[cand.source[~keep & (co_weight > 0)]] = True
+    return _result(ann, cand, kept, "xid", annotator_weight=user_weight, cls_weight=others,
+                   score=_evidence(cand, others) + prior_odds, further_host_pending=pending, params=dict(
         link_radius_arcsec=link_radius_arcsec, secondary_fraction=secondary_fraction,
         co_marked_fraction=co_marked_fraction, min_secondary_votes=min_secondary_votes,
         reliability_iterations=reliability_iterations, gold_weight=gold_weight,
         scatter_prior_arcsec=scatter_prior_arcsec, mode_radius_arcsec=mode_radius_arcsec,
-        radio_prior_strength=radio_prior_strength, radio_prior_arcsec=radio_prior_arcsec))
+        radio_prior_strength=radio_prior_strength))
 
 
 def reduce_rgz(ann: Annotations, *, bandwidth_arcsec: float) -> Consensus:
@@ -591,11 +679,10 @@ METHODS: dict[str, Method] = {
             "min_secondary_votes": Param(2, "...and at least this many votes."),
             "reliability_iterations": Param(3, "Most rounds of re-estimating annotator weights; stops early when they settle (0: all weigh the same)."),
             "gold_weight": Param(3, "An answer on a gold-standard source counts this many times in its annotator's weight."),
-            # chosen on the "classic" simulated family alone (docs/consensus.md), reported on the others
+            # the first two chosen on the "classic" simulated family alone (docs/consensus.md), reported on the others
             "scatter_prior_arcsec": Param(1.5, "An annotator's click scatter before their answers show it.", "arcsec"),
             "mode_radius_arcsec": Param(2.0, "A host sits at the densest point of its clicks, found at this scale (0: their mean).", "arcsec"),
-            "radio_prior_strength": Param(0.5, "A candidate at the radio position weighs up to 1 + this times more when choosing the best host (0: no prior)."),
-            "radio_prior_arcsec": Param(10.0, "Scale of that prior: its Gaussian's width around the radio position.", "arcsec"),
+            "radio_prior_strength": Param(1.0, "Weight of the radio-position prior, whose shape is fitted to where the hosts lie (1: as the data says; 0: no prior)."),
         },
     ),
     "rgz": Method(
@@ -639,20 +726,3 @@ def subset(ann: Annotations, keep: np.ndarray) -> Annotations:
         cls_user=None if ann.cls_user is None else ann.cls_user[keep],
         cls_flags=None if ann.cls_flags is None else ann.cls_flags[keep],
     )
-
-
-def retired(consensus: Consensus, *, min_classifications: int = 5, agreement: float = 0.8,
-            max_classifications: int = 20) -> np.ndarray:
-    """Which sources need no more classifications: boolean ``(n_sources,)``.
-
-    A source retires once it has ``min_classifications`` and its best-supported answer — its best host, or
-    "no host" — has at least ``agreement`` of them; or, agreed or not, at ``max_classifications``
-    (further answers would not settle it: it is for the expert queue).
-    """
-    n = consensus.n_classifications
-    best_host = np.zeros(len(n))
-    np.maximum.at(best_host, consensus.host_source, consensus.host_level)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        no_host = np.where(n > 0, consensus.n_no_host / np.maximum(n, 1), 0.0)
-    settled = np.maximum(best_host, no_host) >= agreement
-    return ((n >= min_classifications) & settled) | (n >= max_classifications)
