@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 
 from .config import Settings
 from .consensus import run_consensus
-from .retirement import retired
 from .queue import Queue, candidates, make_queue, random_candidates
+from .retirement import retired
 from .store import assignment as queries
 from .store.assignment import Progress
 from .store.columns import gold_sources

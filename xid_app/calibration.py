@@ -19,8 +19,8 @@ from scipy.special import expit, log_expit, logit
 from .consensus import Consensus
 
 # fitted by benchmarks/fit_calibration.py (family "careless", 3,000 sources, seeds 11 and 12)
-HOST_COEFFICIENTS = (1.541, 0.904, -0.512, 0.385, -0.029, 0.899, -0.004, 0.09, -2.732)
-NO_HOST_COEFFICIENTS = (-1.978, 2.348, -0.043, 1.052, 0.545)
+HOST_COEFFICIENTS = (1.923, 0.7, -0.436, -0.05, 0.586, 0.67, 0.035, 0.401, -1.963)
+NO_HOST_COEFFICIENTS = (-1.162, 2.071, 0.129, 0.743, 0.371)
 _CLIP = 0.02  # shares are clipped to [0.02, 0.98] before the logit: one vote more or less is not infinite
 
 

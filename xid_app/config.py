@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         3, ge=1, description="A source retires (leaves the queue) once it has this many classifications..."
     )
     retire_confidence: float = Field(
-        0.99, gt=0, le=1,
+        0.98, gt=0, le=1,
         description="...and its answer (its best host, or no host) is right with this calibrated probability.",
     )
     retire_max_classifications: int = Field(

@@ -37,11 +37,18 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("ra", "f8", "deg", "Radio source right ascension (ICRS)"),
     ColumnSpec("dec", "f8", "deg", "Radio source declination (ICRS)"),
     ColumnSpec("host_rank", "i4", None, "1 for the best-supported host of the source, 2 for the next...; 0 if no host"),
-    ColumnSpec("host_ra", "f8", "deg", "Consensus host right ascension (ICRS); blank if no host", True),
-    ColumnSpec("host_dec", "f8", "deg", "Consensus host declination (ICRS); blank if no host", True),
+    ColumnSpec("host_ra", "f8", "deg",
+               "Host right ascension (ICRS): host_id's where there is one, else crowd_ra; blank if no host", True),
+    ColumnSpec("host_dec", "f8", "deg",
+               "Host declination (ICRS): host_id's where there is one, else crowd_dec; blank if no host", True),
     ColumnSpec("host_id", "str", None,
-               "Nearest optical/IR catalogue object to the host within the match radius; empty if none"),
-    ColumnSpec("host_separation", "f8", "arcsec", "Distance from the host to host_id; blank if no match", True),
+               "Nearest optical/IR catalogue object to crowd_ra, crowd_dec within the match radius; empty if none"),
+    ColumnSpec("host_separation", "f8", "arcsec", "Distance from crowd_ra, crowd_dec to host_id; blank if no match",
+               True),
+    ColumnSpec("crowd_ra", "f8", "deg", "Where the answers place the host (ICRS), before host_id; blank if no host",
+               True),
+    ColumnSpec("crowd_dec", "f8", "deg", "Where the answers place the host (ICRS), before host_id; blank if no host",
+               True),
     ColumnSpec("consensus_level", "f8", None,
                "Probability that this host is right (for a no-host row: that the source shows no host), "
                "calibrated: of hosts at 0.8 about 80% are; blank for an expert answer", True),
@@ -125,7 +132,8 @@ def host_table(consensus: Consensus, source_ids, source_ra, source_dec,
     expert : xid_app.consensus.ExpertAnswers, optional
         Admins' final answers; they replace the consensus of their sources (``answer = 'expert'``).
     catalogue : xid_app.optical.OpticalCatalogue, optional
-        Optical/IR catalogue: each host is matched to its nearest object within ``match_radius_arcsec``.
+        Optical/IR catalogue: each host is matched to its nearest object within ``match_radius_arcsec`` and
+        placed on it (``crowd_ra``, ``crowd_dec`` keep where the answers put it).
 
     Returns
     -------
@@ -176,9 +184,12 @@ def host_table(consensus: Consensus, source_ids, source_ra, source_dec,
         parts["decided_at"].append(np.asarray(expert.decided_at, str)[answers])
     values = {name: np.concatenate(arrays) for name, arrays in parts.items()}
     src = values.pop("src")
-    values["host_id"], values["host_separation"] = (
-        catalogue.match(values["host_ra"], values["host_dec"], match_radius_arcsec) if catalogue is not None
-        else (np.full(len(src), ""), np.full(len(src), np.nan)))
+    values["crowd_ra"], values["crowd_dec"] = values["host_ra"], values["host_dec"]
+    if catalogue is not None:
+        values["host_id"], values["host_separation"], values["host_ra"], values["host_dec"] = catalogue.place(
+            values["crowd_ra"], values["crowd_dec"], match_radius_arcsec)
+    else:
+        values["host_id"], values["host_separation"] = np.full(len(src), ""), np.full(len(src), np.nan)
     values.update(
         source_id=source_ids[src],
         ra=np.asarray(source_ra, float)[src],

@@ -74,6 +74,18 @@ class SkyIndex:
         ids[rows >= 0] = self.ids[rows[rows >= 0]]
         return ids, separation
 
+    def place(self, ra, dec, radius_arcsec: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Positions placed on their objects: as :meth:`match`, and the positions, each moved onto its
+        object where one lies within ``radius_arcsec`` (a galaxy's catalogued position is better than the
+        mean of clicks on a blurred image of it), left as they were elsewhere."""
+        rows, separation = self.match_rows(ra, dec, radius_arcsec)
+        ids = np.full(len(rows), "", dtype=object)
+        hit = rows >= 0
+        ids[hit] = self.ids[rows[hit]]
+        placed_ra, placed_dec = np.array(ra, float), np.array(dec, float)
+        placed_ra[hit], placed_dec[hit] = self.ra[rows[hit]], self.dec[rows[hit]]
+        return ids, separation, placed_ra, placed_dec
+
     def match_rows(self, ra, dec, radius_arcsec: float) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`match`, with row indices (-1 where none) instead of IDs."""
         ra, dec = np.asarray(ra, float), np.asarray(dec, float)

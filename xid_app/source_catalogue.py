@@ -22,6 +22,7 @@ from .coords import tangent_offsets_arcsec
 from .export import ColumnSpec, columns_table
 from .extract import SourceAnswers
 from .optical import OpticalCatalogue
+from .retirement import answer_confidence
 
 SOURCE_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("source_name", "str", None, "The component's ID for a one-component source; else J + the position"),
@@ -33,15 +34,17 @@ SOURCE_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("las", "f8", "arcsec",
                "Largest angular size: the largest separation of two components plus half of each one's major "
                "axis (one component: its major axis); blank if no size is known", True),
-    ColumnSpec("host_ra", "f8", "deg", "Consensus host right ascension (ICRS); blank if no host", True),
-    ColumnSpec("host_dec", "f8", "deg", "Consensus host declination (ICRS); blank if no host", True),
+    ColumnSpec("host_ra", "f8", "deg", "Host right ascension (ICRS), host_id's where there is one; blank if no host",
+               True),
+    ColumnSpec("host_dec", "f8", "deg", "Host declination (ICRS), host_id's where there is one; blank if no host",
+               True),
     ColumnSpec("host_id", "str", None, "Nearest optical/IR catalogue object to the host within the match radius"),
     ColumnSpec("assoc_qual", "f8", None,
                "Fraction of the answers on the source's field(s) that agree on its components; blank if nobody "
                "grouped them", True),
     ColumnSpec("id_qual", "f8", None,
-               "Fraction of the source's answers that marked its host (no host: that marked none); blank if "
-               "unanswered", True),
+               "Probability that the host is right (no host: that the source shows none), calibrated as "
+               "consensus_level; blank if unanswered or decided by an expert", True),
     ColumnSpec("n_classifications", "i4", None, "Answers that voted on the source's host"),
     *(ColumnSpec(f"{flag}_fraction", "f8", None, f"Fraction of the source's answers flagging {flag.replace('_', ' ')}",
                  True) for flag in FLAGS),
@@ -204,16 +207,17 @@ def source_table(components: ComponentRows, association: Association, hosts: Con
     total[np.bincount(source_of, weights=np.isfinite(flux), minlength=n) == 0] = np.nan
 
     best = hosts.best_host
-    host_ra, host_dec, id_qual = np.full(n, np.nan), np.full(n, np.nan), hosts.no_host_fraction.copy()
+    host_ra, host_dec = np.full(n, np.nan), np.full(n, np.nan)
     host_ra[hosts.host_source[best]] = hosts.host_ra[best]
     host_dec[hosts.host_source[best]] = hosts.host_dec[best]
-    id_qual[hosts.host_source[best]] = hosts.host_level[best]
+    id_qual = np.where(hosts.n_classifications > 0, answer_confidence(hosts), np.nan)
     decided = association.decided
     if expert_hosts is not None:
         host_ra[decided], host_dec[decided] = expert_hosts
     id_qual[decided] = np.nan
-    host_id = (catalogue.match(host_ra, host_dec, match_radius_arcsec)[0] if catalogue is not None
-               else np.full(n, "", dtype=object))
+    host_id = np.full(n, "", dtype=object)
+    if catalogue is not None:
+        host_id, _, host_ra, host_dec = catalogue.place(host_ra, host_dec, match_radius_arcsec)
     n_cls = hosts.n_classifications
     values = dict(source_name=names, ra=ra, dec=dec, components=joined_members(components.ids, source_of, n),
                   n_components=np.bincount(source_of, minlength=n), total_flux=total,
