@@ -44,3 +44,23 @@ def test_fit_logistic_recovers_known_coefficients():
     rows = calibration.reliability_table(expit(x @ np.array([0.5, 2.0])), y)
     assert sum(n for _, _, n, _, _ in rows) == 20000 and calibration.expected_calibration_error(
         expit(x @ np.array([0.5, 2.0])), y) < 0.02
+
+
+def test_a_projects_gold_standard_corrects_levels_on_a_crowd_unlike_the_simulated_ones(fitting):
+    """On a crowd truly split between two galaxies the fitted levels are too sure; with experts' answers on
+    150 of 3,000 sources the levels of the other sources come right. Fewer than 50 gold sources: no
+    correction."""
+    from dataclasses import replace
+
+    ann, truth, _ = simulate_crowd(FAMILIES["contested"], 3000, seed=31)
+    gold_sources = np.random.default_rng(1).choice(ann.n_sources, 150, replace=False)
+    corrected = run_consensus(replace(ann, gold=truth.expert_answers(gold_sources)))
+    assert corrected.level_correction is not None
+    right, _ = fitting.right_answers(corrected, truth)
+    elsewhere = ~np.isin(corrected.host_source, gold_sources)
+    as_fitted = calibration.host_probability(replace(corrected, level_correction=None))
+    ece = calibration.expected_calibration_error
+    assert ece(calibration.host_probability(corrected)[elsewhere], right[elsewhere]) <= 0.06 < ece(
+        as_fitted[elsewhere], right[elsewhere])
+    few = run_consensus(replace(ann, gold=truth.expert_answers(gold_sources[:40])))
+    assert few.level_correction is None

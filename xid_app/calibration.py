@@ -12,11 +12,14 @@ on the other families and the real RGZ subjects (docs/consensus.md: reliability 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, logit
 
-from .consensus import Consensus
+from .consensus import Consensus, ExpertAnswers
+from .coords import tangent_offsets_arcsec
 
 # fitted by benchmarks/fit_calibration.py (family "careless", 3,000 sources, seeds 11 and 12)
 HOST_COEFFICIENTS = (1.923, 0.7, -0.436, -0.05, 0.586, 0.67, 0.035, 0.401, -1.963)
@@ -54,17 +57,82 @@ def no_host_features(consensus: Consensus) -> np.ndarray:
 
 
 def host_probability(consensus: Consensus) -> np.ndarray:
-    """The probability each host is right; the plain vote share for methods that do not weigh annotators."""
+    """The probability each host is right (with the project's own correction where it has one); the plain
+    vote share for methods that do not weigh annotators."""
     if consensus.host_support is None:
         return consensus.host_level
-    return expit(host_features(consensus) @ np.asarray(HOST_COEFFICIENTS))
+    z = host_features(consensus) @ np.asarray(HOST_COEFFICIENTS)
+    if consensus.level_correction is not None:
+        (a, b), _ = consensus.level_correction
+        z = a + b * z
+    return expit(z)
 
 
 def no_host_probability(consensus: Consensus) -> np.ndarray:
-    """The probability each source truly shows no host; the plain share for methods without weights."""
+    """The probability each source truly shows no host (corrected as :func:`host_probability`); the plain
+    share for methods without weights."""
     if consensus.no_host_support is None:
         return consensus.no_host_fraction
-    return expit(no_host_features(consensus) @ np.asarray(NO_HOST_COEFFICIENTS))
+    z = no_host_features(consensus) @ np.asarray(NO_HOST_COEFFICIENTS)
+    if consensus.level_correction is not None:
+        _, (a, b) = consensus.level_correction
+        z = a + b * z
+    return expit(z)
+
+
+GOLD_SOURCES_TO_CORRECT = 50  # fewer gold-standard sources say too little to correct the levels with
+
+
+def corrected_by_gold(consensus: Consensus, gold: ExpertAnswers, *, radius_arcsec: float = 3.0) -> Consensus:
+    """The consensus with its levels corrected on the project's own gold-standard sources.
+
+    A crowd unlike the simulated ones the coefficients were fitted on (one truly split between two
+    galaxies, say) gets levels that do not mean what they say; where experts answered at least
+    :data:`GOLD_SOURCES_TO_CORRECT` sources the crowd also answered, a two-parameter (Platt) correction
+    σ(a + b·logit(level)) is fitted to how often the crowd's answers there match the experts' (a host
+    within ``radius_arcsec`` of one of theirs; "no host" where they saw none), shrunk towards no correction
+    by a couple of answers' worth so a handful of gold sources cannot make it extreme.
+    """
+    answered = np.flatnonzero(consensus.n_classifications > 0)
+    on_gold = np.intersect1d(gold.source, answered)
+    if len(on_gold) < GOLD_SOURCES_TO_CORRECT:
+        return replace(consensus, level_correction=None)
+    expert_host = np.zeros(len(consensus.n_classifications), dtype=bool)
+    expert_host[gold.source[gold.host_answer]] = True
+    hosts = np.flatnonzero(np.isin(consensus.host_source, on_gold))
+    right = _within(consensus.host_source[hosts], consensus.host_ra[hosts], consensus.host_dec[hosts],
+                    gold.source[gold.host_answer], gold.host_ra, gold.host_dec, radius_arcsec)
+    has_host = np.zeros(len(consensus.n_classifications), dtype=bool)
+    has_host[consensus.host_source] = True
+    empty = on_gold[~has_host[on_gold]]
+    host_z = (host_features(consensus) @ np.asarray(HOST_COEFFICIENTS))[hosts]
+    none_z = (no_host_features(consensus) @ np.asarray(NO_HOST_COEFFICIENTS))[empty]
+    return replace(consensus, level_correction=(_platt(host_z, right), _platt(none_z, ~expert_host[empty])))
+
+
+def _within(source, ra, dec, ref_source, ref_ra, ref_dec, radius_arcsec: float) -> np.ndarray:
+    """Whether each position lies within ``radius_arcsec`` of a reference position of its source."""
+    right = np.zeros(len(source), dtype=bool)
+    for i in np.flatnonzero(np.isin(source, ref_source)):
+        ref = ref_source == source[i]
+        xi, eta = tangent_offsets_arcsec(ref_ra[ref], ref_dec[ref], ra[i], dec[i])
+        right[i] = np.hypot(xi, eta).min() <= radius_arcsec
+    return right
+
+
+def _platt(z: np.ndarray, right: np.ndarray, *, prior_answers: float = 2.0) -> tuple[float, float]:
+    """(a, b) of σ(a + b·z) fitted to ``right``, shrunk towards (0, 1) with ``prior_answers`` of weight."""
+    if len(z) == 0:
+        return 0.0, 1.0
+    y = np.asarray(right, float)
+    strength = prior_answers / len(z)
+
+    def loss(ab):
+        p = np.clip(expit(ab[0] + ab[1] * z), 1e-9, 1 - 1e-9)
+        return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)) + strength * (ab[0] ** 2 + (ab[1] - 1) ** 2)
+
+    a, b = minimize(loss, np.array([0.0, 1.0]), method="BFGS").x
+    return float(a), float(b)
 
 
 def fit_logistic(features: np.ndarray, right: np.ndarray, *, ridge: float = 1e-4) -> np.ndarray:

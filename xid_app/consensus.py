@@ -93,6 +93,9 @@ class Consensus:
         For methods that weigh annotators: the weighted share of each host's source's classifications that
         marked it ``(n_hosts,)``, that marked no host ``(n_sources,)``, and that marked the strongest
         position not kept as a host ``(n_sources,)`` — how close the race was.
+    level_correction : tuple or None
+        ``((a, b), (a, b))``: the project's own correction of the calibrated host and no-host levels,
+        σ(a + b·logit(level)), fitted on its gold-standard sources (:mod:`xid_app.calibration`).
     further_host_pending : numpy.ndarray or None
         ``(n_sources,)`` True where a position not kept as a host was marked together with the best host
         (a further host too few have marked yet), for methods that look for further hosts.
@@ -117,6 +120,7 @@ class Consensus:
     rival_support: np.ndarray | None = None
     host_odds: np.ndarray | None = None
     further_host_pending: np.ndarray | None = None
+    level_correction: tuple | None = None
 
     @property
     def host_level(self) -> np.ndarray:
@@ -709,7 +713,12 @@ def run_consensus(ann: Annotations, method: str = "xid", **params: float) -> Con
     unknown = set(params) - set(spec.params)
     if unknown:
         raise ValueError(f"unknown parameter(s) for {method!r}: {', '.join(sorted(unknown))}")
-    return spec.reduce(ann, **{**spec.defaults(), **params})
+    result = spec.reduce(ann, **{**spec.defaults(), **params})
+    if ann.gold is not None and result.host_support is not None:
+        from .calibration import corrected_by_gold  # calibration is built on this module's types
+
+        result = corrected_by_gold(result, ann.gold)
+    return result
 
 
 def subset(ann: Annotations, keep: np.ndarray) -> Annotations:
