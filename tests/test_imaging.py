@@ -113,3 +113,18 @@ def test_read_fits_layer_errors_name_the_file(tmp_path):
 
 def test_levels_with_a_background_offset():
     np.testing.assert_allclose(contour_levels(1.0, 50.0, floor_sigma=4, step=2, background=10.0), [14, 18, 26, 42])
+
+
+def test_a_display_render_is_contoured_from_its_own_range_not_a_noise_level():
+    """RGZ's 8-bit renders: a sigma-clipped spread of display values is no noise level (it drew ~2,000 noise
+    contours); their contours start at a few percent of the range above the clipped sky."""
+    from astropy.io import fits
+
+    from xid_app.demo import DEMO_DIR
+    from xid_app.imaging import contour_levels, contour_lines, is_display_render, render_noise
+
+    render = fits.getdata(DEMO_DIR / "rendered/ARG000180p_first_rgz_radio.wcs.fits").astype(float)
+    first = fits.getdata(DEMO_DIR / "first_wise/FIRSTJ151227.2+454026_8.fits").astype(float).squeeze()
+    assert is_display_render(render) and not is_display_render(first)
+    levels = contour_levels(render_noise(render), render.max(), floor_sigma=4.0)
+    assert len(contour_lines(render, levels).lines) < 100

@@ -88,6 +88,29 @@ def estimate_rms(data: np.ndarray) -> float:
     return estimate_noise(data)[1]
 
 
+def is_display_render(data: np.ndarray) -> bool:
+    """Whether an image is a display render (a JPG/PNG's 8-bit channels, e.g. RGZ's subject images) rather
+    than a measurement: whole numbers from 0, with a tenth or more of the pixels clipped to the lowest. Its
+    sigma-clipped spread is the faint emission's, not a noise level."""
+    finite = data[np.isfinite(data)]
+    if finite.size == 0:
+        return False
+    if finite.size > NOISE_SAMPLE:
+        finite = finite[:: finite.size // NOISE_SAMPLE]
+    low = float(finite.min())
+    return low >= 0 and bool(np.all(finite == np.round(finite))) and np.mean(finite == low) >= 0.1
+
+
+def render_noise(data: np.ndarray) -> float:
+    """A noise level for a display render, which has none of its own: its 95th percentile (nearly all sky:
+    the emission is a few percent of the pixels) over 2.5, so that a 4σ floor clears the render's noise
+    peaks (on RGZ's renders ~30 contour lines where a sigma-clipped spread drew ~1,000)."""
+    finite = data[np.isfinite(data)]
+    if finite.size > NOISE_SAMPLE:
+        finite = finite[:: finite.size // NOISE_SAMPLE]
+    return float(np.percentile(finite, 95)) / 2.5 if finite.size else float("nan")
+
+
 def contour_levels(rms: float, peak: float, *, floor_sigma: float = 4.0, step: float = 2**0.5,
                    max_levels: int = 12, background: float = 0.0) -> np.ndarray:
     """Geometric contour levels ``background + floor_sigma * rms * step**k`` below ``peak``.
@@ -204,7 +227,8 @@ class View:
     contour_band : str
         Its band ('' if none).
     rms : float
-        Noise of that radio layer (its units), NaN if none.
+        Noise of that radio layer (its units); NaN if none, or if it is a display render (its contours then
+        start at ``floor_sigma`` times :func:`render_noise`).
     pixel_scale_arcsec : float
         Background pixel size.
     north, east : numpy.ndarray
@@ -269,8 +293,12 @@ def compose_view(layers, display: Display = Display()) -> View:
     contours, band, rms = ContourSet([], np.empty(0)), "", float("nan")
     if contour_index is not None:
         r = layers[contour_index]
-        background_level, rms = estimate_noise(r.data)
-        levels = contour_levels(rms, float(np.nanmax(r.data)), floor_sigma=display.floor_sigma,
+        if is_display_render(r.data):  # no noise level of its own: one from its brightness (rms stays NaN)
+            background_level, noise = float(np.nanmin(r.data)), render_noise(r.data)
+        else:
+            background_level, rms = estimate_noise(r.data)
+            noise = rms
+        levels = contour_levels(noise, float(np.nanmax(r.data)), floor_sigma=display.floor_sigma,
                                 step=display.step, max_levels=display.max_levels, background=background_level)
         contours = contour_lines(r.data, levels)
         if contour_index != bg_index:

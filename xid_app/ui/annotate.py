@@ -16,7 +16,7 @@ from .controls import MAX_TYPED_ID_LENGTH, AnswerForm, ImageControls
 from .errors import SessionError
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
 from .messages import MessageBar, as_text
-from .overlays import answer_summary, component_ellipses
+from .overlays import answer_summary, component_ellipses, source_details
 from .session import AnnotationSession
 from .viewer import ZOOM_STEP, SkyImage
 
@@ -385,13 +385,7 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         src = v.source
         gold = ' <span class="xid-gold">gold</span>' if src.is_gold and s.expert else ""
         self.title.object = f"<h3>{as_text(src.source_id)}{gold}</h3>"
-        lines = [f"RA {src.ra:.5f}°, Dec {src.dec:+.5f}° (ICRS)"]
-        if v.view is not None:
-            lines.append(f'Image: <span class="xid-band">{as_text(v.view.background_band)}</span>')
-            if v.view.contour_band:
-                lines.append(f"Contours: {as_text(v.view.contour_band)} from {s.display.floor_sigma:g}σ "
-                             f"(rms {v.view.rms:.3g})")
-        self.details.object = "<br>".join(lines)
+        self.details.object = source_details(src, v.view, s.display.floor_sigma)
         self.marks_list.object = answer_summary(s.marks, s.grouping)
         self.form.show_grouping(s.grouping.in_field is not None)
         shown = [layer for layer in src.layers if layer.pk in v.shown_layer_pks]

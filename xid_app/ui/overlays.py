@@ -1,5 +1,5 @@
-"""What the page draws over the image and lists beside it for the answer being given: the field's
-components coloured by the source each is in, and the hosts marked, by source."""
+"""What the page draws over the image and lists beside it: the field's components coloured by the source
+each is in, the hosts marked, by source, and what is shown of the source."""
 
 from __future__ import annotations
 
@@ -46,3 +46,16 @@ def answer_summary(marks: list[Mark], grouping: ComponentGroups) -> str:
         items.append(f'<li class="xid-source-{number + 1}">Source {number + 1}{now}: {len(group)} component(s) '
                      f"{as_text(', '.join(group))}; host {'; '.join(hosts)}</li>")
     return text + f"<ul>{''.join(items)}</ul>"
+
+
+def source_details(source, view: View | None, floor: float) -> str:
+    """The source's position and what the image and contours show (HTML, user text escaped)."""
+    lines = [f"RA {source.ra:.5f}°, Dec {source.dec:+.5f}° (ICRS)"]
+    if view is not None:
+        lines.append(f'Image: <span class="xid-band">{as_text(view.background_band)}</span>')
+        if view.contour_band and np.isfinite(view.rms):
+            lines.append(f"Contours: {as_text(view.contour_band)} from {floor:g}σ (rms {view.rms:.3g})")
+        elif view.contour_band:  # a display render has no noise level: one is taken from its brightness
+            lines.append(f"Contours: {as_text(view.contour_band)} from {floor:g}σ of its display noise "
+                         f"(a rendered image, not flux)")
+    return "<br>".join(lines)

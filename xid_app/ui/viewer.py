@@ -12,11 +12,12 @@ import numpy as np
 import panel as pn
 from bokeh.events import RangesUpdate, Tap
 from bokeh.layouts import column
-from bokeh.models import ColumnDataSource, CustomJS, Div, Range1d
+from bokeh.models import ColumnDataSource, CustomJS, Div, LinearColorMapper, Range1d
 from bokeh.palettes import Greys256
 from bokeh.plotting import figure
 
-from ..imaging import View
+from ..coords import pixel_to_pixel
+from ..imaging import SCALE_BAR_ARCSEC, View
 
 FRAME_PX = 600
 CONTOUR_COLOUR = "#33ccff"
@@ -54,6 +55,25 @@ div.text = `RA ${ra.toFixed(5)}°  Dec ${dec >= 0 ? "+" : "−"}${Math.abs(dec).
 """
 
 
+# N/E arrows top right and a scale bar bottom left of whatever part of the field is in view: redrawn in the
+# browser whenever the view moves (zoom buttons, keys, wheel, pan), from the orientation sent with each source
+_ORIENTATION_JS = """
+const p = orientation.data;
+if (!p.north_x || p.north_x.length === 0) { return; }
+const w = x_range.end - x_range.start, h = y_range.end - y_range.start, side = Math.max(w, h);
+const L = 0.1 * side, cx = x_range.end - 0.17 * side, cy = y_range.end - 0.17 * side;
+const nx = p.north_x[0] * L, ny = p.north_y[0] * L, ex = p.east_x[0] * L, ey = p.east_y[0] * L;
+const target = 0.25 * w * p.scale[0];
+let bar = lengths[0];
+for (const length of lengths) { if (Math.abs(Math.log(length / target)) < Math.abs(Math.log(bar / target))) { bar = length; } }
+const px = bar / p.scale[0], x0 = x_range.start + 0.05 * side, y0 = y_range.start + 0.05 * side;
+arrows.data = {xs: [[cx, cx + nx], [cx, cx + ex], [x0, x0 + px]], ys: [[cy, cy + ny], [cy, cy + ey], [y0, y0]]};
+const label = bar >= 60 ? `${bar / 60}′` : `${bar}″`;
+labels.data = {x: [cx + 1.35 * nx, cx + 1.35 * ex, x0 + px / 2], y: [cy + 1.35 * ny, cy + 1.35 * ey, y0 + 0.035 * side],
+               text: ["N", "E", label]};
+"""
+
+
 class SkyImage(pn.viewable.Viewer):
     """Owns the Bokeh figure and its data sources; knows nothing about the database."""
 
@@ -76,11 +96,14 @@ class SkyImage(pn.viewable.Viewer):
         self.components = ColumnDataSource(dict(x=[], y=[], width=[], height=[], angle=[], colour=[]))
         self.arrows = ColumnDataSource(dict(xs=[], ys=[]))
         self.labels = ColumnDataSource(dict(x=[], y=[], text=[]))
-        self.wcs = ColumnDataSource(dict(ra0=[], dec0=[], x0=[], y0=[], a=[], b=[], c=[], d=[]))
+        self.orientation = ColumnDataSource(dict(north_x=[], north_y=[], east_x=[], east_y=[], scale=[]))
+        self.wcs = ColumnDataSource(dict(ra0=[], dec0=[], x0=[], y0=[], a=[], b=[], c=[], d=[]), name="xid-readout-wcs")
 
         fig = self.figure
-        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image, palette=IMAGE_PALETTE, level="image",
-                  name="xid-image")
+        # 0 is "no data" whatever the image holds: without fixed limits the faintest real pixel took its colour
+        colours = LinearColorMapper(palette=IMAGE_PALETTE, low=0, high=255)
+        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image, color_mapper=colours,
+                  level="image", name="xid-image")
         self.contour_glyph = fig.line(x="x", y="y", source=self.contours, line_color=CONTOUR_COLOUR,
                                       line_width=1.2, line_alpha=0.9, name="xid-contours")
         ellipse = dict(x="x", y="y", width="width", height="height", angle="angle", source=self.components,
@@ -93,9 +116,20 @@ class SkyImage(pn.viewable.Viewer):
                                        line_color=CROWD_COLOUR, line_width=2)
         fig.scatter(x="x", y="y", source=self.marks, marker="circle_cross", size=22,
                     fill_alpha=0.0, line_color=MARK_COLOUR, line_width=3)
-        fig.multi_line(xs="xs", ys="ys", source=self.arrows, line_color=OVERLAY_COLOUR, line_width=2)
-        fig.text(x="x", y="y", text="text", source=self.labels, text_color=OVERLAY_COLOUR,
-                 text_font_size="13px", text_align="center", text_baseline="middle")
+        # white over a dark halo: readable over a bright star as over black sky
+        fig.multi_line(xs="xs", ys="ys", source=self.arrows, line_color="black", line_width=5, line_alpha=0.6)
+        fig.multi_line(xs="xs", ys="ys", source=self.arrows, line_color=OVERLAY_COLOUR, line_width=2,
+                       name="xid-orientation")
+        fig.text(x="x", y="y", text="text", source=self.labels, text_color=OVERLAY_COLOUR, text_font_size="14px",
+                 text_font_style="bold", text_align="center", text_baseline="middle", text_outline_color="black",
+                 name="xid-orientation-labels")
+        follow = CustomJS(args=dict(x_range=self.x_range, y_range=self.y_range, orientation=self.orientation,
+                                    arrows=self.arrows, labels=self.labels, lengths=list(SCALE_BAR_ARCSEC)),
+                          code=_ORIENTATION_JS)
+        for model in (self.x_range, self.y_range):
+            model.js_on_change("start", follow)
+            model.js_on_change("end", follow)
+        self.orientation.js_on_change("data", follow)
         fig.on_event(Tap, lambda event: on_click(event.x, event.y))
         fig.on_event(RangesUpdate, self._on_ranges)
 
@@ -105,15 +139,21 @@ class SkyImage(pn.viewable.Viewer):
         self.layout = column(fig, self.readout)
         self._pane = pn.pane.Bokeh(self.layout)
         self.shape = (1, 1)
+        self._wcs = None
         self.zoom_history: list[tuple[float, float, float, float]] = []
         self._last_view: tuple[float, float, float, float] | None = None
 
     # --- drawing ---------------------------------------------------------------------------------
 
     def show(self, view: View, *, reset_zoom: bool = True) -> None:
-        """Draw a source's view; with ``reset_zoom`` show the whole field and forget zoom history."""
+        """Draw a source's view; with ``reset_zoom`` show the whole field and forget zoom history, else keep
+        the same patch of sky in view (another layer of the source may have another pixel grid)."""
         ny, nx = view.image.shape
+        previous_wcs, kept = self._wcs, None
+        if not reset_zoom and previous_wcs is not None and previous_wcs is not view.wcs:
+            kept = self._same_sky(previous_wcs, view.wcs)
         self.shape = (ny, nx)
+        self._wcs = view.wcs
         shown = self.image.data.get("image") or [None]
         if shown[0] is None or shown[0].shape != view.image.shape or not np.array_equal(shown[0], view.image):
             # only contours changed (a new floor, step or colour): the pixels are not sent again
@@ -125,9 +165,26 @@ class SkyImage(pn.viewable.Viewer):
         if reset_zoom:
             self.zoom_history.clear()
             self._set_view(self._full_view(), remember=False)
+        elif kept is not None:
+            self.zoom_history.clear()  # earlier views were in the other grid
+            self._set_view(kept, remember=False)
+
+    def _same_sky(self, from_wcs, to_wcs) -> tuple[float, float, float, float] | None:
+        """The current view's patch of sky in another pixel grid: its centre mapped across, its width scaled
+        by the ratio of the pixel sizes (a square view stays square)."""
+        x0, x1, y0, y1 = self.current_view()
+        try:
+            u, v = pixel_to_pixel(from_wcs, to_wcs, [(x0 + x1) / 2, x1], [(y0 + y1) / 2, (y0 + y1) / 2])
+        except Exception:  # a grid that cannot be mapped: the whole field, as for a new source
+            return None
+        half = float(np.hypot(u[1] - u[0], v[1] - v[0]))
+        if not (np.isfinite(u[0]) and np.isfinite(v[0]) and half > 0):
+            return None
+        return (float(u[0]) - half, float(u[0]) + half, float(v[0]) - half, float(v[0]) + half)
 
     def _draw_orientation(self, view: View) -> None:
-        """N/E arrows in the top-right corner, a scale bar bottom-left (both in image pixels)."""
+        """N/E arrows in the top-right corner, a scale bar bottom-left of the view: drawn here for the whole
+        field, and by the browser again whenever the view moves (:data:`_ORIENTATION_JS`)."""
         ny, nx = view.image.shape
         side = max(nx, ny)
         length = 0.1 * side
@@ -147,6 +204,9 @@ class SkyImage(pn.viewable.Viewer):
             y=[cy + 1.35 * ny_, cy + 1.35 * ey_, y0 + 0.035 * side],
             text=["N", "E", label],
         )
+        self.orientation.data = dict(north_x=[float(view.north[0])], north_y=[float(view.north[1])],
+                                     east_x=[float(view.east[0])], east_y=[float(view.east[1])],
+                                     scale=[float(view.pixel_scale_arcsec)])
 
     def show_marks(self, xs, ys) -> None:
         self.marks.data = dict(x=list(xs), y=list(ys))
