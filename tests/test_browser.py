@@ -206,7 +206,7 @@ def test_typed_match_id_position_and_bad_input(demo, page):
     shown = wait_for_source(page)
     with project.engine.connect() as conn:
         ra, dec = conn.execute(sa.select(Source.ra, Source.dec).where(Source.source_id == shown)).one()
-    box = page.get_by_placeholder("Write IDs here! (catalogue ID or RA Dec)")
+    box = page.get_by_placeholder("Catalogue ID, or RA Dec")
     image_before = canvas_box(page)
     box.fill("not a position")
     page.get_by_role("button", name="GO").click()
@@ -230,7 +230,7 @@ def test_typed_catalogue_id_and_snapping_on_an_rgz_source(demo, page):
     wait_for_source(page)
     # go to ARG000307k, whose host J100308.64+105048.6 is in the demo's AllWISE catalogue
     skip_to(page, "ARG000307k")
-    box = page.get_by_placeholder("Write IDs here! (catalogue ID or RA Dec)")
+    box = page.get_by_placeholder("Catalogue ID, or RA Dec")
     box.fill("J100308.64+105048.6")
     box.press("Enter")
     expect(page.locator(".xid-marks")).to_contain_text("J100308.64+105048.6")
@@ -360,7 +360,7 @@ def test_keyboard_shortcuts(demo, page):
     expect(title(page)).not_to_have_text(third)
     page.keyboard.press("i")
     page.keyboard.type("n")  # typed into the ID box, not taken as Next
-    expect(page.get_by_placeholder("Write IDs here! (catalogue ID or RA Dec)")).to_have_value("n")
+    expect(page.get_by_placeholder("Catalogue ID, or RA Dec")).to_have_value("n")
     answers = app_answers(project, user)
     assert [(a.source_id, a.no_host, a.artefact) for a in answers] == [(first, False, True), (third, True, False)]
 

@@ -6,19 +6,19 @@ from __future__ import annotations
 import uuid
 from typing import Callable
 
-import numpy as np
 import panel as pn
 
-from ..coords import sky_to_pixel
 from ..limits import USER_NAME
 from .actions import PageActions
 from .controls import MAX_TYPED_ID_LENGTH, AnswerForm, ImageControls
+from .drawing import PageDrawing
 from .errors import SessionError
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
-from .messages import MessageBar, as_text
-from .overlays import answer_summary, component_ellipses, source_details
+from .messages import MessageBar
 from .session import AnnotationSession
-from .viewer import ZOOM_STEP, SkyImage
+from .viewer import FRAME_PX, ZOOM_STEP, SkyImage
+
+MIN_FRAME_PX, MAX_FRAME_PX, PAGE_CHROME_PX = 420, 1100, 110  # chrome: header, RA/Dec readout, margins
 
 MARK_PICK_RADIUS_SCREEN_PX = 12
 # the Log out form's button, dressed as the page's own light buttons
@@ -28,7 +28,7 @@ LOGOUT_STYLE = ("form { margin: 0; } button { font: inherit; font-size: 13px; pa
 UI_KEYS = {"zoom_in", "zoom_out", "zoom_back", "zoom_reset", "next_layer", "help", "close_help"}  # no image read
 
 
-class AnnotationPage(PageActions, pn.viewable.Viewer):
+class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
     """One browser session's page.
 
     Parameters
@@ -89,8 +89,11 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         self._answered: set[str] = set()  # browser answer ids already handled in this page
 
         self._wire()
-        side = pn.Column(
-            self.title, self.details,
+        self.side = pn.Column(
+            self.messages, self.title, self.details,
+            pn.pane.HTML(
+                "Click the galaxy that hosts the radio emission (contours); click a mark again to remove it. "
+                "<b>Next</b> saves your answer; <kbd>?</kbd> lists the keys.", css_classes=["xid-help"], width=350),
             pn.Row(self.back, self.skip, self.next),
             pn.Row(self.randomise, self.no_host, self.clear),
             self.form.click_mode,
@@ -99,19 +102,14 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
             self.marks_list, self.form.flag_buttons, self.form.comment_box,
             pn.Row(self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset),
             self.controls,
-            width=350,
+            width=380, height=FRAME_PX + 30, scroll=True,
         )
         self.layout = pn.Column(
             pn.Row(pn.pane.HTML("<h2>XID · find the host galaxy</h2>", css_classes=["xid-brand"]),
                    pn.layout.HSpacer(), self.progress_text, self.who,
                    *([self.name_box, self.start] if ask_name else []), self.help_button, logout_pane,
                    sizing_mode="stretch_width"),
-            self.messages,
-            pn.Row(self.viewer, side),
-            pn.pane.HTML(
-                "Click the galaxy that hosts the radio emission (contours); click a mark again to remove it. "
-                "Mark several hosts if the field holds several radio sources. <b>Next</b> saves your answer. "
-                "Press <kbd>?</kbd> for keyboard shortcuts.", css_classes=["xid-help"]),
+            pn.Row(self.viewer, self.side),
             self.help, self.keys,
             css_classes=["xid-page"],
         )
@@ -146,6 +144,13 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
         self.form.param.watch(lambda *_: self.act(lambda: None, ui_only=True), "clicks")
         self.controls.param.watch(self._display_chosen, list(self.controls.DISPLAY))
         self.controls.param.watch(lambda *_: self.act(lambda: None, ui_only=True), [*self.controls.STYLE, "catalogue"])
+        self.keys.param.watch(lambda e: self._fit(*e.new) if len(e.new) == 2 else None, "viewport")
+
+    def _fit(self, width: float, height: float) -> None:
+        """Size the image to the window: as tall as it leaves room for, beside a 380 px column."""
+        side = int(max(MIN_FRAME_PX, min(MAX_FRAME_PX, height - PAGE_CHROME_PX, width - 380 - 40)))
+        self.viewer.set_frame(side)
+        self.side.height = side + 30
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.layout
@@ -320,74 +325,3 @@ class AnnotationPage(PageActions, pn.viewable.Viewer):
             self._after_reply(self.session.prefetch)
             if self.on_moved is not None:
                 self.on_moved()
-
-    # --- drawing ---------------------------------------------------------------------------------
-
-    def _draw(self, *, new_source: bool) -> None:
-        current = self.session.current
-        if current is not None and current.view is not None:
-            self.viewer.show(current.view, reset_zoom=new_source)
-        if current is not None and current.problems:
-            self.say("; ".join(current.problems), "danger")
-
-    def _overlay_points(self) -> None:
-        s, v = self.session, self.session.current
-        self.viewer.show_marks(*s.mark_pixels())
-        empty = (np.empty(0), np.empty(0))
-        if v is None or v.view is None:
-            self.viewer.show_catalogue(*empty)
-            self.viewer.show_crowd(*empty)
-            self.viewer.show_components(*empty, *empty, *empty)
-            return
-        self.viewer.show_components(*component_ellipses(s.grouping, v.view))
-        index = s.project.optical_catalogue(wait=False) if self.controls.catalogue else None  # None while loading
-        if index is not None:
-            ny, nx = v.view.image.shape
-            radius = 0.75 * max(nx, ny) * v.view.pixel_scale_arcsec
-            rows = index.cone(v.source.ra, v.source.dec, radius)
-            self.viewer.show_catalogue(*sky_to_pixel(v.view.wcs, index.ra[rows], index.dec[rows]))
-        else:
-            self.viewer.show_catalogue(*empty)
-        if s.expert:
-            crowd = s.project.crowd_marks(v.source.pk)
-            self.viewer.show_crowd(*(sky_to_pixel(v.view.wcs, *zip(*crowd)) if crowd else empty))
-
-    def _refresh(self, *, progress: bool = True) -> None:
-        """Bring the widgets up to date with the session; the progress line only when asked (it changes
-        when the source does, and costs queries)."""
-        s = self.session
-        self.viewer.style_contours(**self.controls.contour_style())
-        self._overlay_points()
-        if s.user_pk is None:
-            return
-        if self.name_box is not None:
-            self.name_box.visible = self.start.visible = False
-        self.who.object = f"<b>{as_text(s.user_name)}</b> · {s.role}"
-        if progress:
-            p = s.progress()
-            self.progress_text.object = (f"{p.done_by_user} of {p.total} done by you · team: "
-                                         f"{p.classified_by_anyone} classified · "
-                                         f"{p.total - p.done_by_user} left for you")
-        self._sync_widgets()
-
-    def _sync_widgets(self) -> None:
-        s, v = self.session, self.session.current
-        if self.keys.shown != s.submission_id:
-            self.keys.shown = s.submission_id  # the browser makes a new answer id
-        self.form.param.update(flags=sorted(s.flags), comment=s.comment)
-        if v is None:
-            self.title.object = ("<h3>No sources yet</h3>" if s.progress().total == 0
-                                 else "<h3>All sources done. Thank you!</h3>")
-            self.details.object = ("Ingest a source list first: <code>xid ingest sources.csv</code>"
-                                   if s.progress().total == 0 else "")
-            self.marks_list.object = ""
-            return
-        src = v.source
-        gold = ' <span class="xid-gold">gold</span>' if src.is_gold and s.expert else ""
-        self.title.object = f"<h3>{as_text(src.source_id)}{gold}</h3>"
-        self.details.object = source_details(src, v.view, s.display.floor_sigma)
-        self.marks_list.object = answer_summary(s.marks, s.grouping)
-        self.form.show_grouping(s.grouping.in_field is not None)
-        shown = [layer for layer in src.layers if layer.pk in v.shown_layer_pks]
-        self.controls.show_layers(shown, v.view.background_index if v.view is not None else None,
-                                  v.view.contour_index if v.view is not None else None)

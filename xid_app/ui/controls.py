@@ -45,18 +45,18 @@ class ImageControls(pn.viewable.Viewer):
         params.setdefault("step", min(STEPS, key=lambda k: abs(STEPS[k] - display.step)))
         super().__init__(**params)
         widget = pn.widgets
-        self._layer = widget.Select.from_param(self.param.background, options={}, width=150)
-        self._contour_layer = widget.Select.from_param(self.param.contours_from, options={}, width=150)
+        self._layer = widget.Select.from_param(self.param.background, options={}, width=200)
+        self._contour_layer = widget.Select.from_param(self.param.contours_from, options={}, width=180)
         self._card = pn.Card(
-            pn.Row(self._layer, widget.Select.from_param(self.param.interval, width=150)),
-            widget.RadioButtonGroup.from_param(self.param.stretch, width=310, color="default"),
+            pn.Row(self._layer, widget.Select.from_param(self.param.interval, width=120)),
+            widget.RadioButtonGroup.from_param(self.param.stretch, width=330, color="default"),
             pn.Row(widget.Checkbox.from_param(self.param.contours, width=100, css_classes=["xid-contours-on"]),
                    widget.Checkbox.from_param(self.param.catalogue, width=160, css_classes=["xid-catalogue-on"])),
-            pn.Row(self._contour_layer, widget.FloatSlider.from_param(self.param.floor_sigma, width=150)),
-            pn.Row(widget.Select.from_param(self.param.step, width=150),
-                   widget.FloatSlider.from_param(self.param.opacity, width=150)),
-            widget.ColorPicker.from_param(self.param.colour, width=80),
-            title="Image and contours", collapsed=False, width=340,
+            pn.Row(self._contour_layer, widget.FloatSlider.from_param(self.param.floor_sigma, width=145)),
+            pn.Row(widget.Select.from_param(self.param.step, width=120),
+                   widget.FloatSlider.from_param(self.param.opacity, width=120),
+                   widget.ColorPicker.from_param(self.param.colour, width=70)),
+            title="Image and contours", collapsed=False, width=360,
         )
 
     def display_change(self, name: str, value) -> dict:
@@ -112,7 +112,7 @@ class AnswerForm(param.Parameterized):
             self.param.comment, name="", placeholder="Comment (optional)", max_length=MAX_COMMENT_LENGTH,
             height=60, width=330)
         self.typed_box = widget.TextInput.from_param(
-            self.param.typed, name="", placeholder="Write IDs here! (catalogue ID or RA Dec)", width=240,
+            self.param.typed, name="", placeholder="Catalogue ID, or RA Dec", width=250,
             max_length=MAX_TYPED_ID_LENGTH)
         self.go = widget.Button(label="GO", color="primary", width=60)
         self.click_mode = widget.RadioButtonGroup.from_param(

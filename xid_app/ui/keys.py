@@ -55,6 +55,7 @@ class KeyShortcuts(JSComponent):
     shown = param.String(default="", doc="Server → browser: changes whenever a new answer is begun")
     answer_id = param.String(default="", doc="Browser → server: the browser's id for the answer on screen")
     answer_for = param.String(default="", doc="Browser → server: the ``shown`` value that id was made for")
+    viewport = param.List(default=[], doc="Browser → server: the window's inner [width, height] in CSS px")
 
     _esm = """
     export function render({ model }) {
@@ -83,7 +84,7 @@ class KeyShortcuts(JSComponent):
         }
         event.preventDefault();
         if (action === "focus_id") {  // focus is a browser matter: find the ID box through the shadow roots
-          const box = findDeep(document, 'input[placeholder^="Write IDs"]');
+          const box = findDeep(document, 'input[placeholder^="Catalogue ID"]');
           if (box) box.focus();
           return;
         }
@@ -100,6 +101,13 @@ class KeyShortcuts(JSComponent):
         }
         return null;
       };
+      // the page sizes the image to the window: tell the server the window's size, and again after a resize
+      let resizing = null;
+      const measure = () => { model.viewport = [window.innerWidth, window.innerHeight]; };
+      const onResize = () => { clearTimeout(resizing); resizing = setTimeout(measure, 250); };
+      measure();
+      window.addEventListener("resize", onResize);
+      model.on("remove", () => window.removeEventListener("resize", onResize));
       document.addEventListener("keydown", handler);
       model.on("remove", () => document.removeEventListener("keydown", handler));
       const el = document.createElement("span");

@@ -277,7 +277,13 @@ class SkyImage(pn.viewable.Viewer):
         return (x1 - x0) > 1.01 * (full[1] - full[0])
 
     def pixels_per_screen_px(self) -> float:
-        return (self.x_range.end - self.x_range.start) / FRAME_PX
+        return (self.x_range.end - self.x_range.start) / self.figure.width
+
+    def set_frame(self, side_px: int) -> None:
+        """Draw the view ``side_px`` screen pixels square (the page fits it to the window)."""
+        if self.figure.width != side_px:
+            self.figure.update(width=side_px, height=side_px)
+            self.readout.width = side_px
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._pane

@@ -1,0 +1,146 @@
+"""What a new user met on the annotation page (issue 15), checked in Debian's Chromium on the served demo."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from tests.browser import (
+    ARTIFACTS,
+    bokeh_model,
+    browser_page,
+    canvas_png,
+    log_in,
+    require_chromium,
+    served,
+    view_range,
+    wait_for_source,
+)
+from xid_app.config import Settings
+from xid_app.project import Project
+from xid_app.ui.viewer import NO_DATA_COLOUR
+
+pytestmark = pytest.mark.browser
+PASSWORD = "test-password"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """A served demo with its own data directory: (base url, Project on its database)."""
+    require_chromium()
+    data_dir = tmp_path_factory.mktemp("demo-page")
+    with served(["--demo"], data_dir, env={"XID_DATABASE_URL": ""}) as url:
+        yield url, Project(f"sqlite:///{data_dir / 'demo.sqlite'}", settings=Settings(data_dir=data_dir))
+
+
+@pytest.fixture
+def page():
+    with browser_page(1400, 900) as p:
+        yield p
+
+
+def start(page, demo, name: str) -> str:
+    url, project = demo
+    project.set_user(name, password=PASSWORD, role="annotator")
+    log_in(page, url, name, PASSWORD)
+    return wait_for_source(page)
+
+
+def title(page):
+    return page.locator(".xid-title h3").first
+
+
+def skip_to(page, source_id: str) -> None:
+    from playwright.sync_api import expect
+
+    for _ in range(30):
+        shown = title(page).inner_text()
+        if shown == source_id:
+            return
+        page.get_by_role("button", name="Skip").click()
+        expect(title(page)).not_to_have_text(shown)
+    raise AssertionError(f"never reached {source_id}")
+
+
+def until(check, timeout_s: float = 5.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"{what} never held"
+        time.sleep(0.1)
+
+
+def sky_at_view_centre(page) -> tuple[float, float]:
+    """RA, Dec (deg) at the centre of the view, from the local pixel → sky map the page was sent."""
+    x0, x1, y0, y1 = view_range(page)
+    w = bokeh_model(page, "xid-readout-wcs", "Object.fromEntries(Object.entries(m.data).map(([k, v]) => [k, v[0]]))")
+    dx, dy = (x0 + x1) / 2 - w["x0"], (y0 + y1) / 2 - w["y0"]
+    xi, eta = np.radians((w["a"] * dx + w["b"] * dy) / 3600), np.radians((w["c"] * dx + w["d"] * dy) / 3600)
+    ra0, dec0 = np.radians(w["ra0"]), np.radians(w["dec0"])
+    den = np.cos(dec0) - eta * np.sin(dec0)
+    return (float(np.degrees(ra0 + np.arctan2(xi, den))),
+            float(np.degrees(np.arctan2(np.sin(dec0) + eta * np.cos(dec0), np.hypot(xi, den)))))
+
+
+def test_faint_sky_is_grey_and_only_blank_pixels_take_the_no_data_colour(demo, page):
+    start(page, demo, "sky-grey")
+    skip_to(page, "ARG000307k")  # a FIRST image with no blank pixel
+    pixels = canvas_png(page)
+    navy = np.array([int(NO_DATA_COLOUR[i:i + 2], 16) for i in (1, 3, 5)], float)
+    share = float(np.mean(np.abs(pixels - navy).sum(axis=2) < 12))
+    page.screenshot(path=str(ARTIFACTS / "faint-sky.png"))
+    assert share < 0.001, f"{share:.1%} of the image in the no-data colour"
+
+
+def test_rendered_subjects_are_not_covered_in_noise_contours(demo, page):
+    from playwright.sync_api import expect
+
+    start(page, demo, "render-user")
+    skip_to(page, "ARG000180p")
+    expect(page.locator(".xid-details")).to_contain_text("display noise")
+    lines = bokeh_model(page, "xid-contours", "m.data_source.data.x.filter(v => Number.isNaN(v)).length + 1")
+    page.screenshot(path=str(ARTIFACTS / "rendered-subject.png"))
+    assert lines < 100  # ~1,000 noise contours before
+
+
+def test_north_east_arrows_and_scale_bar_stay_in_view_when_zoomed(demo, page):
+    start(page, demo, "arrows-user")
+
+    def labels_inside() -> bool:
+        x0, x1, y0, y1 = view_range(page)
+        data = bokeh_model(page, "xid-orientation-labels", "[m.data_source.data.x, m.data_source.data.y, m.data_source.data.text]")
+        return all(x0 < x < x1 and y0 < y < y1 for x, y in zip(data[0], data[1])) and data[2][:2] == ["N", "E"]
+
+    full = view_range(page)
+    page.get_by_role("button", name="Zoom in").click()
+    until(lambda: view_range(page)[1] - view_range(page)[0] < 0.6 * (full[1] - full[0]), what="zoomed in")
+    until(labels_inside, what="N, E and the scale bar inside the zoomed view")
+    page.keyboard.press("+")
+    until(lambda: view_range(page)[1] - view_range(page)[0] < 0.3 * (full[1] - full[0]), what="zoomed in by key")
+    until(labels_inside, what="N, E and the scale bar inside the view zoomed by key")
+    box = page.locator("canvas").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 3)
+    page.mouse.wheel(0, -300)
+    until(labels_inside, what="N, E and the scale bar inside the view zoomed by the wheel")
+    page.screenshot(path=str(ARTIFACTS / "zoomed-orientation.png"))
+
+
+def test_switching_the_image_layer_keeps_the_same_patch_of_sky(demo, page):
+    from playwright.sync_api import expect
+
+    start(page, demo, "layer-user")  # J151227+454026: WISE W1 over FIRST, different grids
+    page.get_by_role("button", name="Zoom in").click()
+    page.wait_for_timeout(500)
+    before = sky_at_view_centre(page)
+    width_before = np.diff(view_range(page)[:2])[0] * bokeh_model(page, "xid-readout-wcs", "Math.hypot(m.data.a[0], m.data.c[0])")
+    layer = page.locator("select").filter(has_text="(optical)")
+    radio = [o for o in layer.locator("option").all_inner_texts() if o.endswith("(radio)")][0]
+    layer.select_option(radio)
+    expect(page.locator(".xid-details")).to_contain_text(f"Image: {radio.removesuffix(' (radio)')}")
+    page.wait_for_timeout(500)
+    after = sky_at_view_centre(page)
+    width_after = np.diff(view_range(page)[:2])[0] * bokeh_model(page, "xid-readout-wcs", "Math.hypot(m.data.a[0], m.data.c[0])")
+    moved = np.hypot((after[0] - before[0]) * np.cos(np.radians(before[1])), after[1] - before[1]) * 3600
+    assert moved < 3.0, f"the view's centre moved {moved:.1f}″"
+    assert width_after == pytest.approx(width_before, rel=0.05)
