@@ -92,6 +92,22 @@ def pixel_to_pixel(from_wcs: WCS, to_wcs: WCS, x, y) -> tuple[np.ndarray, np.nda
     return np.asarray(u), np.asarray(v)
 
 
+def angular_separation_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
+    """Great-circle separation in arcsec (Vincenty's formula: exact from arcseconds to the antipode)."""
+    from astropy.coordinates import angular_separation
+
+    return np.degrees(angular_separation(*np.radians([ra1, dec1, ra2, dec2], dtype=float))) * 3600.0
+
+
+def format_angle(arcsec: float) -> str:
+    """An angle as a person reads it: 4.2″, 12.5′ or 81.0°."""
+    if arcsec >= 3600:
+        return f"{arcsec / 3600:.1f}°"
+    if arcsec >= 60:
+        return f"{arcsec / 60:.1f}′"
+    return f"{arcsec:.1f}″"
+
+
 def pixel_scale_arcsec(wcs: WCS) -> float:
     """Mean pixel side in arcsec."""
     return float(np.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix))) * 3600.0)

@@ -123,8 +123,8 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
     def _wire(self) -> None:
         s = self.session
         actions = {
-            self.next: self._next, self.no_host: self._no_host, self.back: s.back, self.skip: self._skip,
-            self.randomise: s.randomise, self.clear: self._clear, self.form.go: self._match,
+            self.next: self._next, self.no_host: self._no_host, self.back: self._back, self.skip: self._skip,
+            self.randomise: self._randomise, self.clear: self._clear, self.form.go: self._match,
             self.form.add_component: self._add_component, self.form.another_source: self._another_source,
             self.zoom_in: lambda: self.viewer.zoom(ZOOM_STEP), self.zoom_out: self._zoom_out,
             self.zoom_back: self._zoom_back, self.zoom_reset: self.viewer.zoom_reset,
@@ -143,7 +143,9 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
                               "comment")
         self.form.param.watch(lambda *_: self.act(lambda: None, ui_only=True), "clicks")
         self.controls.param.watch(self._display_chosen, list(self.controls.DISPLAY))
-        self.controls.param.watch(lambda *_: self.act(lambda: None, ui_only=True), [*self.controls.STYLE, "catalogue"])
+        self.controls.param.watch(lambda *_: self.act(lambda: None, ui_only=True), list(self.controls.STYLE))
+        self.controls.param.watch(lambda e: self.act(self._catalogue_shown if e.new else lambda: None, ui_only=True),
+                                  "catalogue")
         self.keys.param.watch(lambda e: self._fit(*e.new) if len(e.new) == 2 else None, "viewport")
 
     def _fit(self, width: float, height: float) -> None:
@@ -169,7 +171,6 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
     def press(self, action: str) -> None:
         """Do what a key does: ``action`` as named in :data:`~xid_app.ui.keys.SHORTCUTS` (e.g. "next", "skip",
         "no_host", "flag_blend", "zoom_in")."""
-        s = self.session
         toggles = {"toggle_contours": "contours", "toggle_catalogue": "catalogue"}
         if action in toggles:
             setattr(self.controls, toggles[action], not getattr(self.controls, toggles[action]))
@@ -181,7 +182,7 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
             self.form.clicks = "host" if self.form.clicks == "components" else "components"
             return
         simple = {
-            "next": self._next, "back": s.back, "skip": self._skip, "randomise": s.randomise,
+            "next": self._next, "back": self._back, "skip": self._skip, "randomise": self._randomise,
             "no_host": self._no_host, "clear": self._clear, "add_component": self._add_component,
             "remove_component": lambda: self._add_component(False), "another_source": self._another_source,
             "zoom_in": lambda: self.viewer.zoom(ZOOM_STEP),
@@ -223,12 +224,13 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
         self._answer_once(self._save_and_advance)
 
     def _save_and_advance(self) -> None:
-        name = self._source_name()
+        name, kept = self._source_name(), self.session.unchanged()
         saved = self.session.submit()
         feedback = self.session.gold_feedback() if saved else None
         self.session.advance()
-        text = f"Saved your answer for {name}." if saved else f"Skipped {name}: nothing marked." if name else ""
-        self.say(f"{text} {feedback}" if feedback else text, "success" if saved else "info")
+        text = (f"Saved your answer for {name}." if saved else f"Kept your answer for {name} (unchanged)." if kept
+                else f"Skipped {name}: nothing marked." if name else "")
+        self.say(f"{text} {feedback}" if feedback else text, "success" if saved or kept else "info")
 
     def _no_host(self) -> None:
         self._answer_once(self._save_no_host_and_advance)
@@ -243,8 +245,22 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
 
     def _skip(self) -> None:
         name = self._source_name()
+        if not name:
+            raise SessionError("no source to skip: there are none left for you")
         self.session.skip()
         self.say(f"Skipped {name}.")
+
+    def _back(self) -> None:
+        self.session.back()
+        name, s = self._source_name(), self.session
+        mine = ("your answer: no host" if s.answered_no_host else "your answer is shown" if s.loaded_answer
+                else "you had not answered it")
+        self.say(f"Back to {name}: {mine}. Change it and press Next, or press Next to keep it.", "info")
+
+    def _randomise(self) -> None:
+        self.session.randomise()
+        name = self._source_name()
+        self.say(f"A random source: {name}." if name else "No sources left for you.", "info")
 
     def _match(self) -> None:
         text = self.form.typed
@@ -276,8 +292,9 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
     def _set_flags(self, flags) -> None:
         newly_too_small = "too_zoomed_in" in set(flags) - self.session.flags
         self.session.set_flags(flags)
-        if newly_too_small:
-            self._widen()
+        if newly_too_small and not self._widen():
+            self.say("Flagged 'too zoomed in': this source's images are fixed cutouts, so no wider field can be "
+                     "shown; the admins will see the flag.", "info")
 
     def _widen(self) -> bool:
         """Cut a wider field where the source's layers come from mosaics; say what happened."""
@@ -286,6 +303,14 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
             self.say(f"Showing a field {scale:g}× as wide, cut from the mosaic.", "info")
             return True
         return False
+
+    def _catalogue_shown(self) -> None:
+        """Say so when showing the catalogue shows nothing."""
+        catalogue = self.session.project.optical_catalogue(wait=False)
+        if catalogue is not None and not len(catalogue):
+            self.say("No optical/IR catalogue is ingested (xid ingest-catalogue), so there are no objects to show.")
+        elif catalogue is not None and self.session.current is not None and not len(self._catalogue_rows(catalogue)):
+            self.say("No catalogue objects in this field.")
 
     def _zoom_out(self) -> None:
         self.viewer.zoom(1 / ZOOM_STEP)
@@ -305,7 +330,16 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
         if self.form.clicks == "components" and self.session.grouping.in_field is not None:
             self.act(lambda: self.session.click_component(x, y, pick_radius_px=pick))
         else:
-            self.act(lambda: self.session.click(x, y, pick_radius_px=pick))
+            self.act(lambda: self._click(x, y, pick))
+
+    def _click(self, x: float, y: float, pick: float) -> None:
+        mark = self.session.click(x, y, pick_radius_px=pick)
+        if mark is None:
+            self.say("Removed that mark.", "info")
+        elif mark.catalogue_id:
+            self.say(f"Marked catalogue object {mark.catalogue_id} (your click snapped to it).", "success")
+        else:
+            self.say(f"Marked a host at RA {mark.ra:.5f}°, Dec {mark.dec:+.5f}°.", "success")
 
     def _state(self) -> tuple:
         current = self.session.current
@@ -319,6 +353,8 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
             self._draw(new_source=True)
         if after[0] != before[0] and not self._said:  # a confirmation belongs to the source it was about
             self._message_shown = ("", "info")
+        if after[0] != before[0]:
+            self.form.typed = ""  # text typed for one source (a failed ID, say) is not for the next
         self._show_message()
         self._refresh(progress=after[0] != before[0])
         if after[0] != before[0]:

@@ -19,6 +19,8 @@ class PageDrawing:
         current = self.session.current
         if current is not None and current.view is not None:
             self.viewer.show(current.view, reset_zoom=new_source)
+        elif current is None:
+            self.viewer.hide()
         if current is not None and current.problems:
             self.say("; ".join(current.problems), "danger")
 
@@ -34,15 +36,21 @@ class PageDrawing:
         self.viewer.show_components(*component_ellipses(s.grouping, v.view))
         index = s.project.optical_catalogue(wait=False) if self.controls.catalogue else None  # None while loading
         if index is not None:
-            ny, nx = v.view.image.shape
-            radius = 0.75 * max(nx, ny) * v.view.pixel_scale_arcsec
-            rows = index.cone(v.source.ra, v.source.dec, radius)
+            rows = self._catalogue_rows(index)
             self.viewer.show_catalogue(*sky_to_pixel(v.view.wcs, index.ra[rows], index.dec[rows]))
         else:
             self.viewer.show_catalogue(*empty)
         if s.expert:
             crowd = s.project.crowd_marks(v.source.pk)
             self.viewer.show_crowd(*(sky_to_pixel(v.view.wcs, *zip(*crowd)) if crowd else empty))
+
+    def _catalogue_rows(self, index) -> np.ndarray:
+        """Rows of the optical/IR catalogue over the current field."""
+        v = self.session.current
+        if v is None or v.view is None:
+            return np.empty(0, dtype=int)
+        radius = 0.75 * max(v.view.image.shape) * v.view.pixel_scale_arcsec
+        return index.cone(v.source.ra, v.source.dec, radius)
 
     def _refresh(self, *, progress: bool = True) -> None:
         """Bring the widgets up to date with the session; the progress line only when asked (it changes

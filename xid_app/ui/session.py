@@ -14,11 +14,18 @@ from ..answers import FLAGS, InvalidSubmission, Mark, comment_problem
 from ..assignment import Progress
 from ..auth import ActiveLogin, LoginEnded
 from ..components import FieldComponents
-from ..coords import parse_position, pixel_to_sky, sky_to_pixel, tangent_offsets_arcsec
+from ..coords import (
+    angular_separation_arcsec,
+    format_angle,
+    parse_position,
+    pixel_to_sky,
+    sky_to_pixel,
+)
 from ..imaging import Display
 from ..project import Project, SourceView
 from ..sky_index import Match
 from .errors import SessionError
+from .gold import compare_with_gold
 from .grouping import ComponentGroups, compare_groups
 
 _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-prefetch")
@@ -259,8 +266,8 @@ class AnnotationSession:
         x, y = (float(v) for v in sky_to_pixel(view.wcs, found.ra, found.dec))
         ny, nx = view.image.shape
         if not (-0.5 <= x <= nx - 0.5 and -0.5 <= y <= ny - 0.5):
-            xi, eta = tangent_offsets_arcsec(found.ra, found.dec, self.current.source.ra, self.current.source.dec)
-            raise SessionError(f"{text.strip()!r} lies outside this field, {np.hypot(xi, eta) / 60:.1f}′ from the source")
+            away = angular_separation_arcsec(found.ra, found.dec, self.current.source.ra, self.current.source.dec)
+            raise SessionError(f"{text.strip()!r} lies outside this field, {format_angle(away)} from the source")
         mark = Mark(float(found.ra), float(found.dec), self.current.background_layer_pk, x, y,
                     catalogue_id=str(found.object_id) or None, group=self.grouping.active)
         self.marks.append(mark)
@@ -318,6 +325,15 @@ class AnnotationSession:
         marks = () if no_host else tuple(sorted((round(m.ra, 7), round(m.dec, 7), m.group) for m in marks))
         return (no_host, marks, tuple(map(tuple, groups)), tuple(sorted(self.flags)), self.comment)
 
+    @property
+    def answered_no_host(self) -> bool:
+        """Whether the answer on screen is this user's stored "no host" (shown on Back)."""
+        return bool(self.loaded_answer) and self.loaded_answer[0] and not self.marks
+
+    def unchanged(self, *, no_host: bool = False) -> bool:
+        """Whether submitting now would store what is stored already (Back, then Next without a change)."""
+        return bool(self.loaded_answer) and self._answer_key(no_host or self.answered_no_host) == self.loaded_answer
+
     def submit(self, *, no_host: bool = False) -> bool:
         """Store the current answer once (a replay of the same submission lands once); ``False`` if there
         was nothing new to store. An unchanged answer makes no new revision."""
@@ -373,27 +389,3 @@ class AnnotationSession:
         self._require_user()
         if self.current is None or self.current.view is None:
             raise SessionError("no image to annotate here: press Next")
-
-
-def compare_with_gold(expert: list[Mark], expert_no_host: bool, mine: list[Mark], my_no_host: bool,
-                      radius_arcsec: float) -> str:
-    """A sentence telling an annotator how their answer compares with the expert's."""
-    if not expert:
-        return ("Gold check: the expert also saw no host. ✔" if my_no_host or not mine
-                else f"Gold check: the expert saw no host here; you marked {len(mine)}.")
-    if not mine:
-        return f"Gold check: the expert marked {len(expert)} host(s); you marked none."
-    found, offsets = 0, []
-    for e in expert:
-        xi, eta = tangent_offsets_arcsec([m.ra for m in mine], [m.dec for m in mine], e.ra, e.dec)
-        d = float(np.min(np.hypot(xi, eta)))
-        if d <= radius_arcsec:
-            found += 1
-            offsets.append(d)
-    extra = max(len(mine) - found, 0)
-    text = f"Gold check: you found {found} of the expert's {len(expert)} host(s)"
-    if offsets:
-        text += f" (within {max(offsets):.1f}″)"
-    if extra:
-        text += f"; {extra} of your marks match no expert host"
-    return text + (". ✔" if found == len(expert) and not extra else ".")

@@ -148,6 +148,7 @@ class SkyImage(pn.viewable.Viewer):
     def show(self, view: View, *, reset_zoom: bool = True) -> None:
         """Draw a source's view; with ``reset_zoom`` show the whole field and forget zoom history, else keep
         the same patch of sky in view (another layer of the source may have another pixel grid)."""
+        self._pane.visible = True
         ny, nx = view.image.shape
         previous_wcs, kept = self._wcs, None
         if not reset_zoom and previous_wcs is not None and previous_wcs is not view.wcs:
@@ -168,6 +169,10 @@ class SkyImage(pn.viewable.Viewer):
         elif kept is not None:
             self.zoom_history.clear()  # earlier views were in the other grid
             self._set_view(kept, remember=False)
+
+    def hide(self) -> None:
+        """No source to show (the queue is done, or an expert has not opened one): no stale image, no canvas."""
+        self._pane.visible = False
 
     def _same_sky(self, from_wcs, to_wcs) -> tuple[float, float, float, float] | None:
         """The current view's patch of sky in another pixel grid: its centre mapped across, its width scaled
