@@ -144,3 +144,88 @@ def test_switching_the_image_layer_keeps_the_same_patch_of_sky(demo, page):
     moved = np.hypot((after[0] - before[0]) * np.cos(np.radians(before[1])), after[1] - before[1]) * 3600
     assert moved < 3.0, f"the view's centre moved {moved:.1f}″"
     assert width_after == pytest.approx(width_before, rel=0.05)
+
+
+def message(page):
+    return page.locator(".xid-message").first
+
+
+def test_back_to_a_no_host_answer_shows_it_and_next_keeps_it(demo, page):
+    from playwright.sync_api import expect
+
+    first = start(page, demo, "back-user")
+    page.get_by_role("button", name="No host").click()
+    expect(title(page)).not_to_have_text(first)
+    page.get_by_role("button", name="◀ Back").click()
+    expect(title(page)).to_have_text(first)
+    expect(message(page)).to_contain_text("your answer: no host")
+    expect(page.locator(".xid-marks")).to_contain_text("no host")
+    page.get_by_role("button", name="Next ▶").click()
+    expect(message(page)).to_contain_text(f"Kept your answer for {first} (unchanged)")
+
+
+def test_a_reload_mid_answer_brings_back_the_source_marks_flags_and_comment(demo, page):
+    from playwright.sync_api import expect
+
+    url, _ = demo
+    first = start(page, demo, "reload-user")
+    box = page.locator("canvas").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.45)
+    expect(message(page)).to_contain_text("Marked")
+    page.get_by_role("button", name="Blend").click()
+    page.get_by_placeholder("Comment (optional)").fill("two galaxies, left one brighter")
+    page.get_by_placeholder("Comment (optional)").blur()
+    page.wait_for_timeout(800)
+    page.reload()
+    assert wait_for_source(page) == first
+    expect(message(page)).to_contain_text("Brought back your unsaved answer")
+    expect(page.locator(".xid-marks")).to_contain_text("1")
+    expect(page.get_by_placeholder("Comment (optional)")).to_have_value("two galaxies, left one brighter")
+    page.get_by_role("button", name="Next ▶").click()
+    expect(message(page)).to_contain_text(f"Saved your answer for {first}")
+
+
+def test_messages_say_what_happened(demo, page):
+    from playwright.sync_api import expect
+
+    first = start(page, demo, "messages-user")
+    box = page.get_by_placeholder("Catalogue ID, or RA Dec")
+    box.fill("228.1 -36")  # 81.7° south of the source
+    page.get_by_role("button", name="GO").click()
+    expect(message(page)).to_contain_text("81.7° from the source")
+    assert box.input_value() == "228.1 -36"  # kept while on this source, to be corrected
+    page.keyboard.press("Escape")
+    page.keyboard.press("s")  # skip by key
+    expect(message(page)).to_contain_text(f"Skipped {first}")
+    expect(box).to_have_value("")  # not carried onto the next source
+    second = title(page).inner_text()
+    page.keyboard.press("b")  # back by key
+    expect(message(page)).to_contain_text(f"Back to {first}")
+    page.get_by_role("button", name="Randomiser").click()
+    expect(message(page)).to_contain_text("A random source")
+    assert second
+
+
+def test_controls_that_can_do_nothing_say_why(demo, page):
+    from playwright.sync_api import expect
+
+    start(page, demo, "silent-user")  # J151227+454026: fixed FITS cutouts, no catalogue objects there
+    page.locator(".xid-catalogue-on input").check()
+    expect(message(page)).to_contain_text("No catalogue objects in this field")
+    page.get_by_role("button", name="Too zoomed in").click()
+    expect(message(page)).to_contain_text("fixed cutouts")
+
+
+def test_no_page_fetches_anything_from_outside_the_server(demo, page):
+    url, project = demo
+    project.set_user("offline-admin", password=PASSWORD, role="admin")
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    log_in(page, url, "offline-admin", PASSWORD)
+    page.wait_for_timeout(3000)
+    page.goto(url + "/admin")
+    page.wait_for_timeout(3000)
+    page.goto(url + "/logout")
+    page.wait_for_timeout(1000)
+    outside = {u for u in asked if not u.startswith((url, "data:", "blob:"))}
+    assert asked and not outside, outside

@@ -11,6 +11,7 @@ import panel as pn
 from ..limits import USER_NAME
 from .actions import PageActions
 from .controls import MAX_TYPED_ID_LENGTH, AnswerForm, ImageControls
+from .drafts import keep_draft, resume_or_advance
 from .drawing import PageDrawing
 from .errors import SessionError
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
@@ -114,7 +115,7 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
             css_classes=["xid-page"],
         )
         if session.user_pk is not None and not session.expert:  # an expert opens sources from the queue
-            self.act(session.advance)
+            self.act(self._resume)
         else:
             self._refresh()
 
@@ -250,6 +251,11 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
         self.session.skip()
         self.say(f"Skipped {name}.")
 
+    def _resume(self) -> None:
+        if resume_or_advance(self.session):
+            self.say(f"Brought back your unsaved answer on {self._source_name()} (the page was reloaded): "
+                     "press Next to save it.", "info")
+
     def _back(self) -> None:
         self.session.back()
         name, s = self._source_name(), self.session
@@ -355,6 +361,7 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
             self._message_shown = ("", "info")
         if after[0] != before[0]:
             self.form.typed = ""  # text typed for one source (a failed ID, say) is not for the next
+        keep_draft(self.session)
         self._show_message()
         self._refresh(progress=after[0] != before[0])
         if after[0] != before[0]:

@@ -86,7 +86,8 @@ class PageDrawing:
         gold = ' <span class="xid-gold">gold</span>' if src.is_gold and s.expert else ""
         self.title.object = f"<h3>{as_text(src.source_id)}{gold}</h3>"
         self.details.object = source_details(src, v.view, s.display.floor_sigma)
-        self.marks_list.object = answer_summary(s.marks, s.grouping)
+        self.marks_list.object = ("Your saved answer: <b>no host</b>" if s.answered_no_host
+                                  else answer_summary(s.marks, s.grouping))
         self.form.show_grouping(s.grouping.in_field is not None)
         shown = [layer for layer in src.layers if layer.pk in v.shown_layer_pks]
         self.controls.show_layers(shown, v.view.background_index if v.view is not None else None,
