@@ -138,10 +138,13 @@ def test_annotator_cannot_open_admin_page_or_download(demo, page):
     log_in(page, url, new_user(project, "roles-ann"), PASSWORD)
     wait_for_source(page)
     page.goto(url + "/admin")
-    expect(page.locator("body")).to_contain_text("not authorized", ignore_case=True, timeout=10_000)
+    expect(page.locator("body")).to_contain_text("This page is for admins", timeout=10_000)
     body = page.content()  # the page is drawn (the refusal is on it): nothing else of the admin's is
     assert "Catalogue .fits" not in body and "Expert queue" not in body
     assert page.get_by_text("Catalogue .fits").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "admin-refused.png"))
+    page.get_by_role("link", name="Back to the annotation page").click()  # a way back, not a dead end
+    wait_for_source(page)
 
 
 # --- marking hosts --------------------------------------------------------------------------------

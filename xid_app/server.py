@@ -15,7 +15,8 @@ from .auth import ActiveLogin
 from .project import Project
 from .resources import static_dir
 from .ui.admin import AdminPage
-from .ui.annotate import AnnotationPage
+from .ui.annotate import LOGOUT_STYLE, AnnotationPage
+from .ui.messages import as_text
 from .ui.session import AnnotationSession
 from .webauth import LOGOUT_URL, ClosedRoute, Logins
 
@@ -64,8 +65,13 @@ def create_admin(project: Project, logins: Logins | None) -> pn.viewable.Viewabl
             "`xid serve`.", alert_type="warning")))
     login = _page_login(logins)
     if login.role != "admin":
-        return _styled(pn.Column(pn.pane.Alert("You are not authorized to open this page: it is for admins only.",
-                                               alert_type="danger", css_classes=["xid-forbidden"])))
+        return _styled(pn.Column(
+            pn.pane.HTML("<h2>XID · admin</h2>", css_classes=["xid-brand"]),
+            pn.pane.Alert(f"This page is for admins, and {as_text(login.user_name)} is an annotator. Ask an admin "
+                          "of your team if you need it.", alert_type="warning", css_classes=["xid-forbidden"]),
+            pn.Row(pn.pane.HTML('<a href="./" class="xid-home">Back to the annotation page</a>', align="center"),
+                   pn.pane.HTML(logout_form(logins, login), stylesheets=[LOGOUT_STYLE], align="center")),
+            css_classes=["xid-page"]))
     return _styled(AdminPage(project, login=login, logout=logout_form(logins, login)).layout)
 
 
