@@ -229,3 +229,38 @@ def test_no_page_fetches_anything_from_outside_the_server(demo, page):
     page.wait_for_timeout(1000)
     outside = {u for u in asked if not u.startswith((url, "data:", "blob:"))}
     assert asked and not outside, outside
+
+
+def test_the_expert_queue_is_a_pane_of_its_own_with_the_crowds_comments_and_gold_ticked_before_saving(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    flagged = start(page, demo, "commenter")
+    page.get_by_role("button", name="Artefact").click()
+    page.get_by_placeholder("Comment (optional)").fill("a sidelobe of the bright source to the north")
+    page.get_by_placeholder("Comment (optional)").blur()
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Next ▶").click()
+    expect(message(page)).to_contain_text(f"Saved your answer for {flagged}")
+    page.goto(url + "/logout")
+    page.get_by_role("button", name="Log out").click()
+
+    project.set_user("decider", password=PASSWORD, role="admin")
+    log_in(page, url, "decider", PASSWORD, path="/admin")
+    page.locator(".bk-tab").filter(has_text="Expert queue").click()
+    expect(page.locator(".xid-queue-table")).to_contain_text(flagged)
+    assert page.get_by_text("find the host galaxy").count() == 0  # not the whole annotation page again
+    assert not page.get_by_role("button", name="Skip").is_visible()
+    assert not page.get_by_role("button", name="Randomiser").is_visible()
+    assert not page.locator("canvas").first.is_visible()  # no blank black canvas before a source is open
+    page.locator("select").filter(has_text=flagged).select_option(flagged)
+    page.get_by_role("button", name="Open").click()
+    expect(title(page)).to_contain_text(flagged)
+    expect(page.locator(".xid-crowd-notes")).to_contain_text("a sidelobe of the bright source to the north")
+    page.locator(".xid-gold-on input").check()  # before any expert answer: remembered, not refused
+    expect(message(page)).to_contain_text("becomes gold once you save your answer")
+    page.screenshot(path=str(ARTIFACTS / "expert-queue.png"))
+    page.get_by_role("button", name="No host").click()
+    expect(message(page)).to_contain_text("now gold")
+    row = next(q for q in project.expert_queue() if q.source_id == flagged)
+    assert row.decided and row.is_gold

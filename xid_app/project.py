@@ -281,10 +281,10 @@ class Project:
         with self.session() as session:
             return classifications.expert_queue(session)
 
-    def crowd_marks(self, source_pk: int) -> list[tuple[float, float]]:
-        """The crowd's current marks on a source (RA, Dec), for the expert."""
+    def crowd_answers(self, source_pk: int) -> classifications.CrowdAnswers:
+        """The crowd's current marks (RA, Dec) and comments on a source, for the expert."""
         with self.session() as session:
-            return classifications.crowd_marks(session, source_pk=source_pk)
+            return classifications.crowd_answers(session, source_pk=source_pk)
 
     def set_gold(self, source_pk: int, gold: bool) -> None:
         """Make a decided source gold (annotators are scored against its expert answer), or not.

@@ -19,6 +19,7 @@ from .models import (
     Component,
     HostMark,
     Source,
+    User,
 )
 from .users import get_or_create_user
 
@@ -244,13 +245,26 @@ def expert_queue(session: Session) -> list[QueueRow]:
             for pk, sid, n, a, b, z, decided, gold in rows]
 
 
-def crowd_marks(session: Session, *, source_pk: int) -> list[tuple[float, float]]:
-    """Every host position the crowd marked on a source (latest answer per annotator)."""
+@dataclass(frozen=True)
+class CrowdAnswers:
+    """What the crowd answered on one source (latest answer per annotator), for the expert."""
+
+    marks: list[tuple[float, float]]  # every host position marked (RA, Dec)
+    comments: list[tuple[str, str]]  # (annotator, comment) where one was written
+
+
+def crowd_answers(session: Session, *, source_pk: int) -> CrowdAnswers:
+    """The crowd's current marks and comments on a source."""
     latest = (
         select(func.max(Classification.id).label("id"))
         .where(Classification.source_pk == source_pk, CROWD)
         .group_by(Classification.user_pk)
         .subquery()
     )
-    return [tuple(r) for r in session.execute(
+    marks = [tuple(r) for r in session.execute(
         select(HostMark.ra, HostMark.dec).join(latest, latest.c.id == HostMark.classification_pk))]
+    comments = [tuple(r) for r in session.execute(
+        select(User.name, Classification.comment).join(latest, latest.c.id == Classification.id)
+        .join(User, User.id == Classification.user_pk).where(Classification.comment != "")
+        .order_by(Classification.id))]
+    return CrowdAnswers(marks, comments)

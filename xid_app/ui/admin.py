@@ -40,6 +40,7 @@ class AdminPage(pn.viewable.Viewer):
         self.project = project
         self.session = AnnotationSession(project, expert=True)
         self.session.attach_login(login)
+        self._gold_pending: set[int] = set()
         # after the expert saves (Next / No host) and moves on, the tables change
         self.annotator = AnnotationPage(self.session, ask_name=False, on_moved=lambda: self._guarded(self.refresh))
         self.annotator.title.object = "<h3>Choose a source from the queue</h3>"
@@ -125,6 +126,10 @@ class AdminPage(pn.viewable.Viewer):
             columns=["source", "answers", "artefact", "blend", "too zoomed in", "decided", "gold"],
         )
         self.pick.options = {q.source_id: q.source_pk for q in queue}
+        current = self.session.current
+        if current is not None and current.source.pk in self.pick.options.values():
+            self.pick.value = current.source.pk  # the source on screen, after Next moved on too
+        self._gold_when_decided()
         active = sum(s.sources_done > 0 for s in stats)
         self.summary.object = (f"{len(stats)} users, {active} with answers; "
                                f"{sum(s.sources_done for s in stats)} source answers in all; "
@@ -152,13 +157,27 @@ class AdminPage(pn.viewable.Viewer):
     def _set_gold(self, event) -> None:
         current = self.session.current
         if current is None or event.new == current.source.is_gold:
+            self._gold_pending.discard(current.source.pk if current is not None else None)
             return
         try:
             self.project.set_gold(current.source.pk, event.new)
             said = f"{current.source.source_id} is {'now' if event.new else 'no longer'} gold."
             self.annotator.act(lambda: self.session.show(current.source.pk),
                                 then=lambda: self.annotator.say(said, "success"))
-        except InvalidSubmission as exc:
-            self.annotator.say(str(exc), "warning")
-            self.gold.value = False
+        except InvalidSubmission:
+            # no expert answer yet: the source becomes gold as soon as one is saved, without reopening it
+            self._gold_pending.add(current.source.pk)
+            self.annotator.say(f"{current.source.source_id} becomes gold once you save your answer "
+                               "(Next or No host).", "info")
+            return
         self.refresh()
+
+    def _gold_when_decided(self) -> None:
+        """Make gold the sources ticked before their expert answer was saved, now that it is."""
+        for source_pk in sorted(self._gold_pending):
+            try:
+                self.project.set_gold(source_pk, True)
+            except InvalidSubmission:
+                continue  # not decided yet
+            self._gold_pending.discard(source_pk)
+            self.annotator.say("Saved your answer; the source is now gold.", "success")

@@ -82,6 +82,7 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
         self.title = pn.pane.HTML("<h3>Enter your name to start</h3>", css_classes=["xid-title"])
         self.details = pn.pane.HTML("", css_classes=["xid-details"])
         self.marks_list = pn.pane.HTML("", css_classes=["xid-marks"])
+        self.crowd_notes = pn.pane.HTML("", css_classes=["xid-crowd-notes"], visible=session.expert, width=350)
         self.messages = MessageBar()
         self.progress_text = pn.pane.HTML("", css_classes=["xid-progress"])
         self.help = pn.Modal(pn.pane.Markdown("### Keyboard shortcuts\n" + help_markdown(), css_classes=["xid-help-keys"]),
@@ -100,16 +101,22 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
             self.form.click_mode,
             pn.Row(self.form.add_component, self.form.another_source),
             pn.Row(self.form.typed_box, self.form.go),
-            self.marks_list, self.form.flag_buttons, self.form.comment_box,
+            self.marks_list, self.crowd_notes, self.form.flag_buttons, self.form.comment_box,
             pn.Row(self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset),
             self.controls,
             width=380, height=FRAME_PX + 30, scroll=True,
         )
+        header = pn.Row(pn.pane.HTML("<h2>XID · find the host galaxy</h2>", css_classes=["xid-brand"]),
+                        pn.layout.HSpacer(), self.progress_text, self.who,
+                        *([self.name_box, self.start] if ask_name else []), self.help_button, logout_pane,
+                        sizing_mode="stretch_width")
+        if session.expert:  # a pane of the admin page, which has its own header: sources come from its queue
+            header = pn.Spacer(height=0)
+            for button in (self.back, self.skip, self.randomise):
+                button.visible = False
+            self.viewer.hide()
         self.layout = pn.Column(
-            pn.Row(pn.pane.HTML("<h2>XID · find the host galaxy</h2>", css_classes=["xid-brand"]),
-                   pn.layout.HSpacer(), self.progress_text, self.who,
-                   *([self.name_box, self.start] if ask_name else []), self.help_button, logout_pane,
-                   sizing_mode="stretch_width"),
+            header,
             pn.Row(self.viewer, self.side),
             self.help, self.keys,
             css_classes=["xid-page"],

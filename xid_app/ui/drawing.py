@@ -41,8 +41,11 @@ class PageDrawing:
         else:
             self.viewer.show_catalogue(*empty)
         if s.expert:
-            crowd = s.project.crowd_marks(v.source.pk)
-            self.viewer.show_crowd(*(sky_to_pixel(v.view.wcs, *zip(*crowd)) if crowd else empty))
+            crowd = s.project.crowd_answers(v.source.pk)
+            self.viewer.show_crowd(*(sky_to_pixel(v.view.wcs, *zip(*crowd.marks)) if crowd.marks else empty))
+            self.crowd_notes.object = ("<b>The crowd's comments</b><ul>" + "".join(
+                f"<li><i>{as_text(name)}</i>: {as_text(text)}</li>" for name, text in crowd.comments) + "</ul>"
+                if crowd.comments else "No comments from the crowd.")
 
     def _catalogue_rows(self, index) -> np.ndarray:
         """Rows of the optical/IR catalogue over the current field."""
