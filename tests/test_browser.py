@@ -486,6 +486,11 @@ def test_admin_expert_queue_override_gold_and_download(demo, page, tmp_path):
     skip_to(page, flagged)
     page.get_by_role("button", name="No host").click()
     expect(message(page)).to_contain_text("Gold check: the expert marked 1 host(s); you marked none.")
+    expect(message(page)).to_contain_text("green diamond")  # shown on the image, not in words alone
+    expect_model(page, "xid-expert-hosts", "m.data_source.data.x.length", 1)
+    page.screenshot(path=str(ARTIFACTS / "gold-feedback.png"))
+    page.get_by_role("button", name="Next ▶").click()
+    expect(title(page)).not_to_have_text(flagged)
 
 
 def test_lotss_sources_cut_from_the_mosaic_and_a_wider_field(tmp_path, page, shared_data):

@@ -232,9 +232,16 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
         self._answer_once(self._save_and_advance)
 
     def _save_and_advance(self) -> None:
+        if self.session.gold_review is not None:  # the expert's answer was on show: now move on
+            self.session.advance()
+            return
         name, kept = self._source_name(), self.session.unchanged()
         saved = self.session.submit()
         feedback = self.session.gold_feedback() if saved else None
+        if feedback:  # stay to show the expert's host(s) beside the annotator's own
+            shown = " The expert's host is the green diamond." if self.session.gold_review else ""
+            self.say(f"Saved your answer for {name}. {feedback}{shown} Press Next to go on.", "success")
+            return
         self.session.advance()
         text = (f"Saved your answer for {name}." if saved else f"Kept your answer for {name} (unchanged)." if kept
                 else f"Skipped {name}: nothing marked." if name else "")
@@ -248,6 +255,10 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
         self.session.clear_marks()
         saved = self.session.submit(no_host=True)
         feedback = self.session.gold_feedback() if saved else None
+        if feedback:
+            shown = " The expert's host is the green diamond." if self.session.gold_review else ""
+            self.say(f"Saved 'no host' for {name}. {feedback}{shown} Press Next to go on.", "success")
+            return
         self.session.advance()
         self.say(f"Saved 'no host' for {name}." + (f" {feedback}" if feedback else ""), "success")
 

@@ -28,6 +28,8 @@ class PageDrawing:
         s, v = self.session, self.session.current
         self.viewer.show_marks(*s.mark_pixels())
         empty = (np.empty(0), np.empty(0))
+        review = s.gold_review if v is not None and v.view is not None else None
+        self.viewer.show_expert(*(sky_to_pixel(v.view.wcs, *zip(*review)) if review else empty))
         if v is None or v.view is None:
             self.viewer.show_catalogue(*empty)
             self.viewer.show_crowd(*empty)

@@ -7,7 +7,7 @@ import html
 import panel as pn
 import param
 
-HEIGHT = 64  # px: room for a two-line message, kept while none shows, so the image never moves under the pointer
+HEIGHT = 88  # px: room for a three-line message, kept while none shows, so the image never moves under the pointer
 # never Markdown: user text (source IDs, names) can hold links and images
 STYLE = """
 .xid-alert { padding: 6px 12px; border: 1px solid transparent; border-radius: 4px; margin: 0; line-height: 1.4; }

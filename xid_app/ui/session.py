@@ -58,6 +58,7 @@ class AnnotationSession:
     seen: set[int] = field(default_factory=set)
     submission_id: str = ""
     loaded_answer: tuple = ()
+    gold_review: list[tuple[float, float]] | None = None  # the expert's hosts, shown after a gold answer
     since_gold: int = 0
     preferred_bands: tuple[str | None, str | None] = (None, None)  # background, contours
     _prefetching: tuple[int, Future] | None = None
@@ -90,6 +91,7 @@ class AnnotationSession:
         """Show a source (``None``: nothing left), with this user's current answer on it, if any."""
         self.current, self.grouping = None, ComponentGroups()
         self.marks, self.flags, self.comment, self.loaded_answer = [], set(), "", ()
+        self.gold_review = None
         self.submission_id = uuid.uuid4().hex
         if source_pk is None:
             return
@@ -365,6 +367,7 @@ class AnnotationSession:
         mine = self.project.answer(source_pk, user_pk=self.user_pk, origin="app")
         if expert is None or mine is None:
             return None
+        self.gold_review = [(m.ra, m.dec) for m in expert.marks]
         return compare_with_gold(list(expert.marks), expert.no_host, list(mine.marks), mine.no_host,
                                  self.project.settings.gold_match_radius_arcsec) + compare_groups(expert.groups, mine.groups)
 

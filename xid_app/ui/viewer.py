@@ -23,6 +23,7 @@ FRAME_PX = 600
 CONTOUR_COLOUR = "#33ccff"
 MARK_COLOUR = "#ff3355"
 CROWD_COLOUR = "#ffd400"
+EXPERT_COLOUR = "#39ff6a"  # the expert's host, shown to an annotator after a gold-standard source
 CATALOGUE_COLOUR = "#7CFC00"
 NO_DATA_COLOUR = "#1f2a44"  # beyond a mosaic's edge or a blank pixel: not the same as black sky
 IMAGE_PALETTE = (NO_DATA_COLOUR, *Greys256[1:])  # index 0 is "no data" (see imaging.to_uint8)
@@ -92,6 +93,7 @@ class SkyImage(pn.viewable.Viewer):
         self.contours = ColumnDataSource(dict(x=[], y=[]))
         self.marks = ColumnDataSource(dict(x=[], y=[]))
         self.crowd = ColumnDataSource(dict(x=[], y=[]))
+        self.expert = ColumnDataSource(dict(x=[], y=[]))
         self.catalogue = ColumnDataSource(dict(x=[], y=[]))
         self.components = ColumnDataSource(dict(x=[], y=[], width=[], height=[], angle=[], colour=[]))
         self.arrows = ColumnDataSource(dict(xs=[], ys=[]))
@@ -114,6 +116,8 @@ class SkyImage(pn.viewable.Viewer):
                                            fill_alpha=0.0, line_color=CATALOGUE_COLOUR, line_width=1.2)
         self.crowd_glyph = fig.scatter(x="x", y="y", source=self.crowd, marker="x", size=10,
                                        line_color=CROWD_COLOUR, line_width=2)
+        fig.scatter(x="x", y="y", source=self.expert, marker="diamond", size=24, fill_alpha=0.0,
+                    line_color=EXPERT_COLOUR, line_width=3, name="xid-expert-hosts")
         fig.scatter(x="x", y="y", source=self.marks, marker="circle_cross", size=22,
                     fill_alpha=0.0, line_color=MARK_COLOUR, line_width=3)
         # white over a dark halo: readable over a bright star as over black sky
@@ -121,7 +125,8 @@ class SkyImage(pn.viewable.Viewer):
         fig.multi_line(xs="xs", ys="ys", source=self.arrows, line_color=OVERLAY_COLOUR, line_width=2,
                        name="xid-orientation")
         fig.text(x="x", y="y", text="text", source=self.labels, text_color=OVERLAY_COLOUR, text_font_size="14px",
-                 text_font_style="bold", text_align="center", text_baseline="middle", text_outline_color="black",
+                 text_font_style="bold", text_align="center", text_baseline="middle", background_fill_color="black",
+                 background_fill_alpha=0.55, padding=2,
                  name="xid-orientation-labels")
         follow = CustomJS(args=dict(x_range=self.x_range, y_range=self.y_range, orientation=self.orientation,
                                     arrows=self.arrows, labels=self.labels, lengths=list(SCALE_BAR_ARCSEC)),
@@ -215,6 +220,9 @@ class SkyImage(pn.viewable.Viewer):
 
     def show_marks(self, xs, ys) -> None:
         self.marks.data = dict(x=list(xs), y=list(ys))
+
+    def show_expert(self, xs, ys) -> None:
+        self.expert.data = dict(x=list(xs), y=list(ys))
 
     def show_crowd(self, xs, ys) -> None:
         self.crowd.data = dict(x=list(xs), y=list(ys))
