@@ -114,7 +114,9 @@ def test_agreement_report_command_on_rgz(project, rgz, tmp_path):
     assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?:", page)  # BokehJS inline: opens offline
 
     summary = pd.read_csv(tmp_path / "rep/summary.csv")
-    assert summary.statistic.tolist() == ["krippendorff_alpha"]  # RGZ subjects have 5 or 20 classifications
+    # RGZ subjects have 5 or 20 classifications: κ on the sources with at least the median number, cut to it
+    assert summary.statistic.tolist() == ["krippendorff_alpha", "fleiss_kappa"]
+    assert summary.answers_per_source.iloc[1] == 20 and summary.sources.tolist() == [15, 9]
     assert len(pd.read_csv(tmp_path / "rep/per_annotator.csv")) == 210
 
 
@@ -140,3 +142,12 @@ def test_notebook_use_from_an_interchange_dataframe(rgz):
     assert len(ann.click_ra) == 247
     table = per_annotator(ann, consensus)
     assert len(table) == 210 and table.agreement.between(0, 1).all()
+
+
+def test_fleiss_kappa_on_unequal_sources_uses_an_equal_random_subset():
+    from xid_app.agreement import equal_raters
+
+    counts = np.array([[5, 0], [3, 2], [10, 10], [20, 0], [1, 0]])
+    table, m = equal_raters(counts, seed=1)
+    assert m == 5 and table.shape == (4, 2) and (table.sum(axis=1) == 5).all()
+    assert table[0].tolist() == [5, 0] and table[3].tolist() == [5, 0]  # unanimous stays unanimous

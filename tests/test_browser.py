@@ -473,8 +473,10 @@ def test_admin_expert_queue_override_gold_and_download(demo, page, tmp_path):
     assert "expert" in [a.decode() if isinstance(a, bytes) else a for a in downloaded["answer"]]
     page.locator(".bk-tab").filter(has_text="Agreement").click()
     page.get_by_role("button", name="Compute agreement").click()
-    expect(page.locator(".xid-agreement-summary")).to_contain_text("krippendorff_alpha", timeout=20_000)
-    expect(page.locator(".xid-agreement-table")).to_contain_text("flagger")
+    expect(page.locator(".xid-agreement-summary")).to_contain_text("Krippendorff's α", timeout=20_000)
+    expect(page.locator(".xid-agreement-summary")).to_contain_text("Fleiss' κ")
+    expect(page.locator(".xid-agreement-note")).to_contain_text("with fewer are left out")
+    page.screenshot(path=str(ARTIFACTS / "admin-agreement.png"), full_page=True)
     page.locator(".bk-tab").filter(has_text="Progress").click()
     expect(page.locator(".xid-user-table")).to_contain_text("flagger")
     page.screenshot(path=str(ARTIFACTS / "admin.png"))

@@ -161,18 +161,37 @@ def per_source(ann: Annotations, consensus: Consensus, *, radius_arcsec: float =
     return frame
 
 
+def equal_raters(counts, *, seed: int = 0) -> tuple[np.ndarray, int]:
+    """The table Fleiss' κ can be computed on when sources have different numbers of classifications: the
+    sources with at least ``m`` of them (``m`` the median number, at least 2), each cut to ``m`` drawn at
+    random without replacement. Returns the table and ``m``."""
+    table = np.asarray(counts, dtype=np.int64)
+    totals = table.sum(axis=1)
+    m = max(int(np.median(totals)) if len(totals) else 0, 2)
+    rows = table[totals >= m]
+    rng = np.random.default_rng(seed)
+    return np.array([rng.multivariate_hypergeometric(row, m) for row in rows]).reshape(-1, table.shape[1]), m
+
+
 def summary(answers: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Chance-corrected agreement over all answers: Krippendorff's α always, Fleiss' κ where every source
-    has the same number of classifications, with bootstrap intervals over sources."""
+    """Chance-corrected agreement over all answers, with bootstrap intervals over sources: Krippendorff's α
+    on every source with two or more classifications, and Fleiss' κ — on every source where all have the
+    same number, else on :func:`equal_raters` (the row says how many answers a source it used)."""
     counts = count_table(answers).to_numpy()
     rows = []
-    for name, statistic in (("krippendorff_alpha", krippendorff_alpha), ("fleiss_kappa", fleiss_kappa)):
-        try:
-            value = statistic(counts)
-        except ValueError:
-            continue
-        low, high = bootstrap_interval(counts, statistic, n_boot=n_boot, seed=seed)
-        rows.append(dict(statistic=name, value=value, ci_low=low, ci_high=high, sources=len(counts)))
+    alpha_sources = int((counts.sum(axis=1) >= 2).sum())
+    low, high = bootstrap_interval(counts, krippendorff_alpha, n_boot=n_boot, seed=seed)
+    rows.append(dict(statistic="krippendorff_alpha", value=krippendorff_alpha(counts), ci_low=low, ci_high=high,
+                     sources=alpha_sources, answers_per_source=np.nan))
+    totals = counts.sum(axis=1)
+    table, m = (counts, int(totals[0])) if len(totals) and np.all(totals == totals[0]) else equal_raters(counts, seed=seed)
+    try:
+        value = fleiss_kappa(table)
+    except ValueError:
+        return pd.DataFrame(rows)
+    low, high = bootstrap_interval(table, fleiss_kappa, n_boot=n_boot, seed=seed)
+    rows.append(dict(statistic="fleiss_kappa", value=value, ci_low=low, ci_high=high, sources=len(table),
+                     answers_per_source=m))
     return pd.DataFrame(rows)
 
 

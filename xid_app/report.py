@@ -21,7 +21,7 @@ from .consensus import Annotations, Consensus
 from .limits import spreadsheet_safe
 
 
-def _histogram(values: pd.Series, title: str, x_label: str):
+def histogram(values: pd.Series, title: str, x_label: str):
     counts, edges = np.histogram(values.dropna(), bins=20, range=(0, 1))
     fig = figure(title=title, width=520, height=260, x_axis_label=x_label, y_axis_label="count",
                  tools="", toolbar_location=None)
@@ -38,7 +38,7 @@ def _curve(table: pd.DataFrame):
     return fig
 
 
-def _annotators(table: pd.DataFrame):
+def annotator_plot(table: pd.DataFrame):
     """Each annotator's agreement with consensus against the weight consensus gave them (or their accuracy
     on gold-standard sources): the ones low on both are the ones to retrain."""
     y = "reliability" if table["reliability"].notna().any() else "gold_accuracy"
@@ -50,6 +50,38 @@ def _annotators(table: pd.DataFrame):
         name=[str(n) for n in table.index], agreement=table["agreement"].to_numpy(), **{y: table[y].to_numpy()},
         classifications=table["classifications"].to_numpy()))
     return fig
+
+
+STATISTIC_NAMES = {"krippendorff_alpha": "Krippendorff's α", "fleiss_kappa": "Fleiss' κ"}
+ANNOTATOR_COLUMNS = {"classifications": "answers", "agreement": "agrees with consensus",
+                     "no_host_share": "says no host", "elsewhere_share": "marks elsewhere",
+                     "gold_classifications": "gold sources", "gold_accuracy": "right on gold",
+                     "reliability": "weight in consensus"}
+
+
+def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`xid_app.agreement.summary` as a person reads it: named statistics, a 95% interval, and how many
+    sources (and answers a source) each was computed on."""
+    return pd.DataFrame({
+        "statistic": summary["statistic"].map(STATISTIC_NAMES),
+        "value": summary["value"].map("{:.3f}".format),
+        "95% interval": [f"{lo:.3f} – {hi:.3f}" for lo, hi in zip(summary["ci_low"], summary["ci_high"])],
+        "sources": summary["sources"],
+        "answers a source": summary["answers_per_source"].map(lambda m: "all" if pd.isna(m) else f"{m:.0f}"),
+    })
+
+
+def readable_annotators(table: pd.DataFrame, *, min_answers: int = 3) -> tuple[pd.DataFrame, int]:
+    """:func:`xid_app.agreement.per_annotator` for people: annotators with at least ``min_answers``, least
+    agreeing first, shares as percentages and "–" where a figure does not apply; and how many were left out."""
+    kept = table[table["classifications"] >= min_answers].sort_values(["agreement", "classifications"],
+                                                                       ascending=[True, False])
+    shown = kept.rename(columns=ANNOTATOR_COLUMNS)
+    for share in ("agrees with consensus", "says no host", "marks elsewhere", "right on gold"):
+        shown[share] = shown[share].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.0f}%")
+    shown["weight in consensus"] = shown["weight in consensus"].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
+    shown["gold sources"] = shown["gold sources"].astype(int)
+    return shown.rename_axis("annotator").reset_index(), int(len(table) - len(kept))
 
 
 def _heatmap(matrix: pd.DataFrame):
@@ -73,7 +105,7 @@ def _association(table: pd.DataFrame) -> tuple:
     text = (f"<h2>Component association</h2><p>{len(table)} fields with grouped components: on average "
             f"{exact:.3f} of the pairs of answers split a field's components exactly alike; mean adjusted Rand "
             f"index {ari:.3f} (1: alike, 0: no more alike than chance).</p>")
-    return (Div(text=text), _histogram(table["ari"].dropna(), "Fields: adjusted Rand index between annotators",
+    return (Div(text=text), histogram(table["ari"].dropna(), "Fields: adjusted Rand index between annotators",
                                        "adjusted Rand index"))
 
 
@@ -118,9 +150,9 @@ def write_report(ann: Annotations, consensus: Consensus, source_ids, annotator_n
         Div(text="<h1>XID agreement report</h1>" + tables["summary"].to_html(index=False, float_format="%.3f")
             + f"<p>{len(answers)} classifications of {ann.n_sources} sources by "
               f"{answers['annotator'].nunique()} annotators; method {html.escape(consensus.method)}.</p>"),
-        _histogram(tables["per_annotator"]["agreement"], "Annotators: agreement with consensus", "agreement"),
-        _annotators(tables["per_annotator"]),
-        _histogram(tables["per_source"]["agreement"], "Sources: share of the most common answer", "agreement"),
+        histogram(tables["per_annotator"]["agreement"], "Annotators: agreement with consensus", "agreement"),
+        annotator_plot(tables["per_annotator"]),
+        histogram(tables["per_source"]["agreement"], "Sources: share of the most common answer", "agreement"),
         _curve(tables["accuracy_by_annotators"]),
         _heatmap(tables["pairwise"]),
         *(_association(association) if association is not None and len(association) else ()),

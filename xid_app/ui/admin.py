@@ -15,6 +15,7 @@ from ..answers import InvalidSubmission
 from ..auth import ActiveLogin
 from ..export import FORMATS, write_table
 from ..project import Project
+from ..report import annotator_plot, readable_annotators, readable_summary
 from .annotate import LOGOUT_STYLE, AnnotationPage
 from .errors import SessionError
 from .messages import as_text
@@ -57,7 +58,9 @@ class AdminPage(pn.viewable.Viewer):
         self.summary = pn.pane.HTML("", css_classes=["xid-summary"])
         self.agreement_button = pn.widgets.Button(label="Compute agreement", color="primary", width=170)
         self.agreement_summary = pn.pane.DataFrame(pd.DataFrame(), index=False, css_classes=["xid-agreement-summary"])
-        self.agreement_table = pn.pane.DataFrame(pd.DataFrame(), sizing_mode="stretch_width",
+        self.agreement_plot = pn.pane.Bokeh(None, visible=False)
+        self.agreement_note = pn.pane.HTML("", css_classes=["xid-agreement-note"])
+        self.agreement_table = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
                                                  css_classes=["xid-agreement-table"])
         self.agreement_button.on_click(lambda _: self._guarded(self._agreement))
         downloads = [
@@ -91,7 +94,7 @@ class AdminPage(pn.viewable.Viewer):
                 ("Agreement", pn.Column(
                     pn.pane.HTML("Chance-corrected agreement and each annotator's agreement with consensus "
                                  "(as <code>xid agreement</code> reports it)."),
-                    self.agreement_button, self.agreement_summary,
+                    self.agreement_button, self.agreement_summary, pn.Row(self.agreement_plot, self.agreement_note),
                     pn.Column(self.agreement_table, height=420, scroll=True, sizing_mode="stretch_width"))),
                 dynamic=False, css_classes=["xid-admin-tabs"],
             ),
@@ -141,9 +144,16 @@ class AdminPage(pn.viewable.Viewer):
         source_ids, ann, consensus = self.project.consensus()
         names = self.project.annotator_names()
         answers = agreement.answer_categories(ann, consensus)
-        self.agreement_summary.object = agreement.summary(answers, n_boot=300).round(3)
-        self.agreement_table.object = agreement.per_annotator(ann, consensus).rename(
-            index=lambda i: names[i]).round(3)
+        self.agreement_summary.object = readable_summary(agreement.summary(answers, n_boot=300))
+        per_annotator = agreement.per_annotator(ann, consensus).rename(index=lambda i: names[i])
+        self.agreement_plot.object = annotator_plot(per_annotator)
+        self.agreement_plot.visible = True
+        table, left_out = readable_annotators(per_annotator)
+        self.agreement_table.object = table
+        listed = ("The table lists annotators with 3 or more answers, least agreeing first; " if len(table)
+                  else "No annotator has 3 or more answers yet; ")
+        self.agreement_note.object = (f"Each dot is an annotator: low on both axes are the ones to talk to. {listed}"
+                                      f"{left_out} with fewer are left out of it (too few to judge).")
 
     def _open(self) -> None:
         if self.pick.value is None:
