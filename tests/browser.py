@@ -100,7 +100,17 @@ def wait_for_source(page) -> str:
     # the keyboard listener is a component of its own: wait until the browser has rendered it
     page.locator(".xid-keys").first.wait_for(state="attached", timeout=30_000)
     page.wait_for_timeout(200)
+    close_guide(page)
     return title.inner_text()
+
+
+def close_guide(page) -> None:
+    """A first visit opens the guide over the page: close it, as a user does, with Escape."""
+    guide = page.locator(".xid-guide").first
+    page.wait_for_timeout(300)
+    if guide.count() and guide.is_visible():
+        page.keyboard.press("Escape")
+        guide.wait_for(state="hidden", timeout=10_000)
 
 
 def canvas_box(page) -> dict:

@@ -264,3 +264,23 @@ def test_the_expert_queue_is_a_pane_of_its_own_with_the_crowds_comments_and_gold
     expect(message(page)).to_contain_text("now gold")
     row = next(q for q in project.expert_queue() if q.source_id == flagged)
     assert row.decided and row.is_gold
+
+
+def test_a_first_visit_opens_the_guide_with_worked_examples_and_the_guide_button_opens_it_again(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    project.set_user("newcomer", password=PASSWORD, role="annotator")
+    log_in(page, url, "newcomer", PASSWORD)
+    guide = page.locator(".xid-guide").first
+    expect(guide).to_be_visible(timeout=30_000)
+    for example in ("A compact source", "A double", "Two sources in one field", "No visible host"):
+        expect(guide).to_contain_text(example)
+    images = page.locator(".xid-guide-example img")
+    assert images.count() == 4
+    assert all(page.evaluate("(img) => img.naturalWidth", images.nth(i).element_handle()) > 0 for i in range(4))
+    page.screenshot(path=str(ARTIFACTS / "guide.png"))
+    page.keyboard.press("Escape")
+    expect(guide).to_be_hidden()
+    page.get_by_role("button", name="Guide").click()
+    expect(guide).to_be_visible()

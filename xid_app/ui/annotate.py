@@ -14,6 +14,8 @@ from .controls import MAX_TYPED_ID_LENGTH, AnswerForm, ImageControls
 from .drafts import keep_draft, resume_or_advance
 from .drawing import PageDrawing
 from .errors import SessionError
+from .guide import GUIDE_HTML
+from .guide import STYLE as GUIDE_STYLE
 from .keys import KeyShortcuts, help_markdown, valid_answer_id
 from .messages import MessageBar
 from .session import AnnotationSession
@@ -60,6 +62,8 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
         self.who = pn.pane.HTML("", css_classes=["xid-who"], align="center")
         logout_pane = pn.pane.HTML(logout or "", align="center", visible=bool(logout), stylesheets=[LOGOUT_STYLE])
         self.help_button = pn.widgets.Button(label="? Keys", width=80, align="center")
+        self.guide_button = pn.widgets.Button(label="Guide", width=80, align="center")
+        self.guide = pn.Modal(pn.pane.HTML(GUIDE_HTML, stylesheets=[GUIDE_STYLE]), name="How to find a host")
 
         # navigation and answers
         self.next = pn.widgets.Button(label="Next ▶", color="primary", width=100)
@@ -108,7 +112,8 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
         )
         header = pn.Row(pn.pane.HTML("<h2>XID · find the host galaxy</h2>", css_classes=["xid-brand"]),
                         pn.layout.HSpacer(), self.progress_text, self.who,
-                        *([self.name_box, self.start] if ask_name else []), self.help_button, logout_pane,
+                        *([self.name_box, self.start] if ask_name else []), self.guide_button, self.help_button,
+                        logout_pane,
                         sizing_mode="stretch_width")
         if session.expert:  # a pane of the admin page, which has its own header: sources come from its queue
             header = pn.Spacer(height=0)
@@ -118,7 +123,7 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
         self.layout = pn.Column(
             header,
             pn.Row(self.viewer, self.side),
-            self.help, self.keys,
+            self.help, self.guide, self.keys,
             css_classes=["xid-page"],
         )
         if session.user_pk is not None and not session.expert:  # an expert opens sources from the queue
@@ -136,11 +141,11 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
             self.form.add_component: self._add_component, self.form.another_source: self._another_source,
             self.zoom_in: lambda: self.viewer.zoom(ZOOM_STEP), self.zoom_out: self._zoom_out,
             self.zoom_back: self._zoom_back, self.zoom_reset: self.viewer.zoom_reset,
-            self.help_button: self.help.show,
+            self.help_button: self.help.show, self.guide_button: self.guide.show,
         }
         if self.start is not None:
             actions[self.start] = lambda: s.sign_in(self.name_box.value)
-        on_screen = {self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset, self.help_button}
+        on_screen = {self.zoom_in, self.zoom_out, self.zoom_back, self.zoom_reset, self.help_button, self.guide_button}
         for button, action in actions.items():
             button.on_click(lambda _, action=action, ui=button in on_screen: self.act(action, ui_only=ui))
         self.form.typed_box.param.watch(lambda e: self.act(self._match) if e.new else None, "enter_pressed")
@@ -195,7 +200,7 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
             "remove_component": lambda: self._add_component(False), "another_source": self._another_source,
             "zoom_in": lambda: self.viewer.zoom(ZOOM_STEP),
             "zoom_out": self._zoom_out, "zoom_back": self._zoom_back, "zoom_reset": self.viewer.zoom_reset,
-            "next_layer": self.controls.next_layer, "help": self._toggle_help, "close_help": self.help.hide,
+            "next_layer": self.controls.next_layer, "help": self._toggle_help, "close_help": self._close_overlays,
         }
         if action in simple:  # focus_id is handled in the browser
             self.act(simple[action], ui_only=action in UI_KEYS)
@@ -270,6 +275,8 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
         self.say(f"Skipped {name}.")
 
     def _resume(self) -> None:
+        if self.session.progress().done_by_user == 0:  # a first visit: the task, with worked examples
+            self.guide.show()
         if resume_or_advance(self.session):
             self.say(f"Brought back your unsaved answer on {self._source_name()} (the page was reloaded): "
                      "press Next to save it.", "info")
@@ -345,6 +352,10 @@ class AnnotationPage(PageDrawing, PageActions, pn.viewable.Viewer):
     def _zoom_back(self) -> None:
         if not self.viewer.zoom_back():
             raise SessionError("no earlier view to go back to")
+
+    def _close_overlays(self) -> None:
+        self.help.hide()
+        self.guide.hide()
 
     def _toggle_help(self) -> None:
         (self.help.hide if self.help.open else self.help.show)()
