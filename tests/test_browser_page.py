@@ -284,3 +284,24 @@ def test_a_first_visit_opens_the_guide_with_worked_examples_and_the_guide_button
     expect(guide).to_be_hidden()
     page.get_by_role("button", name="Guide").click()
     expect(guide).to_be_visible()
+
+
+def test_the_survey_map_shows_every_source_by_state_and_a_click_opens_one_in_the_expert_view(demo, page):
+    from playwright.sync_api import expect
+
+    url, project = demo
+    project.set_user("surveyor", password=PASSWORD, role="admin")
+    log_in(page, url, "surveyor", PASSWORD, path="/admin")
+    page.locator(".bk-tab").filter(has_text="Survey").click()
+    page.get_by_role("button", name="Draw the survey map").click()
+    expect(page.locator(".xid-survey-summary")).to_contain_text("19 sources", timeout=30_000)
+    canvas = page.locator(".xid-survey-plots canvas").first
+    canvas.wait_for(state="visible", timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "survey-dashboard.png"))
+    box = canvas.bounding_box()
+    assert box["width"] > 300
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the nearest source opens
+    expect(page.locator(".xid-title h3").first).not_to_have_text("Choose a source from the queue", timeout=20_000)
+    table = project.survey.table()
+    assert set(table["state"].astype(str)) <= {"unseen", "in progress", "retired", "flagged", "decided"}

@@ -41,6 +41,7 @@ from .store import sources as source_store
 from .store import users as user_store
 from .store.db import DatabaseGone, DatabaseNotReady  # noqa: F401  (the façade's errors, for its callers)
 from .store.snapshot import snapshot_path
+from .survey import SurveyStates
 from .views import SourceView, Views  # noqa: F401  (SourceView: the façade's type, for its callers)
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Project:
         self.assignment = Assignment(self.session, self.settings, self._answers, lambda: self.engine)
         self.radio_sources = RadioSources(lambda: self.engine, self.session, self.settings,
                                           lambda: self.optical_catalogue())
+        self.survey = SurveyStates(self._answers, self.settings, self.expert_queue)
 
     @property
     def engine(self) -> Engine:

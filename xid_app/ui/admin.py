@@ -17,6 +17,7 @@ from ..export import FORMATS, write_table
 from ..project import Project
 from ..report import annotator_plot, readable_annotators, readable_summary
 from .annotate import LOGOUT_STYLE, AnnotationPage
+from .dashboard import SurveyDashboard
 from .errors import SessionError
 from .messages import as_text
 from .session import AnnotationSession
@@ -74,33 +75,39 @@ class AdminPage(pn.viewable.Viewer):
         self.refresh_button.on_click(lambda _: self._guarded(self.refresh))
         self.gold.param.watch(lambda event: self._guarded(lambda: self._set_gold(event)), "value")
 
+        self.dashboard = SurveyDashboard(project.survey.table, on_pick=lambda pk: self._guarded(lambda: self._open_pk(pk)))
+        self.tabs = self._tabs(downloads)
         self.layout = pn.Column(
             pn.Row(pn.pane.HTML("<h2>XID · admin</h2>", css_classes=["xid-brand"]), pn.layout.HSpacer(),
                    pn.pane.HTML(f'<b>{as_text(login.user_name)}</b> · admin · <a href="./">Annotation page</a>',
                                 align="center"),
                    pn.pane.HTML(logout or "", align="center", visible=bool(logout), stylesheets=[LOGOUT_STYLE]),
                    sizing_mode="stretch_width"),
-            pn.Tabs(
-                ("Progress", pn.Column(self.refresh_button, self.summary,
-                                       pn.Column(self.progress, height=460, scroll=True, sizing_mode="stretch_width"))),
-                ("Expert queue", pn.Column(
-                    pn.pane.HTML("Sources the crowd flagged as artefact, blend or too zoomed in. Open one: the "
-                                 "crowd's marks show as yellow crosses; mark the final host(s) or choose No host, "
-                                 "then Next saves your expert answer, which overrides consensus in the export."),
-                    self.queue, pn.Row(self.pick, self.open), self.gold, self.annotator)),
-                ("Export", pn.Column(
-                    pn.pane.HTML("The consensus host-ID catalogue, one row per host, expert answers applied."),
-                    pn.Row(*downloads))),
-                ("Agreement", pn.Column(
-                    pn.pane.HTML("Chance-corrected agreement and each annotator's agreement with consensus "
-                                 "(as <code>xid agreement</code> reports it)."),
-                    self.agreement_button, self.agreement_summary, pn.Row(self.agreement_plot, self.agreement_note),
-                    pn.Column(self.agreement_table, height=420, scroll=True, sizing_mode="stretch_width"))),
-                dynamic=False, css_classes=["xid-admin-tabs"],
-            ),
+            self.tabs,
             css_classes=["xid-page"],
         )
         self.refresh()
+
+    def _tabs(self, downloads) -> pn.Tabs:
+        return pn.Tabs(
+            ("Progress", pn.Column(self.refresh_button, self.summary,
+                                   pn.Column(self.progress, height=460, scroll=True, sizing_mode="stretch_width"))),
+            ("Expert queue", pn.Column(
+                pn.pane.HTML("Sources the crowd flagged as artefact, blend or too zoomed in. Open one: the "
+                             "crowd's marks show as yellow crosses; mark the final host(s) or choose No host, "
+                             "then Next saves your expert answer, which overrides consensus in the export."),
+                self.queue, pn.Row(self.pick, self.open), self.gold, self.annotator)),
+            ("Export", pn.Column(
+                pn.pane.HTML("The consensus host-ID catalogue, one row per host, expert answers applied."),
+                pn.Row(*downloads))),
+            ("Agreement", pn.Column(
+                pn.pane.HTML("Chance-corrected agreement and each annotator's agreement with consensus "
+                             "(as <code>xid agreement</code> reports it)."),
+                self.agreement_button, self.agreement_summary, pn.Row(self.agreement_plot, self.agreement_note),
+                pn.Column(self.agreement_table, height=420, scroll=True, sizing_mode="stretch_width"))),
+            ("Survey", self.dashboard),
+            dynamic=False, css_classes=["xid-admin-tabs"],
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.layout
@@ -154,6 +161,11 @@ class AdminPage(pn.viewable.Viewer):
                   else "No annotator has 3 or more answers yet; ")
         self.agreement_note.object = (f"Each dot is an annotator: low on both axes are the ones to talk to. {listed}"
                                       f"{left_out} with fewer are left out of it (too few to judge).")
+
+    def _open_pk(self, source_pk: int) -> None:
+        """A source picked on the survey map: open it in the expert view."""
+        self.tabs.active = 1
+        self.annotator.act(lambda: self.session.show(source_pk))
 
     def _open(self) -> None:
         if self.pick.value is None:
