@@ -158,3 +158,26 @@ def bokeh_model(page, name: str, expression: str):
 
 def view_range(page) -> tuple[float, float, float, float]:
     return tuple(bokeh_model(page, "xid-view", "[m.x_range.start, m.x_range.end, m.y_range.start, m.y_range.end]"))
+
+
+def title(page):
+    """The source name the page shows."""
+    return page.locator(".xid-title h3").first
+
+
+def message(page):
+    """The page's message bar."""
+    return page.locator(".xid-message").first
+
+
+def skip_to(page, source_id: str) -> None:
+    """Press Skip until the page shows ``source_id``."""
+    from playwright.sync_api import expect
+
+    for _ in range(30):
+        shown = title(page).inner_text()
+        if shown == source_id:
+            return
+        page.get_by_role("button", name="Skip").click()
+        expect(title(page)).not_to_have_text(shown)
+    raise AssertionError(f"never reached {source_id}")

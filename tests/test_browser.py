@@ -22,10 +22,13 @@ from tests.browser import (
     canvas_png,
     log_in,
     log_out,
+    message,
     require_chromium,
     same_picture,
     screen_point,
     served,
+    skip_to,
+    title,
     view_range,
     wait_for_source,
 )
@@ -92,25 +95,10 @@ def expect_model(page, name, expression, value, timeout_s: float = 5.0):
         page.wait_for_timeout(100)
 
 
-def skip_to(page, source_id: str) -> None:
-    """Press Skip until the page shows ``source_id``."""
-    from playwright.sync_api import expect
-
-    for _ in range(30):
-        shown = title(page).inner_text()
-        if shown == source_id:
-            return
-        page.get_by_role("button", name="Skip").click()
-        expect(title(page)).not_to_have_text(shown)
-    raise AssertionError(f"never reached {source_id}")
 
 
-def title(page):
-    return page.locator(".xid-title h3").first
 
 
-def message(page):
-    return page.locator(".xid-message").first
 
 
 # --- login and roles ------------------------------------------------------------------------------

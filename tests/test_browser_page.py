@@ -13,8 +13,11 @@ from tests.browser import (
     browser_page,
     canvas_png,
     log_in,
+    message,
     require_chromium,
     served,
+    skip_to,
+    title,
     view_range,
     wait_for_source,
 )
@@ -48,20 +51,8 @@ def start(page, demo, name: str) -> str:
     return wait_for_source(page)
 
 
-def title(page):
-    return page.locator(".xid-title h3").first
 
 
-def skip_to(page, source_id: str) -> None:
-    from playwright.sync_api import expect
-
-    for _ in range(30):
-        shown = title(page).inner_text()
-        if shown == source_id:
-            return
-        page.get_by_role("button", name="Skip").click()
-        expect(title(page)).not_to_have_text(shown)
-    raise AssertionError(f"never reached {source_id}")
 
 
 def until(check, timeout_s: float = 5.0, what: str = "condition"):
@@ -146,8 +137,6 @@ def test_switching_the_image_layer_keeps_the_same_patch_of_sky(demo, page):
     assert width_after == pytest.approx(width_before, rel=0.05)
 
 
-def message(page):
-    return page.locator(".xid-message").first
 
 
 def test_back_to_a_no_host_answer_shows_it_and_next_keeps_it(demo, page):
