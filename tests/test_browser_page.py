@@ -294,3 +294,16 @@ def test_the_survey_map_shows_every_source_by_state_and_a_click_opens_one_in_the
     expect(page.locator(".xid-title h3").first).not_to_have_text("Choose a source from the queue", timeout=20_000)
     table = project.survey.table()
     assert set(table["state"].astype(str)) <= {"unseen", "in progress", "retired", "flagged", "decided"}
+
+
+def test_at_1400_by_900_the_image_uses_the_room_and_everything_to_answer_is_in_view(demo, page):
+    start(page, demo, "layout-user")
+    page.wait_for_timeout(1000)
+    box = page.locator("canvas").first.bounding_box()
+    assert box["width"] >= 700 and box["height"] >= 700, box  # was a 600 px image
+    assert box["y"] < 80, box  # no empty band above the image
+    for name in ("Next ▶", "No host", "◀ Back", "Guide"):
+        button = page.get_by_role("button", name=name).bounding_box()
+        assert button["y"] + button["height"] <= 900, name  # above the fold
+    help_text = page.locator(".xid-help").first.bounding_box()
+    assert help_text["y"] + help_text["height"] <= 900
