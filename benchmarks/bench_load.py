@@ -38,6 +38,7 @@ from tornado.websocket import WebSocketClosedError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.page_client import document_models  # noqa: E402
+from xid_app.ui.controls import TYPED_ID_PLACEHOLDER  # noqa: E402
 
 HOSTILE_CLICKS = [(float("nan"), 10.0), (1e309, 5.0), (-1e6, 3.0), (10.0, float("inf"))]
 HOSTILE_ID = '<img src=x onerror="alert(1)">'
@@ -144,7 +145,7 @@ class Annotator:
         by_placeholder = {a.get("placeholder"): i for i, (t, a) in self.models.items() if "placeholder" in a}
         self.buttons = by_label
         self.name_box = by_placeholder["who is annotating?"]
-        self.id_box = by_placeholder["Write IDs here! (catalogue ID or RA Dec)"]
+        self.id_box = by_placeholder[TYPED_ID_PLACEHOLDER]
         self.figure = next(i for i, (t, a) in self.models.items() if a.get("name") == "xid-view")
         keys = next(a for t, a in self.models.values() if a.get("class_name") == "KeyShortcuts")
         self.answer = keys["data"]["id"]  # the page's answer naming (see xid_app.ui.keys)

@@ -14,6 +14,7 @@ from .viewer import CONTOUR_COLOUR
 STEPS = {"√2": 2**0.5, "2": 2.0}
 FLAG_LABELS = {"artefact": "Artefact", "blend": "Blend", "too_zoomed_in": "Too zoomed in", "unsure": "Unsure"}
 MAX_TYPED_ID_LENGTH = 200  # the text box says so too; the server does not trust the browser on it
+TYPED_ID_PLACEHOLDER = "Catalogue ID, or RA Dec"  # the keyboard's "i" finds the box by it
 assert set(FLAG_LABELS) == set(FLAGS), "every flag has a label on the page"
 
 
@@ -112,7 +113,7 @@ class AnswerForm(param.Parameterized):
             self.param.comment, name="", placeholder="Comment (optional)", max_length=MAX_COMMENT_LENGTH,
             height=60, width=330)
         self.typed_box = widget.TextInput.from_param(
-            self.param.typed, name="", placeholder="Catalogue ID, or RA Dec", width=250,
+            self.param.typed, name="", placeholder=TYPED_ID_PLACEHOLDER, width=250,
             max_length=MAX_TYPED_ID_LENGTH)
         self.go = widget.Button(label="GO", color="primary", width=60)
         self.click_mode = widget.RadioButtonGroup.from_param(
