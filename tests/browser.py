@@ -20,6 +20,7 @@ CHROMIUM = os.environ.get("XID_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-dev-shm-usage"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
+PASSWORD = "test-password"
 
 
 def require_chromium() -> None:
@@ -181,3 +182,14 @@ def skip_to(page, source_id: str) -> None:
         page.get_by_role("button", name="Skip").click()
         expect(title(page)).not_to_have_text(shown)
     raise AssertionError(f"never reached {source_id}")
+
+
+@contextmanager
+def served_demo(data_dir: Path):
+    """``xid serve --demo`` with its own data directory: (base url, Project on its database)."""
+    from xid_app.config import Settings
+    from xid_app.project import Project
+
+    require_chromium()
+    with served(["--demo"], data_dir, env={"XID_DATABASE_URL": ""}) as url:
+        yield url, Project(f"sqlite:///{data_dir / 'demo.sqlite'}", settings=Settings(data_dir=data_dir))

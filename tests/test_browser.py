@@ -16,6 +16,7 @@ from astropy.table import Table
 
 from tests.browser import (
     ARTIFACTS,
+    PASSWORD,
     bokeh_model,
     browser_page,
     canvas_box,
@@ -27,6 +28,7 @@ from tests.browser import (
     same_picture,
     screen_point,
     served,
+    served_demo,
     skip_to,
     title,
     view_range,
@@ -39,18 +41,14 @@ from xid_app.project import Project
 from xid_app.store.models import Classification, HostMark, Source, User
 
 pytestmark = pytest.mark.browser
-PASSWORD = "test-password"
 WISE = DEMO_DIR / "first_wise/WISE_W1_J151227.2+454026.fits"
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """A served demo with its own data directory: (base url, Project on its database)."""
-    require_chromium()
-    data_dir = tmp_path_factory.mktemp("demo")
-    with served(["--demo"], data_dir, env={"XID_DATABASE_URL": ""}) as url:
-        project = Project(f"sqlite:///{data_dir / 'demo.sqlite'}", settings=Settings(data_dir=data_dir))
-        yield url, project
+    with served_demo(tmp_path_factory.mktemp("demo")) as running:
+        yield running
 
 
 def new_user(project: Project, name: str, *, admin: bool = False) -> str:

@@ -9,33 +9,27 @@ import pytest
 
 from tests.browser import (
     ARTIFACTS,
+    PASSWORD,
     bokeh_model,
     browser_page,
     canvas_png,
     log_in,
     message,
-    require_chromium,
-    served,
+    served_demo,
     skip_to,
     title,
     view_range,
     wait_for_source,
 )
-from xid_app.config import Settings
-from xid_app.project import Project
 from xid_app.ui.viewer import NO_DATA_COLOUR
 
 pytestmark = pytest.mark.browser
-PASSWORD = "test-password"
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """A served demo with its own data directory: (base url, Project on its database)."""
-    require_chromium()
-    data_dir = tmp_path_factory.mktemp("demo-page")
-    with served(["--demo"], data_dir, env={"XID_DATABASE_URL": ""}) as url:
-        yield url, Project(f"sqlite:///{data_dir / 'demo.sqlite'}", settings=Settings(data_dir=data_dir))
+    with served_demo(tmp_path_factory.mktemp("demo-page")) as running:
+        yield running
 
 
 @pytest.fixture
