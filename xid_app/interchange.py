@@ -92,11 +92,12 @@ def read_annotations(path: str | Path) -> AnnotationRows:
 
 def _normalised_groups(text: pd.Series, refuse) -> pd.Series:
     """Each row's component IDs, stripped, deduplicated, sorted and joined by ';' (one spelling per set)."""
-    ids = text.str.split(";").map(lambda parts: sorted({p.strip() for p in parts if p.strip()}))
-    longest = ids.map(lambda parts: max(map(len, parts), default=0))
+    named = text != ""
+    ids = text[named].str.split(";").map(lambda parts: sorted({p.strip() for p in parts if p.strip()}))
+    longest = ids.map(lambda parts: max(map(len, parts), default=0)).reindex(text.index, fill_value=0)
     refuse(longest > limits.COMPONENT_ID, f"component ID longer than {limits.COMPONENT_ID} characters")
     refuse(text.str.contains(limits.CONTROL_CHARACTERS), "components holding a control character")
-    return ids.str.join(";")
+    return ids.str.join(";").reindex(text.index, fill_value="")
 
 
 def _refuse_shared_components(df: pd.DataFrame, reasons: pd.Series, refuse) -> None:

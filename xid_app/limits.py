@@ -15,7 +15,8 @@ CATALOGUE_ID = 100
 COMPONENT_ID = 100
 CLASSIFICATION_ID = 100
 # control characters: a NUL ends a C string and PostgreSQL refuses it; tabs and newlines break exported tables
-CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+# (the characters themselves, not escapes: pandas hands such a pattern to Arrow's RE2, ~4x faster)
+CONTROL_CHARACTERS = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
 _CONTROL = re.compile(CONTROL_CHARACTERS)
 
 

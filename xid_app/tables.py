@@ -131,10 +131,13 @@ def read_csv_text(path: str | Path, required: Sequence[str], *, kind: str = "") 
     if not path.is_file():
         raise IngestError(path, ["file not found"])
     check_text_table(path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except Exception as exc:
-        raise IngestError(path, [f"not a readable CSV file: {exc}"]) from exc
+    try:  # Arrow's reader is ~7x faster at text; where it gives up, pandas' own names the problem
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+    except Exception:
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except Exception as exc:
+            raise IngestError(path, [f"not a readable CSV file: {exc}"]) from exc
     missing = [c for c in required if c not in df.columns]
     if missing:
         what = f"not {kind}: " if kind else ""

@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..answers import FLAGS, InvalidSubmission, Mark, StoredAnswer, check_answer
 from ..interchange import AnnotationRows
+from .bulk import CHUNK, bulk_load, insert_rows, lock_for_writing, primary_keys
 from .models import (
     CROWD,
     AnswerComponent,
@@ -20,8 +23,8 @@ from .models import (
     HostMark,
     Source,
     User,
+    utcnow,
 )
-from .users import get_or_create_user
 
 
 @dataclass
@@ -34,70 +37,102 @@ class ImportReport:
 
 def import_annotations(session: Session, *, annotations: AnnotationRows,
                        progress: Callable[[int, int], None] | None = None) -> ImportReport:
-    """Store interchange-format classifications. Idempotent: a ``classification_id`` already stored is
-    skipped. Rows for unknown sources are added to the report's ``rejected`` list. ``progress`` is called
-    with (classifications done, to do)."""
+    """Store interchange-format classifications, set-based (see :mod:`xid_app.store.bulk`), in the
+    session's transaction: all land or none. Idempotent: a ``classification_id`` already stored is skipped.
+    Rows for unknown sources or components are added to the report's ``rejected`` list. ``progress`` is
+    called with (classifications done, to do)."""
     rows = annotations.rows
     report = ImportReport(rejected=list(annotations.rejected))
     if rows.empty:
         return report
-    source_pk = dict(session.execute(select(Source.source_id, Source.id)).all())
-    known = rows.source_id.isin(source_pk.keys())
+    lock_for_writing(session, [User.__table__, Classification.__table__, HostMark.__table__,
+                               AnswerComponent.__table__])
+    source_pk = primary_keys(session, Source.source_id, rows.source_id.to_numpy())
+    known = source_pk >= 0
     report.rejected += [(line, f"unknown source_id {sid!r}") for line, sid in zip(rows.line[~known], rows.source_id[~known])]
-    rows = rows[known]
+    rows = rows[known].assign(source_pk=source_pk[known])
     component_pk, rows = _known_components(session, rows, report)
+    stored = primary_keys(session, Classification.submission_id, rows.classification_id.to_numpy()) >= 0
+    report.already_stored = rows.classification_id[stored].nunique()
+    rows = rows[~stored]
+    if rows.empty:
+        return report
+    user_names = rows.user.unique()
+    user_pk = primary_keys(session, User.name, user_names)
+    if (new := user_pk < 0).any():
+        user_pk[new] = insert_rows(session, User.__table__, dict(
+            name=user_names[new], role="annotator", created_at=utcnow()), ids=True)
 
-    stored = set()
-    ids = rows.classification_id.unique().tolist()
-    for chunk in range(0, len(ids), 500):
-        stored.update(session.scalars(
-            select(Classification.submission_id).where(Classification.submission_id.in_(ids[chunk:chunk + 500]))
-        ))
-    report.already_stored = len(stored)
-    rows = rows[~rows.classification_id.isin(stored)]
-
-    user_pk = {name: get_or_create_user(session, name=name).id for name in rows.user.unique()}
-    flag_columns = [f for f in FLAGS if f in rows.columns]
-    located = "layer_pk" in rows.columns  # clicks made on a known layer (e.g. a Panoptes import)
-    todo = rows.classification_id.nunique()
-    for done, (cid, group) in enumerate(rows.groupby("classification_id", sort=False)):
-        if progress is not None and done % 2000 == 0:
-            session.flush()  # keep the unit of work small on big imports
-            progress(done, todo)
-        clicks = group[~group.no_host]
-        first = group.iloc[0]
-        classification = Classification(
-            submission_id=cid, source_pk=source_pk[first.source_id], user_pk=user_pk[first.user],
-            no_host=clicks.empty, origin="import", **{f: bool(first[f]) for f in flag_columns},
-        )
-        number = {key: i for i, key in enumerate(dict.fromkeys(group.components))}  # in order of appearance
-        classification.hosts = [
-            HostMark(ra=float(c.host_ra), dec=float(c.host_dec), group_number=number[c.components],
-                     **(dict(layer_pk=int(c.layer_pk), pixel_x=float(c.pixel_x), pixel_y=float(c.pixel_y))
-                        if located else {}))
-            for c in clicks.itertuples(index=False)
-        ]
-        classification.grouped = [AnswerComponent(component_pk=component_pk[c], group_number=i)
-                                  for key, i in number.items() if key for c in key.split(";")]
-        session.add(classification)
-        report.classifications_added += 1
-        report.clicks_added += len(clicks)
-    session.flush()
-    if progress is not None:
-        progress(todo, todo)
+    # one row per classification, in order of first appearance; each classification's rows together
+    code, cids = pd.factorize(rows.classification_id)
+    rows = rows.assign(code=code, user_pk=user_pk[pd.Index(user_names).get_indexer(rows.user)]) \
+        .iloc[np.argsort(code, kind="stable")]
+    code = rows.code.to_numpy()
+    first = rows[~rows.code.duplicated()]
+    clicked = ~rows.no_host.to_numpy()
+    no_host = np.bincount(code[clicked], minlength=len(cids)) == 0
+    rows = rows.assign(group=_group_numbers(rows))
+    flags = {f: first[f].to_numpy(bool) if f in first.columns else False for f in FLAGS}
+    classifications = dict(submission_id=np.asarray(cids, dtype=object), source_pk=first.source_pk.to_numpy(),
+                           user_pk=first.user_pk.to_numpy(), no_host=no_host, **flags)
+    todo = len(cids)
+    bounds = np.searchsorted(code, np.arange(0, todo + CHUNK, CHUNK).clip(max=todo))
+    with bulk_load(session, {Classification.__table__: todo, HostMark.__table__: int(clicked.sum())}):
+        for start, (row_lo, row_hi) in zip(range(0, todo, CHUNK), zip(bounds[:-1], bounds[1:])):
+            stop = min(start + CHUNK, todo)
+            chunk = {k: v if np.isscalar(v) else v[start:stop] for k, v in classifications.items()}
+            report.clicks_added += _insert_classifications(session, chunk, rows.iloc[row_lo:row_hi], start,
+                                                           component_pk)
+            report.classifications_added += stop - start
+            if progress is not None:
+                progress(stop, todo)
     return report
 
 
-def _known_components(session: Session, rows, report: ImportReport):
+def _insert_classifications(session: Session, classifications: dict, rows: pd.DataFrame, first_code: int,
+                            component_pk: dict[str, int]) -> int:
+    """Insert classifications (columns as arrays), and the marks and component groups of their ``rows``
+    (``code``: the classification's index, from ``first_code``); returns the number of marks."""
+    pks = insert_rows(session, Classification.__table__, dict(
+        classifications, created_at=utcnow(), comment="", origin="import"), ids=True)
+    marks = rows[~rows.no_host]
+    located = "layer_pk" in rows.columns  # clicks made on a known layer (e.g. a Panoptes import)
+    insert_rows(session, HostMark.__table__, dict(
+        classification_pk=pks[marks.code.to_numpy() - first_code], ra=marks.host_ra.to_numpy(float),
+        dec=marks.host_dec.to_numpy(float), group_number=marks.group.to_numpy(),
+        **(dict(layer_pk=_nullable(marks.layer_pk), pixel_x=marks.pixel_x.to_numpy(float),
+                pixel_y=marks.pixel_y.to_numpy(float)) if located else {})))
+    groups = rows.loc[rows.components != "", ["code", "components", "group"]].drop_duplicates(["code", "group"])
+    if len(groups):
+        members = groups.assign(component=groups.components.str.split(";")).explode("component")
+        insert_rows(session, AnswerComponent.__table__, dict(
+            classification_pk=pks[members.code.to_numpy() - first_code],
+            component_pk=members.component.map(component_pk).to_numpy(np.int64),
+            group_number=members.group.to_numpy()))
+    return len(marks)
+
+
+def _group_numbers(rows: pd.DataFrame) -> np.ndarray:
+    """Each row's radio source within its classification: the components it names, numbered from 0 in
+    order of first appearance (rows naming none are one source too)."""
+    pairs = rows[["code", "components"]].drop_duplicates()
+    pairs = pairs.assign(group=pairs.groupby("code").cumcount())
+    return rows[["code", "components"]].merge(pairs, on=["code", "components"], how="left").group.to_numpy()
+
+
+def _nullable(values: pd.Series) -> list:
+    """Integers with NULL for missing values (a Panoptes "no host" row has no layer)."""
+    return [None if pd.isna(v) else int(v) for v in values.tolist()]
+
+
+def _known_components(session: Session, rows: pd.DataFrame, report: ImportReport):
     """The primary key of every component the rows name, and the rows without unknown components (those
     go to the report's ``rejected``)."""
     if "components" not in rows.columns:
         rows = rows.assign(components="")
-    named = rows.components[rows.components != ""].str.split(";").explode().unique().tolist()
-    pk = {}
-    for start in range(0, len(named), 500):
-        pk.update(session.execute(select(Component.component_id, Component.id)
-                                  .where(Component.component_id.in_(named[start:start + 500]))).all())
+    named = rows.components[rows.components != ""].str.split(";").explode().unique()
+    pks = primary_keys(session, Component.component_id, named)
+    pk = dict(zip(named[pks >= 0].tolist(), pks[pks >= 0].tolist()))
     if len(pk) == len(named):
         return pk, rows
     unknown = rows.components.str.split(";").map(lambda ids: next((c for c in ids if c and c not in pk), None))
