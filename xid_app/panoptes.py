@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,9 @@ import pandas as pd
 from . import limits
 from .interchange import ANNOTATION_COLUMNS, AnnotationRows
 from .limits import text_problem
-from .tables import read_csv_text
+from .tables import count_lines, read_csv_chunks
 
+CHUNK_ROWS = 50_000  # classifications read, converted and stored at a time
 PANOPTES_COLUMNS = ("classification_id", "user_name", "subject_ids", "subject_data", "annotations")
 # words in a question's answer label → what XID records (first match wins, case-insensitive)
 ANSWER_KEYWORDS = (
@@ -65,8 +67,11 @@ def _subject_source(row, subject_field: str | None) -> str:
 
 
 def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_field: str | None = "source_id",
-                  tool: int | None = None, components_tool: int | None = None) -> AnnotationRows:
-    """Read a Panoptes classification export into XID's interchange rows (plus flags and pixels).
+                  tool: int | None = None, components_tool: int | None = None, chunk_rows: int = CHUNK_ROWS,
+                  progress: Callable[[int, int], None] | None = None) -> Iterator[AnnotationRows]:
+    """Read a Panoptes classification export into XID's interchange rows (plus flags and pixels), streamed:
+    ``chunk_rows`` classifications at a time, so that an export of millions (RGZ's ran to 1.7 million)
+    is never held in memory whole. A Panoptes classification is one row, so each chunk is complete.
 
     Parameters
     ----------
@@ -82,19 +87,35 @@ def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_
     components_tool : int, optional
         The point tool whose clicks select the source's radio components: their sky positions are kept
         per row in ``component_clicks`` (a list of ``(ra, dec)``), for the caller to match to components.
+    chunk_rows : int
+        Classifications per chunk.
+    progress : callable, optional
+        Called before each chunk with (lines read, lines in the file).
 
-    Returns
-    -------
+    Yields
+    ------
     AnnotationRows
         ``rows`` in the interchange columns plus ``artefact, blend, too_zoomed_in, unsure, layer_pk,
-        pixel_x, pixel_y``; ``rejected`` rows (line numbers) with their reasons.
-    """
-    from .coords import pixel_to_sky
+        pixel_x, pixel_y``; ``rejected`` rows (line numbers of the file) with their reasons.
 
-    df = read_csv_text(path, PANOPTES_COLUMNS, kind="a Panoptes classification export")
-    out, rejected = [], []
+    Raises
+    ------
+    IngestError
+        If the file cannot be read or lacks a required column (before the first chunk).
+    """
+    lines = count_lines(path) - 1 if progress is not None else 0
+    for first_line, chunk in read_csv_chunks(path, PANOPTES_COLUMNS, chunk_rows,
+                                             kind="a Panoptes classification export"):
+        if progress is not None:
+            progress(min(first_line - 2 + len(chunk), lines), lines)
+        yield _chunk_rows(chunk, first_line, images, subject_field, tool, components_tool)
+
+
+def _chunk_rows(df: pd.DataFrame, first_line: int, images: dict[str, SubjectImage], subject_field: str | None,
+                tool: int | None, components_tool: int | None) -> AnnotationRows:
+    out, picked, rejected = [], [], []  # host rows, component clicks (row, x, y), refused lines
     for i, row in enumerate(df.itertuples(index=False)):
-        line = i + 2
+        line = first_line + i
         try:
             annotations = json.loads(row.annotations or "[]")
             source_id = _subject_source(row, subject_field)
@@ -126,20 +147,35 @@ def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_
         except ValueError as exc:
             rejected.append((line, str(exc)))
             continue
-        ra, dec = pixel_to_sky(image.wcs, px, py)
-        component_clicks = list(zip(*(v.tolist() for v in pixel_to_sky(image.wcs, pick_x, pick_y))))
-        base = dict(classification_id=str(row.classification_id), source_id=source_id, user=user,
-                    component_clicks=component_clicks,
+        base = dict(classification_id=str(row.classification_id), source_id=source_id, user=user, line=line,
                     **{f: f in flags for f in ("artefact", "blend", "too_zoomed_in", "unsure")})
+        picked += [(line, source_id, x, y) for x, y in zip(pick_x.tolist(), pick_y.tolist())]
         if len(px) == 0:
-            out.append(dict(base, host_ra=np.nan, host_dec=np.nan, no_host=True, layer_pk=None,
-                            pixel_x=np.nan, pixel_y=np.nan, line=line))
-        for k in range(len(px)):
-            out.append(dict(base, host_ra=float(ra[k]), host_dec=float(dec[k]), no_host=False,
-                            layer_pk=image.layer_pk, pixel_x=float(px[k]), pixel_y=float(py[k]), line=line))
+            out.append(dict(base, no_host=True, layer_pk=None, pixel_x=np.nan, pixel_y=np.nan))
+        out += [dict(base, no_host=False, layer_pk=image.layer_pk, pixel_x=x, pixel_y=y)
+                for x, y in zip(px.tolist(), py.tolist())]
     columns = [*ANNOTATION_COLUMNS, "line", "artefact", "blend", "too_zoomed_in", "unsure", "layer_pk",
                "pixel_x", "pixel_y", "component_clicks"]
-    return AnnotationRows(pd.DataFrame(out, columns=columns), rejected)
+    rows = pd.DataFrame(out, columns=columns)
+    rows["host_ra"], rows["host_dec"] = _on_the_sky(rows.source_id, rows.pixel_x, rows.pixel_y, images)
+    picked = pd.DataFrame(picked, columns=["line", "source_id", "x", "y"])
+    picked["ra"], picked["dec"] = _on_the_sky(picked.source_id, picked.x, picked.y, images)
+    by_line = {line: list(zip(g.ra.tolist(), g.dec.tolist())) for line, g in picked.groupby("line")}
+    rows["component_clicks"] = [by_line.get(line, []) for line in rows.line.tolist()]
+    return AnnotationRows(rows, rejected)
+
+
+def _on_the_sky(source_ids: pd.Series, x: pd.Series, y: pd.Series, images: dict[str, SubjectImage]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Layer pixels to ICRS degrees, one WCS transform per source's image (not per click: a transform
+    costs milliseconds); NaN where the pixel is NaN."""
+    from .coords import pixel_to_sky
+
+    ra, dec = np.full(len(x), np.nan), np.full(len(x), np.nan)
+    clicked = np.isfinite(x.to_numpy(float))
+    for source_id, at in pd.Series(np.flatnonzero(clicked)).groupby(source_ids.to_numpy()[clicked]):
+        ra[at], dec[at] = pixel_to_sky(images[source_id].wcs, x.to_numpy(float)[at], y.to_numpy(float)[at])
+    return ra, dec
 
 
 def _layer_pixels(points: list[dict], image: SubjectImage) -> tuple[np.ndarray, np.ndarray]:

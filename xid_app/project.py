@@ -325,11 +325,14 @@ class Project:
 
         self.check_ready()
         images = subject_images(source_store.layers_in_order(self.engine), band=band, image_size=image_size)
-        rows_read = read_panoptes(path, images, subject_field=subject_field, tool=tool, components_tool=components_tool)
-        if components_tool is not None:
-            rows_read = self.radio_sources.name_component_clicks(rows_read)
-        with self.session() as session, session.begin():
-            return classifications.import_annotations(session, annotations=rows_read, progress=progress)
+        report = classifications.ImportReport()
+        with self.session() as session, session.begin():  # streamed chunk by chunk, stored all or nothing
+            for rows_read in read_panoptes(path, images, subject_field=subject_field, tool=tool,
+                                           components_tool=components_tool, progress=progress):
+                if components_tool is not None:
+                    rows_read = self.radio_sources.name_component_clicks(rows_read)
+                report.add(classifications.import_annotations(session, annotations=rows_read))
+        return report
 
     def consensus(self, method: str | None = None, **params: float) -> tuple:
         """Source ids, positions and the consensus over every source's current answers."""

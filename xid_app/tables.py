@@ -4,7 +4,7 @@ readers silently mangle, columns as numbers or text, and the error that names ev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -144,3 +144,48 @@ def read_csv_text(path: str | Path, required: Sequence[str], *, kind: str = "") 
         raise IngestError(path, [f"{what}missing required column(s): {', '.join(missing)} "
                                  f"(have: {', '.join(df.columns)})"])
     return df
+
+
+def count_lines(path: str | Path) -> int:
+    """The number of lines of a text file, read in blocks (for progress over a file streamed)."""
+    lines = 0
+    with open(path, "rb") as f:
+        while block := f.read(_SCAN_CHUNK):
+            lines += block.count(b"\n")
+    return lines
+
+
+def read_csv_chunks(path: str | Path, required: Sequence[str], rows: int, *, kind: str = ""
+                    ) -> Iterator[tuple[int, pd.DataFrame]]:
+    """A CSV read as text ``rows`` rows at a time, as ``(line of the chunk's first row, chunk)``; the
+    file is checked (:func:`check_text_table`) and its ``required`` columns before the first chunk.
+
+    Raises
+    ------
+    IngestError
+        As :func:`read_csv_text`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(path, ["file not found"])
+    check_text_table(path)
+    try:
+        chunks = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=rows)
+        first = next(chunks, None)
+    except Exception as exc:
+        raise IngestError(path, [f"not a readable CSV file: {exc}"]) from exc
+    if first is None:
+        return
+    missing = [c for c in required if c not in first.columns]
+    if missing:
+        what = f"not {kind}: " if kind else ""
+        raise IngestError(path, [f"{what}missing required column(s): {', '.join(missing)} "
+                                 f"(have: {', '.join(first.columns)})"])
+    line, chunk = 2, first
+    while chunk is not None:
+        yield line, chunk
+        line += len(chunk)
+        try:
+            chunk = next(chunks, None)
+        except Exception as exc:  # a bad row further on: nothing of the file is stored
+            raise IngestError(path, [f"not a readable CSV file: {exc}"]) from exc

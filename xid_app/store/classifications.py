@@ -34,6 +34,13 @@ class ImportReport:
     already_stored: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
+    def add(self, other: ImportReport) -> None:
+        """Count in the report of another part of the same import."""
+        self.classifications_added += other.classifications_added
+        self.clicks_added += other.clicks_added
+        self.already_stored += other.already_stored
+        self.rejected += other.rejected
+
 
 def import_annotations(session: Session, *, annotations: AnnotationRows,
                        progress: Callable[[int, int], None] | None = None) -> ImportReport:
