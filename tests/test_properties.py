@@ -179,7 +179,7 @@ def test_uploaded_source_lists_and_catalogues_are_valid_or_refused(tmp_path_fact
             assert "nothing ingested" in str(exc)
             continue
         if reader is read_sources:
-            assert all(valid_sky_position(r.ra, r.dec) for r in result.records)
+            assert valid_sky_position(result.ra, result.dec).all()
         else:
             assert valid_sky_position(result.ra, result.dec).all() and len(set(result.ids)) == len(result.ids)
 

@@ -7,22 +7,22 @@ and the store writes them in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import astropy.units as u
 import numpy as np
+import pandas as pd
 from astropy.table import Table
 
 from . import limits
 from .archives import SERVICES
 from .coords import valid_sky_position
 from .cutouts import MAX_IMAGE_PIXELS, ImageError, LayerKind, read_layer_file
-from .layers import Layer
 from .limits import text_problem
 from .mosaics import best_tiles, field_size, tiles_from_glob
-from .tables import IngestError, cell_text, find_column, float_column, read_table
+from .tables import IngestError, cell_text, find_column, float_column, read_table, text_column
 
 SOURCE_COLUMNS = ("source_id", "ra", "dec")
 
@@ -32,14 +32,6 @@ IMAGE_COLUMNS: tuple[tuple[str, str, LayerKind, str], ...] = (
     ("optical_image", "optical_band", "optical", "optical/IR"),
     ("radio_image", "radio_band", "radio", "radio"),
 )
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    source_id: str
-    ra: float
-    dec: float
-    layers: tuple[Layer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,13 +78,23 @@ class ArchiveSurvey:
         return cls(kind, band.strip(), f"{service.strip()}:{name.strip()}")  # type: ignore[arg-type]
 
 
+LAYER_COLUMNS = ("source", "band", "kind", "path", "form", "field_arcsec")
+
+
 @dataclass(frozen=True)
 class SourceList:
-    """A validated source list: the records to store, and the sources left out because no tile of any
-    mosaic survey covers them (with no other image, there is nothing to show)."""
+    """A validated source list, column-wise (a survey's millions of sources are never a million objects),
+    and the sources left out because no tile of any mosaic survey covers them (with no other image,
+    there is nothing to show)."""
 
-    records: list[SourceRecord]
+    ids: np.ndarray  # source IDs (text)
+    ra: np.ndarray  # ICRS degrees
+    dec: np.ndarray
+    layers: pd.DataFrame  # LAYER_COLUMNS: ``source`` indexes ``ids``; each source's layers in their order
     outside: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 ID_COLUMNS = ("source_id", "source_name", "name", "id")
@@ -153,7 +155,8 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
     """
     path = Path(path)
     table = read_table(path)
-    if len(table) == 0:
+    n = len(table)
+    if n == 0:
         raise IngestError(path, ["the table has no rows"])
     roots = [path.parent.resolve(), *(Path(r).resolve() for r in image_roots)]
     id_col = find_column(table, id_column, ID_COLUMNS, path, "source ID")
@@ -168,86 +171,106 @@ def read_sources(path: str | Path, *, check_images: bool = True, mosaics: Sequen
             surveys.append((survey, tiles_from_glob(survey.pattern)))
         except ImageError as exc:
             raise IngestError(path, [f"mosaic {survey.band}: {exc}"]) from exc
+    if progress is not None:
+        progress(0, n)
 
     text_table = path.suffix.lower() in (".csv", ".txt", ".ecsv")
-    problems: list[str] = []
-    records: list[SourceRecord] = []
-    rows: list[int] = []
-    outside: list[str] = []
-    seen: dict[str, str] = {}
-    for i, row in enumerate(table):
-        if progress is not None and i % 500 == 0:
-            progress(i, len(table))
-        where = f"line {i + 2}" if text_table else f"row {i + 1}"
-        source_id = cell_text(row[id_col])
-        if problem := text_problem(source_id, "source_id", limits.SOURCE_ID):
-            problems.append(f"{where}: {problem}")
-            continue
-        where = f"{where} ({source_id})"
-        if source_id in seen:
-            problems.append(f"{where}: duplicate source_id, first on {seen[source_id]}")
-            continue
-        seen[source_id] = where
+    lines = np.arange(n) + (2 if text_table else 1)
+    where = np.char.add("line " if text_table else "row ", lines.astype(str)).astype(object)
+    ids = text_column(table[id_col]).to_numpy(object)
+    problems: dict[int, str] = {}  # row → its first problem, as the rows are read one by one
+
+    def refuse(rows, messages) -> None:
+        for row, message in zip(np.flatnonzero(rows) if np.asarray(rows).dtype == bool else rows, messages):
+            problems.setdefault(int(row), message)
+
+    id_text = pd.Series(ids, dtype=object)
+    suspect = ((id_text == "") | (id_text.str.len() > limits.SOURCE_ID)
+               | id_text.str.contains(limits.CONTROL_CHARACTERS)).to_numpy()
+    refuse(suspect, [f"{where[i]}: {text_problem(ids[i], 'source_id', limits.SOURCE_ID)}"
+                     for i in np.flatnonzero(suspect)])
+    where = np.char.add(np.char.add(where.astype(str), " ("), np.char.add(ids.astype(str), ")")).astype(object)
+    named = pd.Series(np.where(suspect, None, ids), dtype=object)
+    repeated = (named.duplicated() & named.notna()).to_numpy()
+    first_of = pd.Series(np.arange(n)).groupby(named.to_numpy(), dropna=True).transform("first").to_numpy()
+    refuse(repeated, [f"{where[i]}: duplicate source_id, first on {where[int(first_of[i])]}"
+                      for i in np.flatnonzero(repeated)])
+    ra, dec = float_column(table[ra_col]), float_column(table[dec_col])
+    for i in np.flatnonzero(~(np.isfinite(ra) & np.isfinite(dec))):  # few: read as the user wrote them
         try:
-            ra, dec = float(cell_text(row[ra_col])), float(cell_text(row[dec_col]))
+            float(cell_text(table[ra_col][i])), float(cell_text(table[dec_col][i]))
         except ValueError:
-            problems.append(f"{where}: ra/dec must be numbers in degrees, got {cell_text(row[ra_col])!r}, {cell_text(row[dec_col])!r}")
-            continue
-        if not valid_sky_position(ra, dec):
-            problems.append(f"{where}: position out of range (ra={ra}, dec={dec}; need 0<=ra<360, -90<=dec<=90)")
-            continue
-        layers = []
-        for column, band_column, kind, default_band in IMAGE_COLUMNS:
-            if column not in table.colnames or not cell_text(row[column]):
+            refuse([i], [f"{where[i]}: ra/dec must be numbers in degrees, got {cell_text(table[ra_col][i])!r}, "
+                         f"{cell_text(table[dec_col][i])!r}"])
+    off_sky = ~valid_sky_position(ra, dec)
+    refuse(off_sky, [f"{where[i]}: position out of range (ra={ra[i]}, dec={dec[i]}; need 0<=ra<360, -90<=dec<=90)"
+                     for i in np.flatnonzero(off_sky)])
+    field_arcsec = field_size(sizes, minimum_arcsec=field_min_arcsec, factor=field_factor)
+    layers = [_file_layers(table, path, roots, where, problems, ra, dec, check_images, max_image_pixels, progress)]
+    layers += [_layer_frame(np.arange(n), a.band, a.kind, a.survey, "archive", field_arcsec) for a in archives]
+    if progress is not None:
+        progress(n, n)
+    if problems:
+        raise IngestError(path, [problems[i] for i in sorted(problems)])
+    for survey, tiles in surveys:
+        best = best_tiles(tiles, ra, dec)
+        paths = np.array([str(t.path.resolve()) for t in tiles] + [""], dtype=object)[best]
+        layers.append(_layer_frame(np.flatnonzero(best >= 0), survey.band, survey.kind, paths[best >= 0], "mosaic",
+                                   field_arcsec[best >= 0]))
+    layers = pd.concat(layers, ignore_index=True)
+    layers = layers.iloc[np.argsort(layers.source.to_numpy(), kind="stable")].reset_index(drop=True)
+    keep = np.ones(n, bool)
+    if surveys:  # with mosaics, a source no image covers has nothing to show
+        keep[:] = False
+        keep[layers.source.to_numpy()] = True
+    renumber = np.cumsum(keep) - 1
+    layers = layers.assign(source=renumber[layers.source.to_numpy()])
+    return SourceList(ids[keep], ra[keep], dec[keep], layers, ids[~keep].tolist())
+
+
+def _layer_frame(sources: np.ndarray, band: str, kind: str, paths, form: str, field_arcsec) -> pd.DataFrame:
+    """Layers of one survey for the given sources (indexes), as LAYER_COLUMNS."""
+    return pd.DataFrame(dict(source=sources, band=band, kind=kind, path=paths, form=form,
+                             field_arcsec=np.broadcast_to(field_arcsec, len(sources)).astype(float)),
+                         columns=list(LAYER_COLUMNS))
+
+
+def _file_layers(table: Table, path: Path, roots: list[Path], where: np.ndarray, problems: dict[int, str],
+                 ra: np.ndarray, dec: np.ndarray, check_images: bool, max_image_pixels: int,
+                 progress: Callable[[int, int], None] | None) -> pd.DataFrame:
+    """The layers of the images the table names per source (``optical_image``, ``radio_image``), each
+    checked to lie where it may and, with ``check_images``, to hold data covering the source; what is
+    wrong goes to ``problems`` (row → message)."""
+    found = []
+    columns = [c for c in IMAGE_COLUMNS if c[0] in table.colnames]
+    named = {column: text_column(table[column]).to_numpy(object) for column, *_ in columns}
+    bands = {band_column: text_column(table[band_column]).to_numpy(object)
+             for _, band_column, *_ in columns if band_column in table.colnames}
+    rows = sorted(set().union(*(np.flatnonzero(named[c] != "").tolist() for c in named))) if named else []
+    for done, i in enumerate(rows):
+        if progress is not None and done % 500 == 0:
+            progress(i, len(table))
+        for column, band_column, kind, default_band in columns:
+            if not named[column][i] or i in problems:
                 continue
-            image = (path.parent / cell_text(row[column])).resolve()
+            image = (path.parent / named[column][i]).resolve()
             if not any(image.is_relative_to(root) for root in roots):
-                problems.append(f"{where}: {column}: {cell_text(row[column])!r} lies outside the table's folder "
-                                f"{path.parent.resolve()} (allow another folder with --image-root)")
+                problems[i] = (f"{where[i]}: {column}: {named[column][i]!r} lies outside the table's folder "
+                               f"{path.parent.resolve()} (allow another folder with --image-root)")
                 continue
-            band = cell_text(row[band_column]) if band_column in table.colnames else ""
+            band = bands[band_column][i] if band_column in bands else ""
             if band and (problem := text_problem(band, band_column, limits.BAND)):
-                problems.append(f"{where}: {problem}")
+                problems[i] = f"{where[i]}: {problem}"
                 continue
-            layer = Layer(band=band or default_band, kind=kind, path=str(image))
+            band = band or default_band
             if check_images:
                 try:
-                    cutout = read_layer_file(image, band=layer.band, kind=kind, max_pixels=max_image_pixels)
+                    cutout = read_layer_file(image, band=band, kind=kind, max_pixels=max_image_pixels)
                 except ImageError as exc:
-                    problems.append(f"{where}: {column}: {exc}")
+                    problems[i] = f"{where[i]}: {column}: {exc}"
                     continue
-                if not cutout.contains(ra, dec):
-                    problems.append(f"{where}: {column}: {image} does not cover the source position")
+                if not cutout.contains(ra[i], dec[i]):
+                    problems[i] = f"{where[i]}: {column}: {image} does not cover the source position"
                     continue
-            layers.append(layer)
-        field_arcsec = field_size(sizes[i], minimum_arcsec=field_min_arcsec, factor=field_factor)
-        layers += [Layer(a.band, a.kind, a.survey, "archive", field_arcsec) for a in archives]
-        records.append(SourceRecord(source_id, ra, dec, tuple(layers)))
-        rows.append(i)
-    if progress is not None:
-        progress(len(table), len(table))
-    if problems:
-        raise IngestError(path, problems)
-    if surveys:
-        records, outside = _add_mosaic_layers(records, sizes[rows], surveys, field_min_arcsec, field_factor)
-    return SourceList(records, outside)
-
-
-def _add_mosaic_layers(records: list[SourceRecord], sizes: np.ndarray, surveys, field_min_arcsec: float,
-                       field_factor: float) -> tuple[list[SourceRecord], list[str]]:
-    """Give each source a layer from the best tile of each mosaic survey; sources with no layer at all are
-    returned apart."""
-    ra = np.array([r.ra for r in records])
-    dec = np.array([r.dec for r in records])
-    chosen = [(survey, tiles, best_tiles(tiles, ra, dec)) for survey, tiles in surveys]
-    kept, outside = [], []
-    for k, record in enumerate(records):
-        field_arcsec = field_size(sizes[k], minimum_arcsec=field_min_arcsec, factor=field_factor)
-        layers = list(record.layers) + [
-            Layer(survey.band, survey.kind, str(tiles[best[k]].path.resolve()), "mosaic", field_arcsec)
-            for survey, tiles, best in chosen if best[k] >= 0]
-        if layers:
-            kept.append(replace(record, layers=tuple(layers)))
-        else:
-            outside.append(record.source_id)
-    return kept, outside
+            found.append((i, band, kind, str(image), "file", np.nan))
+    return pd.DataFrame(found, columns=list(LAYER_COLUMNS)).astype({"source": np.int64, "field_arcsec": float})

@@ -43,12 +43,13 @@ class Tile:
         return np.where(np.isfinite(margin), margin, -np.inf)
 
 
-def field_size(size_arcsec: float | None, *, minimum_arcsec: float, factor: float) -> float:
-    """The side of the field to show for a source of angular size ``size_arcsec``: ``factor`` times the
-    size, and never less than ``minimum_arcsec`` (nor when the size is unknown)."""
-    if size_arcsec is None or not np.isfinite(size_arcsec) or size_arcsec <= 0:
-        return float(minimum_arcsec)
-    return float(max(minimum_arcsec, factor * size_arcsec))
+def field_size(size_arcsec, *, minimum_arcsec: float, factor: float):
+    """The side of the field to show for a source of angular size ``size_arcsec`` (a number, ``None`` or
+    an array): ``factor`` times the size, and never less than ``minimum_arcsec`` (nor when the size is
+    unknown)."""
+    size = np.asarray(np.nan if size_arcsec is None else size_arcsec, float)
+    side = np.where(np.isfinite(size) & (size > 0), np.maximum(minimum_arcsec, factor * size), minimum_arcsec)
+    return float(side) if side.ndim == 0 else side
 
 
 def read_tile(path: str | Path) -> Tile:

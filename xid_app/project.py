@@ -99,7 +99,7 @@ class Project:
                                image_roots=[*s.image_roots, *image_roots], max_image_pixels=s.max_image_pixels,
                                progress=progress)
         with self.session() as session, session.begin():
-            report = source_store.add_sources(session, records=sources.records, origin=str(path))
+            report = source_store.add_sources(session, sources=sources, origin=str(path))
         return replace(report, outside=len(sources.outside))
 
     def import_annotations(self, path: str | Path, *, progress: Callable[[int, int], None] | None = None

@@ -4,17 +4,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ..ingest import SourceRecord
+from ..ingest import SourceList
 from ..tables import IngestError
+from .bulk import bulk_load, insert_rows, lock_for_writing, primary_keys
 from .models import (
     Layer,
     Source,
+    utcnow,
 )
 
 SAME_POSITION_DEG = 0.1 / 3600  # re-ingesting a source within 0.1" of where it was is a no-op
@@ -27,39 +30,49 @@ class IngestReport:
     outside: int = 0  # sources left out: no mosaic tile covers them
 
 
-def add_sources(session: Session, *, records: Sequence[SourceRecord], origin: str = "") -> IngestReport:
-    """Store new sources and their layers; sources already stored at the same position are left alone.
+def add_sources(session: Session, *, sources: SourceList, origin: str = "",
+                progress: Callable[[int, int], None] | None = None) -> IngestReport:
+    """Store new sources and their layers, set-based; sources already stored at the same position are
+    left alone.
 
     Raises
     ------
     IngestError
         If a source id is already stored at a different position (nothing is written).
     """
-    ids = [r.source_id for r in records]
-    existing: dict[str, tuple[float, float]] = {}
-    for chunk in range(0, len(ids), 500):
-        rows = session.execute(
-            select(Source.source_id, Source.ra, Source.dec).where(Source.source_id.in_(ids[chunk:chunk + 500]))
-        )
-        existing.update({sid: (ra, dec) for sid, ra, dec in rows})
-    problems = []
-    new = []
-    for r in records:
-        if r.source_id not in existing:
-            new.append(r)
-            continue
-        ra, dec = existing[r.source_id]
-        if abs(ra - r.ra) * np.cos(np.radians(dec)) > SAME_POSITION_DEG or abs(dec - r.dec) > SAME_POSITION_DEG:
-            problems.append(f"{r.source_id}: already stored at ra={ra}, dec={dec}; the table says ra={r.ra}, dec={r.dec}")
-    if problems:
-        raise IngestError(origin, problems)
-    for r in new:
-        source = Source(source_id=r.source_id, ra=r.ra, dec=r.dec)
-        source.layers = [Layer(band=l.band, kind=l.kind, path=str(l.path), position=i, form=l.form,
-                               field_arcsec=l.field_arcsec) for i, l in enumerate(r.layers)]
-        session.add(source)
-    session.flush()
-    return IngestReport(added=len(new), unchanged=len(records) - len(new))
+    lock_for_writing(session, [Source.__table__, Layer.__table__])
+    pks = primary_keys(session, Source.source_id, sources.ids)
+    stored = np.flatnonzero(pks >= 0)
+    if len(stored):
+        ra0, dec0 = _positions(session, pks[stored])
+        moved = (np.abs(ra0 - sources.ra[stored]) * np.cos(np.radians(dec0)) > SAME_POSITION_DEG) | (
+            np.abs(dec0 - sources.dec[stored]) > SAME_POSITION_DEG)
+        if moved.any():
+            raise IngestError(origin, [
+                f"{sources.ids[i]}: already stored at ra={r}, dec={d}; the table says ra={sources.ra[i]}, "
+                f"dec={sources.dec[i]}" for i, r, d in zip(stored[moved], ra0[moved], dec0[moved])])
+    new = pks < 0
+    layers = sources.layers[new[sources.layers.source.to_numpy()]]
+    with bulk_load(session, {Source.__table__: int(new.sum()), Layer.__table__: len(layers)}):
+        pks[new] = insert_rows(session, Source.__table__, dict(
+            source_id=sources.ids[new], ra=sources.ra[new], dec=sources.dec[new], created_at=utcnow(),
+            is_gold=False), ids=True, progress=None if progress is None else lambda done: progress(done, int(new.sum())))
+        source = layers.source.to_numpy()
+        insert_rows(session, Layer.__table__, dict(
+            source_pk=pks[source], band=layers.band.to_numpy(object), kind=layers.kind.to_numpy(object),
+            path=layers.path.to_numpy(object), form=layers.form.to_numpy(object),
+            position=pd.Series(source).groupby(source).cumcount().to_numpy(),
+            field_arcsec=[None if np.isnan(v) else v for v in layers.field_arcsec.tolist()]))
+    return IngestReport(added=int(new.sum()), unchanged=len(stored))
+
+
+def _positions(session: Session, pks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RA and Dec of the sources with these primary keys, in their order."""
+    found = {}
+    for start in range(0, len(pks), 5_000):
+        found.update({pk: (ra, dec) for pk, ra, dec in session.execute(
+            select(Source.id, Source.ra, Source.dec).where(Source.id.in_(pks[start:start + 5_000].tolist())))})
+    return np.array([found[pk] for pk in pks.tolist()], float).reshape(-1, 2).T
 
 
 def existing_sources(session: Session, source_pks: Sequence[int]) -> set[int]:
