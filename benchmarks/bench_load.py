@@ -140,7 +140,9 @@ class Annotator:
         self.patches = 0  # patches the server sent (not its replies to ours)
         self._reader = asyncio.ensure_future(self._read())
         await self.send_message("PULL-DOC-REQ", {})
-        await self.wait(lambda: bool(self.models), 30)
+        if not await self.wait(lambda: bool(self.models), 60):
+            self.socket.close()
+            raise ConnectionError("the page's document did not arrive")
         by_label = {a.get("label"): i for i, (t, a) in self.models.items() if "label" in a}
         by_placeholder = {a.get("placeholder"): i for i, (t, a) in self.models.items() if "placeholder" in a}
         self.buttons = by_label

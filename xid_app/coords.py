@@ -93,7 +93,15 @@ def _in_icrs(wcs: WCS) -> bool:
 
 def sky_to_pixel(wcs: WCS, ra, dec) -> tuple[np.ndarray, np.ndarray]:
     """ICRS ``(ra, dec)`` in degrees → pixel ``(x, y)`` of ``wcs``."""
-    sky = SkyCoord(np.asarray(ra, float), np.asarray(dec, float), unit="deg", frame="icrs")
+    ra, dec = np.asarray(ra, float), np.asarray(dec, float)
+    if _in_icrs(wcs):  # as in pixel_to_sky: no SkyCoord where the image's frame is ICRS already
+        world = [None, None]
+        world[wcs.wcs.lng], world[wcs.wcs.lat] = ra, dec
+        with warnings.catch_warnings():  # positions far off the projection are NaN, as SkyCoord gives
+            warnings.simplefilter("ignore")
+            x, y = wcs.all_world2pix(*world, 0, quiet=True)
+        return np.asarray(x), np.asarray(y)
+    sky = SkyCoord(ra, dec, unit="deg", frame="icrs")
     x, y = skycoord_to_pixel(sky, wcs, origin=0)
     return np.asarray(x), np.asarray(y)
 
