@@ -14,7 +14,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, Table, func, select
+from sqlalchemy import Column, Table, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
@@ -148,7 +149,12 @@ def primary_keys(session: Session, key: Column, values: Sequence[str] | np.ndarr
     if len(wanted) >= WHOLE_TABLE_LOOKUP:
         stored_keys, stored_pks = read_columns(session.connection(), select(key, pk_column), (object, np.int64))
     else:
-        found = [session.execute(select(key, pk_column).where(key.in_(wanted[start:start + LOOKUP_CHUNK].tolist())))
+        postgresql = session.get_bind().dialect.name == "postgresql"
+
+        def among(keys: list):  # PostgreSQL plans one array far faster than thousands of bound values
+            return key == any_(bindparam("keys", keys, type_=ARRAY(key.type))) if postgresql else key.in_(keys)
+
+        found = [session.execute(select(key, pk_column).where(among(wanted[start:start + LOOKUP_CHUNK].tolist())))
                  .all() for start in range(0, len(wanted), LOOKUP_CHUNK)]
         pairs = [row for chunk in found for row in chunk]
         stored_keys = np.array([k for k, _ in pairs], dtype=object)
