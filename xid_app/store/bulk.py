@@ -163,6 +163,15 @@ def primary_keys(session: Session, key: Column, values: Sequence[str] | np.ndarr
     return np.where(at >= 0, stored_pks[at], -1) if len(stored_pks) else np.full(len(values), -1, np.int64)
 
 
+def positions(session: Session, table: Table, pks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``ra`` and ``dec`` of the rows with these primary keys, in their order."""
+    found = {}
+    for start in range(0, len(pks), LOOKUP_CHUNK):
+        found.update({pk: (ra, dec) for pk, ra, dec in session.execute(
+            select(table.c.id, table.c.ra, table.c.dec).where(table.c.id.in_(pks[start:start + LOOKUP_CHUNK].tolist())))})
+    return np.array([found[pk] for pk in pks.tolist()], float).reshape(-1, 2).T
+
+
 def _row_count(columns: Mapping[str, object]) -> int:
     lengths = {len(v) for v in columns.values() if _is_sequence(v)}
     if len(lengths) != 1:

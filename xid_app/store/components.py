@@ -12,31 +12,26 @@ from ..answers import FLAGS
 from ..components import ComponentRows
 from ..extract import GroupRows
 from ..tables import IngestError
+from .bulk import bulk_load, insert_rows, lock_for_writing, positions, primary_keys
 from .columns import read_columns
 from .models import CROWD, AnswerComponent, Classification, Component, HostMark
 from .sources import SAME_POSITION_DEG, IngestReport
 
-CHUNK = 50_000
-
 
 def add_components(session: Session, *, rows: ComponentRows, origin: str = "",
                    progress: Callable[[int, int], None] | None = None) -> IngestReport:
-    """Store new components; IDs already stored at the same position are left as they are.
+    """Store new components, set-based; IDs already stored at the same position are left as they are.
 
     Raises
     ------
     IngestError
         If a component ID is already stored at another position (nothing is written).
     """
-    stored = {}
-    ids = rows.ids.tolist()
-    for start in range(0, len(ids), 500):
-        stored.update({cid: (ra, dec) for cid, ra, dec in session.execute(
-            select(Component.component_id, Component.ra, Component.dec)
-            .where(Component.component_id.in_(ids[start:start + 500])))})
-    known = np.array([cid in stored for cid in ids], bool)
+    lock_for_writing(session, [Component.__table__])
+    pks = primary_keys(session, Component.component_id, rows.ids)
+    known = pks >= 0
     if known.any():
-        ra0, dec0 = np.array([stored[cid] for cid in rows.ids[known]], float).T
+        ra0, dec0 = positions(session, Component.__table__, pks[known])
         moved = (np.abs(ra0 - rows.ra[known]) * np.cos(np.radians(dec0)) > SAME_POSITION_DEG) | (
             np.abs(dec0 - rows.dec[known]) > SAME_POSITION_DEG)
         if moved.any():
@@ -44,18 +39,18 @@ def add_components(session: Session, *, rows: ComponentRows, origin: str = "",
                 f"{cid}: already stored at ra={r0}, dec={d0}; the table says ra={r}, dec={d}"
                 for cid, r0, d0, r, d in zip(rows.ids[known][moved], ra0[moved], dec0[moved],
                                              rows.ra[known][moved], rows.dec[known][moved])])
-    new = np.flatnonzero(~known)
-    columns = ("ra", "dec", "peak_flux", "total_flux", "major", "minor", "pa")
-    conn = session.connection()
-    for start in range(0, len(new), CHUNK):
-        take = new[start:start + CHUNK]
-        values = {name: [None if np.isnan(v) else v for v in getattr(rows, name)[take].tolist()] for name in columns}
-        conn.execute(Component.__table__.insert(), [
-            dict(component_id=cid, **{name: values[name][i] for name in columns})
-            for i, cid in enumerate(rows.ids[take].tolist())])
-        if progress is not None:
-            progress(min(start + CHUNK, len(new)), len(new))
-    return IngestReport(added=len(new), unchanged=int(known.sum()))
+    new = ~known
+    with bulk_load(session, {Component.__table__: int(new.sum())}):
+        insert_rows(session, Component.__table__, dict(
+            component_id=np.asarray(rows.ids, dtype=object)[new],
+            **{name: _nullable_floats(getattr(rows, name)[new]) for name in
+               ("ra", "dec", "peak_flux", "total_flux", "major", "minor", "pa")}),
+            progress=None if progress is None else lambda done: progress(done, int(new.sum())))
+    return IngestReport(added=int(new.sum()), unchanged=int(known.sum()))
+
+
+def _nullable_floats(values: np.ndarray) -> list:
+    return [None if v != v else v for v in np.asarray(values, float).tolist()]
 
 
 def components_version(engine: Engine) -> int:

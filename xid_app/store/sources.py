@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..ingest import SourceList
 from ..tables import IngestError
-from .bulk import bulk_load, insert_rows, lock_for_writing, primary_keys
+from .bulk import bulk_load, insert_rows, lock_for_writing, positions, primary_keys
 from .models import (
     Layer,
     Source,
@@ -44,7 +44,7 @@ def add_sources(session: Session, *, sources: SourceList, origin: str = "",
     pks = primary_keys(session, Source.source_id, sources.ids)
     stored = np.flatnonzero(pks >= 0)
     if len(stored):
-        ra0, dec0 = _positions(session, pks[stored])
+        ra0, dec0 = positions(session, Source.__table__, pks[stored])
         moved = (np.abs(ra0 - sources.ra[stored]) * np.cos(np.radians(dec0)) > SAME_POSITION_DEG) | (
             np.abs(dec0 - sources.dec[stored]) > SAME_POSITION_DEG)
         if moved.any():
@@ -64,15 +64,6 @@ def add_sources(session: Session, *, sources: SourceList, origin: str = "",
             position=pd.Series(source).groupby(source).cumcount().to_numpy(),
             field_arcsec=[None if np.isnan(v) else v for v in layers.field_arcsec.tolist()]))
     return IngestReport(added=int(new.sum()), unchanged=len(stored))
-
-
-def _positions(session: Session, pks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """RA and Dec of the sources with these primary keys, in their order."""
-    found = {}
-    for start in range(0, len(pks), 5_000):
-        found.update({pk: (ra, dec) for pk, ra, dec in session.execute(
-            select(Source.id, Source.ra, Source.dec).where(Source.id.in_(pks[start:start + 5_000].tolist())))})
-    return np.array([found[pk] for pk in pks.tolist()], float).reshape(-1, 2).T
 
 
 def existing_sources(session: Session, source_pks: Sequence[int]) -> set[int]:
