@@ -24,7 +24,7 @@ from .columns import read_columns
 CHUNK = 50_000  # rows written per statement
 LOOKUP_CHUNK = 5_000  # keys per IN (...) query; SQLite allows 32,766 bound values
 WHOLE_TABLE_LOOKUP = 200_000  # from this many keys on, one scan of the table beats IN queries
-BIG_LOAD_ROWS = 100_000  # loads from this size on that also double a table rebuild its indexes after
+BIG_LOAD_ROWS = 100_000  # loads from this size on that also grow a table by a quarter rebuild its indexes
 SQLITE_LOAD_CACHE_KIB = 512 * 1024  # page cache while loading: index pages stay in memory (SQLite's is 2 MiB)
 SQLITE_DEFAULT_CACHE = -2000
 SQLITE_VARIABLES = 999  # bound values per statement that every SQLite takes (3.32 and newer take 32,766)
@@ -103,7 +103,7 @@ def lock_for_writing(session: Session, tables: Sequence[Table]) -> None:
 
 @contextmanager
 def bulk_load(session: Session, adding: Mapping[Table, int]):
-    """Load rows into tables (table → rows to add). A table the load at least doubles loses its secondary
+    """Load rows into tables (table → rows to add). A table the load grows by a quarter loses its secondary
     indexes for the load, and on PostgreSQL one it grows by an eighth loses its foreign keys; they come
     back at the end, in the same transaction, as PostgreSQL's "Populating a Database" advises: an index
     built by one sort and keys checked by one join cost a fraction of their upkeep row by row. Meanwhile
@@ -112,7 +112,8 @@ def bulk_load(session: Session, adding: Mapping[Table, int]):
     conn = session.connection()
     postgresql = conn.dialect.name == "postgresql"
     big = {table: conn.scalar(select(func.max(table.c.id))) or 0 for table, n in adding.items() if n >= BIG_LOAD_ROWS}
-    indexes = [index for table, held in big.items() if adding[table] >= held for index in table.indexes]
+    # an index kept up row by row costs a random page write per row once it outgrows the cache
+    indexes = [index for table, held in big.items() if adding[table] * 4 >= held for index in table.indexes]
     # PostgreSQL checks a key row by row at ~10x the cost per row of one join over the whole table
     keys = [key for table, held in big.items() if adding[table] * 8 >= held
             for key in table.foreign_key_constraints] if postgresql else []

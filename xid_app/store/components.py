@@ -12,10 +12,10 @@ from ..answers import FLAGS
 from ..components import ComponentRows
 from ..extract import GroupRows
 from ..tables import IngestError
-from .bulk import bulk_load, insert_rows, lock_for_writing, positions, primary_keys
+from .bulk import bulk_load, insert_rows, lock_for_writing, primary_keys
 from .columns import read_columns
 from .models import CROWD, AnswerComponent, Classification, Component, HostMark
-from .sources import SAME_POSITION_DEG, IngestReport
+from .sources import IngestReport, refuse_moved
 
 
 def add_components(session: Session, *, rows: ComponentRows, origin: str = "",
@@ -30,15 +30,7 @@ def add_components(session: Session, *, rows: ComponentRows, origin: str = "",
     lock_for_writing(session, [Component.__table__])
     pks = primary_keys(session, Component.component_id, rows.ids)
     known = pks >= 0
-    if known.any():
-        ra0, dec0 = positions(session, Component.__table__, pks[known])
-        moved = (np.abs(ra0 - rows.ra[known]) * np.cos(np.radians(dec0)) > SAME_POSITION_DEG) | (
-            np.abs(dec0 - rows.dec[known]) > SAME_POSITION_DEG)
-        if moved.any():
-            raise IngestError(origin, [
-                f"{cid}: already stored at ra={r0}, dec={d0}; the table says ra={r}, dec={d}"
-                for cid, r0, d0, r, d in zip(rows.ids[known][moved], ra0[moved], dec0[moved],
-                                             rows.ra[known][moved], rows.dec[known][moved])])
+    refuse_moved(session, Component.__table__, pks, rows.ids, rows.ra, rows.dec, origin)
     new = ~known
     with bulk_load(session, {Component.__table__: int(new.sum())}):
         insert_rows(session, Component.__table__, dict(

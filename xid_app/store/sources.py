@@ -42,15 +42,8 @@ def add_sources(session: Session, *, sources: SourceList, origin: str = "",
     """
     lock_for_writing(session, [Source.__table__, Layer.__table__])
     pks = primary_keys(session, Source.source_id, sources.ids)
+    refuse_moved(session, Source.__table__, pks, sources.ids, sources.ra, sources.dec, origin)
     stored = np.flatnonzero(pks >= 0)
-    if len(stored):
-        ra0, dec0 = positions(session, Source.__table__, pks[stored])
-        moved = (np.abs(ra0 - sources.ra[stored]) * np.cos(np.radians(dec0)) > SAME_POSITION_DEG) | (
-            np.abs(dec0 - sources.dec[stored]) > SAME_POSITION_DEG)
-        if moved.any():
-            raise IngestError(origin, [
-                f"{sources.ids[i]}: already stored at ra={r}, dec={d}; the table says ra={sources.ra[i]}, "
-                f"dec={sources.dec[i]}" for i, r, d in zip(stored[moved], ra0[moved], dec0[moved])])
     new = pks < 0
     layers = sources.layers[new[sources.layers.source.to_numpy()]]
     with bulk_load(session, {Source.__table__: int(new.sum()), Layer.__table__: len(layers)}):
@@ -64,6 +57,25 @@ def add_sources(session: Session, *, sources: SourceList, origin: str = "",
             position=pd.Series(source).groupby(source).cumcount().to_numpy(),
             field_arcsec=[None if np.isnan(v) else v for v in layers.field_arcsec.tolist()]))
     return IngestReport(added=int(new.sum()), unchanged=len(stored))
+
+
+def refuse_moved(session: Session, table, pks: np.ndarray, ids, ra: np.ndarray, dec: np.ndarray, origin: str) -> None:
+    """Refuse a table whose rows already stored (``pks`` ≥ 0) are now somewhere else on the sky.
+
+    Raises
+    ------
+    IngestError
+        Naming each row stored at another position.
+    """
+    stored = np.flatnonzero(pks >= 0)
+    if len(stored) == 0:
+        return
+    ra0, dec0 = positions(session, table, pks[stored])
+    moved = (np.abs(ra0 - ra[stored]) * np.cos(np.radians(dec0)) > SAME_POSITION_DEG) | (
+        np.abs(dec0 - dec[stored]) > SAME_POSITION_DEG)
+    if moved.any():
+        raise IngestError(origin, [f"{ids[i]}: already stored at ra={r}, dec={d}; the table says ra={ra[i]}, "
+                                   f"dec={dec[i]}" for i, r, d in zip(stored[moved], ra0[moved], dec0[moved])])
 
 
 def existing_sources(session: Session, source_pks: Sequence[int]) -> set[int]:
