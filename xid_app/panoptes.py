@@ -149,11 +149,11 @@ def _chunk_rows(df: pd.DataFrame, first_line: int, images: dict[str, SubjectImag
             continue
         base = dict(classification_id=str(row.classification_id), source_id=source_id, user=user, line=line,
                     **{f: f in flags for f in ("artefact", "blend", "too_zoomed_in", "unsure")})
-        picked += [(line, source_id, x, y) for x, y in zip(pick_x.tolist(), pick_y.tolist())]
+        picked += [(line, source_id, x, y) for x, y in zip(pick_x, pick_y)]
         if len(px) == 0:
             out.append(dict(base, no_host=True, layer_pk=None, pixel_x=np.nan, pixel_y=np.nan))
         out += [dict(base, no_host=False, layer_pk=image.layer_pk, pixel_x=x, pixel_y=y)
-                for x, y in zip(px.tolist(), py.tolist())]
+                for x, y in zip(px, py)]
     columns = [*ANNOTATION_COLUMNS, "line", "artefact", "blend", "too_zoomed_in", "unsure", "layer_pk",
                "pixel_x", "pixel_y", "component_clicks"]
     rows = pd.DataFrame(out, columns=columns)
@@ -178,8 +178,9 @@ def _on_the_sky(source_ids: pd.Series, x: pd.Series, y: pd.Series, images: dict[
     return ra, dec
 
 
-def _layer_pixels(points: list[dict], image: SubjectImage) -> tuple[np.ndarray, np.ndarray]:
-    """Subject-image clicks as pixels of the FITS layer.
+def _layer_pixels(points: list[dict], image: SubjectImage) -> tuple[list[float], list[float]]:
+    """Subject-image clicks as pixels of the FITS layer (plain floats: a classification has a click or
+    two, for which numpy's per-call cost is most of the import's time).
 
     Raises
     ------
@@ -189,14 +190,14 @@ def _layer_pixels(points: list[dict], image: SubjectImage) -> tuple[np.ndarray, 
     width, height = image.image_size
     ny, nx = image.layer_shape
     try:
-        xy = np.array([[float(c["x"]), float(c["y"])] for c in points]).reshape(-1, 2)
+        xy = [(float(c["x"]), float(c["y"])) for c in points]
     except (TypeError, ValueError):
         raise ValueError("a click's x or y is not a number") from None
-    bad = ~np.isfinite(xy).all(axis=1) | (xy[:, 0] < 0) | (xy[:, 0] > width) | (xy[:, 1] < 0) | (xy[:, 1] > height)
-    if bad.any():
-        raise ValueError(f"{int(bad.sum())} click(s) outside the {width}×{height} subject image")
+    bad = sum(1 for x, y in xy if not (0 <= x <= width and 0 <= y <= height))  # NaN fails both tests
+    if bad:
+        raise ValueError(f"{bad} click(s) outside the {width}×{height} subject image")
     # subject image: origin top-left, y down, continuous; FITS: pixel centres at 0..n-1, y up
-    return xy[:, 0] * nx / width - 0.5, (height - xy[:, 1]) * ny / height - 0.5
+    return [x * nx / width - 0.5 for x, _ in xy], [(height - y) * ny / height - 0.5 for _, y in xy]
 
 
 def subject_images(layers, *, band: str | None = None, image_size: tuple[int, int] | None = None

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from ..answers import FLAGS
 from ..components import ComponentRows
 from ..extract import GroupRows
-from ..tables import IngestError
 from .bulk import bulk_load, insert_rows, lock_for_writing, primary_keys
 from .columns import read_columns
 from .models import CROWD, AnswerComponent, Classification, Component, HostMark
