@@ -119,3 +119,32 @@ def _subject_click(header, ra: float, dec: float, *, tool: int) -> dict:
     nx, ny = header["NAXIS1"], header["NAXIS2"]
     return {"x": float((x + 0.5) * SUBJECT_PX / nx), "y": float(SUBJECT_PX - (y + 0.5) * SUBJECT_PX / ny),
             "tool": tool, "frame": 0, "details": []}
+
+
+def test_a_panoptes_export_streamed_in_small_chunks_lands_the_same_and_whole(rgz_only, tmp_path, monkeypatch):
+    """Read 7 classifications at a time: the same 210 land, bad rows are named by their own line, and a
+    failure while storing a later chunk leaves nothing of the earlier ones."""
+    import xid_app.panoptes as panoptes
+    from xid_app.store import bulk
+
+    _panoptes_export(DEMO_DIR, tmp_path / "panoptes.csv")
+    monkeypatch.setattr(panoptes, "CHUNK_ROWS", 7)
+    calls = []
+    original = bulk.insert_rows
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 40:
+            raise RuntimeError("disk full")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr("xid_app.store.classifications.insert_rows", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        rgz_only.import_panoptes(tmp_path / "panoptes.csv", image_size=(SUBJECT_PX, SUBJECT_PX))
+    with rgz_only.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM classifications").scalar() == 0
+    monkeypatch.setattr("xid_app.store.classifications.insert_rows", original)
+    report = rgz_only.import_panoptes(tmp_path / "panoptes.csv", image_size=(SUBJECT_PX, SUBJECT_PX))
+    assert (report.classifications_added, report.clicks_added) == (210, 247)
+    assert [line for line, _ in report.rejected] == [212, 213]  # the two bad rows, last in the file
+    assert len(calls) >= 40  # it did stream: many chunks, each stored as it came

@@ -67,7 +67,7 @@ def _subject_source(row, subject_field: str | None) -> str:
 
 
 def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_field: str | None = "source_id",
-                  tool: int | None = None, components_tool: int | None = None, chunk_rows: int = CHUNK_ROWS,
+                  tool: int | None = None, components_tool: int | None = None, chunk_rows: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> Iterator[AnnotationRows]:
     """Read a Panoptes classification export into XID's interchange rows (plus flags and pixels), streamed:
     ``chunk_rows`` classifications at a time, so that an export of millions (RGZ's ran to 1.7 million)
@@ -87,8 +87,8 @@ def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_
     components_tool : int, optional
         The point tool whose clicks select the source's radio components: their sky positions are kept
         per row in ``component_clicks`` (a list of ``(ra, dec)``), for the caller to match to components.
-    chunk_rows : int
-        Classifications per chunk.
+    chunk_rows : int, optional
+        Classifications per chunk (default ``CHUNK_ROWS``).
     progress : callable, optional
         Called before each chunk with (lines read, lines in the file).
 
@@ -104,7 +104,7 @@ def read_panoptes(path: str | Path, images: dict[str, SubjectImage], *, subject_
         If the file cannot be read or lacks a required column (before the first chunk).
     """
     lines = count_lines(path) - 1 if progress is not None else 0
-    for first_line, chunk in read_csv_chunks(path, PANOPTES_COLUMNS, chunk_rows,
+    for first_line, chunk in read_csv_chunks(path, PANOPTES_COLUMNS, chunk_rows or CHUNK_ROWS,
                                              kind="a Panoptes classification export"):
         if progress is not None:
             progress(min(first_line - 2 + len(chunk), lines), lines)
