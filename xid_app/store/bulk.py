@@ -1,9 +1,10 @@
-"""Set-based writes for imports and ingests: rows given column-wise, written a chunk per statement (COPY
-on PostgreSQL, one executemany on SQLite) inside the caller's transaction, with their primary keys handed
-back so that rows of another table can point at them; and the matching reads, key to primary key.
+"""Set-based writes for imports and ingests: rows given column-wise, written a chunk at a time (binary
+COPY on PostgreSQL, multi-row INSERTs on SQLite) inside the caller's transaction, with their primary keys
+handed back so that rows of another table can point at them; the write lock and index rebuild a big load
+takes; and the matching reads, key to primary key.
 
 Hand-written below the ORM because an ORM object costs ~1.3 ms per classification (760 per second, issue
-16); ``benchmarks/bench_import.py`` measures what this path does instead.
+16); ``benchmarks/bench_import.py`` measures what this path does instead (docs/scale.md).
 """
 
 from __future__ import annotations
