@@ -4,8 +4,9 @@ the queue, consensus and `xid export`, on SQLite and on PostgreSQL.
 Each stage runs in its own process so that its peak memory (``ru_maxrss``) is its own; the stages are
 the commands a team runs: ``xid ingest`` (positions, sizes, a mosaic layer per source), ``xid
 import-annotations`` (the answers, in four files of 5 million as a team would bring them), the queue
-(the first Next after a start, which builds the in-memory queue, then a Next), and ``xid export`` (the
-consensus over every source and the FITS host catalogue). Baseline in the same run: ``pandas.read_csv``
+(the first Next after a start, which builds the in-memory queue, then a Next), ``xid export`` (the
+consensus over every source and the FITS host catalogue) and the admin's survey map (every source's
+state read, the map drawn, a pan). Baseline in the same run: ``pandas.read_csv``
 of the answers' files (what reading them costs at all). Goal (issue 16): consensus + export ≤ 60 s,
 memory well within the machine's 24 GiB.
 
@@ -143,6 +144,20 @@ elif stage == "queue":
         seen.add(p.assignment.next_source(user, exclude=seen))
         times.append(time.perf_counter() - t2)
     extra["next_ms"] = float(np.median(times)) * 1e3
+elif stage == "dashboard":  # the admin's survey map (issue 15), from the database
+    import holoviews as hv
+    from bokeh.embed import json_item
+    from xid_app.ui.dashboard import survey_layout
+    table = p.survey.table()
+    extra["table_s"] = time.perf_counter() - t
+    t2 = time.perf_counter()
+    layout = survey_layout(table)
+    json_item(hv.renderer("bokeh").get_plot(layout).state)
+    extra["first_draw_s"] = time.perf_counter() - t2
+    t2 = time.perf_counter()
+    for element in layout:
+        element.event(x_range=(150.0, 170.0), y_range=(40.0, 50.0))
+    extra["pan_s"] = time.perf_counter() - t2
 elif stage == "export":
     table = p.export(work / "hosts.fits")
     extra = dict(rows=len(table))
@@ -168,6 +183,7 @@ def _stages(db: str, url: str, work: Path, n_sources: int, n_tiles: int, n_answe
     imports = [stage(f"import{p}", url, work) for p in range(PARTS)]
     queue = stage("queue", url, work)
     export = stage("export", url, work)
+    dashboard = stage("dashboard", url, work)
     imported = sum(f["seconds"] for f in imports)
     return [
         dict(name=f"{db}: ingest {n_sources:,} sources on {n_tiles} tiles", value=ingest["seconds"], unit="s",
@@ -182,6 +198,9 @@ def _stages(db: str, url: str, work: Path, n_sources: int, n_tiles: int, n_answe
              goal=f"baseline: peak MB; ratio: ms per Next once built (the first, before: {queue['first_s']:.1f} s)"),
         dict(name=f"{db}: consensus + export of every source", value=export["seconds"], unit="s",
              baseline=export["peak_mb"], ratio=export["seconds"] / 60, goal="≤ 60 s (ratio: over 60 s); baseline: peak MB"),
+        dict(name=f"{db}: the admin's survey map, first draw", value=dashboard["first_draw_s"], unit="s",
+             baseline=dashboard["table_s"], ratio=dashboard["pan_s"],
+             goal="baseline: the states of every source read (s); ratio: a pan (s)"),
     ]
 
 
