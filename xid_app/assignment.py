@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from typing import Callable, Collection
 
 import numpy as np
@@ -25,6 +26,7 @@ from .store.sources import existing_sources
 
 _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xid-queue")
 log = logging.getLogger(__name__)
+FIRST_QUEUE_WAIT_S = 3.0  # a Next just after the server started waits this long for the queue
 HAND_OUT_S = 120.0  # a source handed to one annotator is offered to others only after this (or when none is left)
 
 
@@ -54,6 +56,7 @@ class Assignment:
         self._session, self.settings, self._answers, self._engine = session, settings, answers, engine
         self._queue: tuple[float, Queue] | None = None
         self._queueing: Future | None = None
+        self._queue_s = 0.0  # how long the last queue took to make
         self._handed: dict[int, float] = {}  # source pk → when it was last handed out, oldest first
         self._handing = threading.Lock()
 
@@ -69,7 +72,8 @@ class Assignment:
         Pages ask on every Next, but it comes from consensus over every source: it is recomputed in the
         background when older than ``max_age_s`` and the last one is returned meanwhile (None at first);
         ``wait=True`` waits for a fresh one."""
-        stale = self._queue is None or time.monotonic() - self._queue[0] > max_age_s
+        # never busier than a fifth of the time: at 20 million answers a queue takes ~100 s to make
+        stale = self._queue is None or time.monotonic() - self._queue[0] > max(max_age_s, 4 * self._queue_s)
         if stale and (self._queueing is None or self._queueing.done()):
             self._queueing = _background.submit(self._compute_queue)
             self._queueing.add_done_callback(_log_failure)
@@ -87,6 +91,7 @@ class Assignment:
         gold = np.zeros(len(source_pks), dtype=bool)
         gold[gold_sources(self._engine())] = True
         self._queue = (started, make_queue(source_pks, result.n_classifications, gold, mask))
+        self._queue_s = time.monotonic() - started
 
     def next_source(self, user_pk: int, *, exclude: Collection[int] = (), gold: bool = False,
                     rng: random.Random | None = None, claim: bool = True) -> int | None:
@@ -96,14 +101,17 @@ class Assignment:
 
         Sources ingested since the last :meth:`queue` come first (nobody has answered them yet). A source
         handed to someone in the last ``HAND_OUT_S`` seconds (``claim``) goes to others only when nothing
-        else is left, so a team spreads over the queue between its refreshes. Before the first queue is
-        ready the database is asked directly (slower on large projects)."""
+        else is left, so a team spreads over the queue between its refreshes. Until the first queue is
+        ready (a few seconds at most, minutes for a survey of millions) a source the user has not done is
+        taken from anywhere in the list."""
         queue = self.queue()
+        if queue is None:  # just started: a small project's queue is ready in a moment
+            with suppress(TimeoutError):
+                self._queueing.result(timeout=FIRST_QUEUE_WAIT_S)
+            queue = self.queue()
         with self._session() as session:
-            if queue is None:
-                if rng is not None:
-                    return queries.random_source(session, user_pk=user_pk, exclude=exclude, rng=rng)
-                return queries.next_source(session, user_pk=user_pk, exclude=exclude, gold=gold)
+            if queue is None:  # a survey's takes minutes: meanwhile, any source the user has not done
+                return queries.some_undone_source(session, user_pk=user_pk, exclude=exclude, rng=rng or random)
             taken = self._handed_out()
             excluded = set(exclude)
             newer = [pk for pk in queries.sources_after(session, queue.newest_pk, user_pk=user_pk,
@@ -113,7 +121,7 @@ class Assignment:
                 free = [pk for pk in newer if pk not in taken] or newer
                 pk = rng.choice(free) if rng is not None else free[0]
             else:
-                excluded |= queries.done_sources(session, user_pk=user_pk) | queue.retired
+                excluded |= queries.done_sources(session, user_pk=user_pk)  # retired ones are not in the queue
                 pk = self._first_existing(session, queue, excluded | taken, gold, rng)
                 if pk is None and taken:
                     pk = self._first_existing(session, queue, excluded, gold, rng)

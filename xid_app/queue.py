@@ -15,6 +15,7 @@ from typing import Collection
 import numpy as np
 
 CANDIDATES = 64  # candidates checked against the database per query
+BLOCK = 65_536  # queue entries looked at a time for candidates
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,29 @@ def make_queue(source_pks: np.ndarray, n_answers: np.ndarray, is_gold: np.ndarra
 def candidates(queue: Queue, excluded: Collection[int], *, gold_first: bool = False,
                limit: int = CANDIDATES) -> np.ndarray:
     """Up to ``limit`` source primary keys from the front of the queue that are not ``excluded``; with
-    ``gold_first``, gold-standard sources ahead of the rest."""
-    keep = _not_excluded(queue, excluded)
+    ``gold_first``, gold-standard sources ahead of the rest. The queue is read from the front a block at
+    a time: a survey's queue holds millions, and the first block nearly always has enough."""
+    table = _excluded_table(queue, excluded)
     if gold_first:
-        gold = np.flatnonzero(keep & queue.gold)[:limit]
+        gold = _front(queue.order, table, limit, queue.gold)
         if len(gold):
-            return queue.order[gold]
-    return queue.order[np.flatnonzero(keep)[:limit]]
+            return gold
+    return _front(queue.order, table, limit)
+
+
+def _front(order: np.ndarray, excluded: np.ndarray | None, limit: int, where: np.ndarray | None = None
+           ) -> np.ndarray:
+    found, count = [], 0
+    for start in range(0, len(order), BLOCK):
+        block = order[start:start + BLOCK]
+        keep = np.ones(len(block), bool) if excluded is None else ~excluded[block]
+        if where is not None:
+            keep &= where[start:start + BLOCK]
+        found.append(block[keep])
+        count += len(found[-1])
+        if count >= limit:
+            break
+    return np.concatenate(found)[:limit] if found else np.empty(0, dtype=np.int64)
 
 
 def random_candidates(queue: Queue, excluded: Collection[int], rng: random.Random | None = None,
@@ -79,11 +96,17 @@ def random_candidates(queue: Queue, excluded: Collection[int], rng: random.Rando
 
 
 def _not_excluded(queue: Queue, excluded: Collection[int]) -> np.ndarray:
-    """A mask over the queue's order: a look-up table by primary key, quicker than ``numpy.isin``."""
-    order = queue.order
-    if not len(excluded) or not len(order):
-        return np.ones(len(order), dtype=bool)
+    """A mask over the queue's order of the sources not ``excluded``."""
+    table = _excluded_table(queue, excluded)
+    return np.ones(len(queue.order), dtype=bool) if table is None else ~table[queue.order]
+
+
+def _excluded_table(queue: Queue, excluded: Collection[int]) -> np.ndarray | None:
+    """A look-up table by primary key of the ``excluded`` sources (quicker than ``numpy.isin``); None if
+    none are."""
+    if not len(excluded) or not len(queue.order):
+        return None
     table = np.zeros(queue.newest_pk + 1, dtype=bool)
     pks = np.fromiter(excluded, dtype=np.int64, count=len(excluded))
     table[pks[(pks >= 0) & (pks < len(table))]] = True
-    return ~table[order]
+    return table

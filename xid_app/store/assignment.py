@@ -50,14 +50,23 @@ def next_source(session: Session, *, user_pk: int, exclude: Iterable[int] = (), 
     return session.scalar(query)
 
 
-def random_source(session: Session, *, user_pk: int, exclude: Iterable[int] = (), rng: random.Random | None = None) -> int | None:
-    """A random source the user has not classified."""
-    query = select(Source.id).where(_undone_by(user_pk))
+def some_undone_source(session: Session, *, user_pk: int, exclude: Iterable[int] = (),
+                       rng: random.Random | None = None) -> int | None:
+    """A source the user has not classified and that is not ``exclude``-d: the first from a random place
+    in the list on (else from its start). One index range read however many sources there are, for the
+    moments before the queue is ready."""
+    low, high = session.execute(select(func.min(Source.id), func.max(Source.id))).one()
+    if low is None:
+        return None
+    start = (rng or random).randint(low, high)
     exclude = list(exclude)
-    if exclude:
-        query = query.where(Source.id.not_in(exclude))
-    ids = session.scalars(query).all()
-    return (rng or random).choice(ids) if ids else None
+    for where in (Source.id >= start, Source.id < start):
+        query = select(Source.id).where(where, _undone_by(user_pk)).order_by(Source.id).limit(1)
+        if exclude:
+            query = query.where(Source.id.not_in(exclude))
+        if (pk := session.scalar(query)) is not None:
+            return pk
+    return None
 
 
 def done_sources(session: Session, *, user_pk: int) -> set[int]:
