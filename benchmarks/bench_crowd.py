@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import Annotator, Server, Tally, fresh_postgres, make_project  # noqa: E402
 
 ACK_P99_MS, NEXT_P99_MS = 250, 300
-STEP_S = 60
+STEP_S = 45
 ARRIVAL_S = 1.5  # between two people opening the page, per server process
 
 
@@ -190,7 +190,7 @@ def largest_within(steps: list[dict]) -> tuple[int, dict | None]:
 
 def run(quick: bool = False) -> list[dict]:
     shared = Path(os.environ.get("XID_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data"))
-    sizes, seconds = ([5, 10], 20) if quick else ([100, 200, 300], STEP_S)
+    sizes, seconds = ([5, 10], 20) if quick else ([25, 50, 75, 100, 150], STEP_S)
     rows = []
     for processes in (1, 2):
         with tempfile.TemporaryDirectory() as tmp, fresh_postgres() as pg:
