@@ -129,3 +129,35 @@ def test_the_latest_revision_is_found_whatever_the_size_of_the_ids():
         np.testing.assert_array_equal(cls_pk[latest], [4, 5, 7, 8])
     with pytest.raises(ValueError, match="ascending"):
         latest_revisions(cls_pk[::-1], src, user)
+
+
+def test_sorted_columns_read_exactly_and_fall_back_for_a_text_holding_the_separator(project, rgz):
+    """Text comes back cut at the unit separator, floats exactly; a text holding the separator (which
+    ingest refuses, but an old database might hold) sends the read row by row, with the same result."""
+    from sqlalchemy import select, update
+
+    from xid_app.store.models import Source
+
+    project.ingest(rgz["sources"])
+    columns_read = (Source.id, Source.source_id, Source.ra, Source.dec)
+    dtypes = (np.int64, object, float, float)
+    with project.engine.connect() as conn:
+        rows = conn.execute(select(*columns_read).order_by(Source.id)).all()
+        fast = columns.read_sorted_columns(conn, Source, columns_read, None, key=Source.id, dtypes=dtypes)
+    assert [tuple(a[i] for a in fast) for i in range(len(rows))] == [tuple(r) for r in rows]
+    with project.engine.begin() as conn:
+        conn.execute(update(Source).where(Source.id == rows[3][0]).values(source_id="odd\x1fname"))
+    with project.engine.connect() as conn:
+        again = columns.read_sorted_columns(conn, Source, columns_read, None, key=Source.id, dtypes=dtypes)
+    assert again[1][3] == "odd\x1fname" and len(again[1]) == len(rows)
+
+
+def test_dense_ranks_and_indices_match_numpy():
+    from xid_app.extract import dense_ranks, index_of
+
+    rng = np.random.default_rng(3)
+    for values in (rng.integers(0, 50, 1000), rng.integers(0, 10**12, 1000), np.array([], dtype=np.int64)):
+        np.testing.assert_array_equal(dense_ranks(values), np.unique(values, return_inverse=True)[1])
+    for keys in (np.arange(7, 107), np.unique(rng.integers(0, 10**6, 100))):
+        values = rng.choice(keys, 500)
+        np.testing.assert_array_equal(index_of(keys, values), np.searchsorted(keys, values))

@@ -61,6 +61,26 @@ def latest_revisions(cls_pk: np.ndarray, src_pk: np.ndarray, user_pk: np.ndarray
     return np.sort(order[last])
 
 
+def index_of(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Where each of ``values`` is in ``keys`` (ascending, unique, holding every value): a subtraction when
+    the keys are a run of consecutive integers, as primary keys usually are, else a binary search."""
+    if len(keys) and keys[-1] - keys[0] == len(keys) - 1:
+        return values - keys[0]
+    return np.searchsorted(keys, values)
+
+
+def dense_ranks(values: np.ndarray) -> np.ndarray:
+    """Each non-negative integer's rank among the distinct values (``np.unique``'s inverse), in linear
+    time: primary keys are small enough to index a table of them."""
+    if len(values) == 0:
+        return np.empty(0, dtype=np.int64)
+    if values.max() > 8 * len(values) + 1_000_000:  # sparse keys: the table would be mostly empty
+        return np.unique(values, return_inverse=True)[1]
+    present = np.zeros(int(values.max()) + 1, dtype=bool)
+    present[values] = True
+    return (np.cumsum(present) - 1)[values]
+
+
 def annotations_from_rows(rows: AnswerRows, *, source_pks: np.ndarray, source_ra: np.ndarray,
                           source_dec: np.ndarray) -> Annotations:
     """The current answers (the latest revision of each user's answer to each source) as :class:`Annotations`.
@@ -85,16 +105,18 @@ def annotations_from_rows(rows: AnswerRows, *, source_pks: np.ndarray, source_ra
     position = np.searchsorted(current, rows.mark_cls)
     position = np.minimum(position, max(len(current) - 1, 0))
     keep = (current[position] == rows.mark_cls) if len(current) else np.zeros(len(rows.mark_cls), bool)
-    by_cls = np.argsort(position[keep], kind="stable")
-    _, cls_user = np.unique(cur_user_pk, return_inverse=True)
+    click_cls, click_ra, click_dec = position[keep], rows.mark_ra[keep], rows.mark_dec[keep]
+    if np.any(click_cls[1:] < click_cls[:-1]):  # marks are stored with their classification: rarely needed
+        by_cls = np.argsort(click_cls, kind="stable")
+        click_cls, click_ra, click_dec = click_cls[by_cls], click_ra[by_cls], click_dec[by_cls]
     return Annotations(
         source_ra=source_ra,
         source_dec=source_dec,
-        cls_source=np.searchsorted(source_pks, cur_src_pk),
-        click_cls=position[keep][by_cls],
-        click_ra=rows.mark_ra[keep][by_cls],
-        click_dec=rows.mark_dec[keep][by_cls],
-        cls_user=cls_user,
+        cls_source=index_of(source_pks, cur_src_pk),
+        click_cls=click_cls,
+        click_ra=click_ra,
+        click_dec=click_dec,
+        cls_user=dense_ranks(cur_user_pk),
         cls_flags=(cur_bits[:, None] >> np.arange(len(FLAGS))) & 1 == 1,
     )
 

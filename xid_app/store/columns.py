@@ -37,7 +37,8 @@ from .models import (
 def read_columns(conn, statement, dtypes: Sequence) -> list[np.ndarray]:
     """A Core SELECT's rows as one numpy array per column (``dtypes``: numpy dtypes, ``object`` for text),
     fetched through the DBAPI cursor in chunks: SQLAlchemy's per-row processing costs more than the query
-    on a million rows."""
+    on a million rows. (PostgreSQL's ``COPY ... TO STDOUT``, as CSV parsed by Arrow or binary, measured
+    slower than psycopg's fetch on two million rows.)"""
     sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     numeric = all(np.dtype(dtype).kind in "iuf" for dtype in dtypes)
     cursor = conn.connection.dbapi_connection.cursor()
@@ -56,34 +57,67 @@ def read_columns(conn, statement, dtypes: Sequence) -> list[np.ndarray]:
             for i, dtype in enumerate(dtypes)]
 
 
-def read_integer_columns(conn, table, columns: Sequence, where, *, key) -> list[np.ndarray]:
-    """Integer columns of the rows of ``table`` matching ``where`` (None: all), sorted by the column
-    ``key`` (which must be unique and among ``columns``), as int64 arrays.
+def read_sorted_columns(conn, table, columns: Sequence, where, *, key, dtypes: Sequence | None = None
+                        ) -> list[np.ndarray]:
+    """Columns of the rows of ``table`` matching ``where`` (None: all), sorted by the column ``key`` (which
+    must be unique, among ``columns`` and never NULL, as must the others), as numpy arrays of ``dtypes``
+    (int64, float or object for text; default all int64).
 
-    On SQLite each column comes back as one ``group_concat`` string per range of ``key`` that numpy
-    parses: a million rows in a third of the time the DBAPI takes to build a million row tuples. The
-    columns of one aggregate are concatenated in the same row order, whatever that order is; the arrays
-    are sorted by ``key`` here, so nothing depends on it."""
+    On SQLite each integer or text column comes back as one ``group_concat`` string per range of ``key``
+    that numpy parses (integers) or ``str.split`` cuts (text, joined by the unit separator, a control
+    character no stored identifier may hold): a million rows in a third of the time the DBAPI takes to
+    build a million row tuples, a tenth for text. Floats, which would need printing to 17 digits to come
+    back exact, are faster through :func:`read_columns`. The columns of one aggregate are concatenated in
+    the same row order, whatever that order is; the arrays are sorted by ``key`` here, so nothing depends
+    on it."""
     where = true() if where is None else where
+    dtypes = [np.dtype(d) for d in (dtypes or [np.int64] * len(columns))]
     if conn.dialect.name != "sqlite":
-        return read_columns(conn, select(*columns).where(where).order_by(key), [np.int64] * len(columns))
-    low, high = conn.execute(select(func.min(key), func.max(key))).one()  # over the whole table: from the index
-    chunks = [[np.empty(0, dtype=np.int64) for _ in columns]]
-    for start in range(low or 0, (high or -1) + 1, CONCAT_CHUNK):
-        statement = select(*(func.group_concat(column) for column in columns)).select_from(table) \
-            .where(where, key >= start, key < start + CONCAT_CHUNK)
-        texts = conn.execute(statement).one()
-        if texts[0] is not None:
-            chunks.append([np.fromstring(text, dtype=np.int64, sep=",") for text in texts])
-    arrays = [np.concatenate([chunk[i] for chunk in chunks]) for i in range(len(columns))]
-    keys = arrays[[c.key for c in columns].index(key.key)]
+        return read_columns(conn, select(*columns).where(where).order_by(key), dtypes)
+    floats = [i for i, dtype in enumerate(dtypes) if dtype.kind == "f"]
+    concatenated = [i for i in range(len(columns)) if i not in floats]
+    key_at = [c.key for c in columns].index(key.key)
+    arrays = _concatenated_columns(conn, table, [columns[i] for i in concatenated],
+                                   [dtypes[i] for i in concatenated], where, key)
+    if arrays is None:  # a text holding the separator: read row by row
+        return read_columns(conn, select(*columns).where(where).order_by(key), dtypes)
+    by_column = dict(zip(concatenated, arrays))
+    keys = by_column[key_at]
     if np.any(keys[1:] < keys[:-1]):
         order = np.argsort(keys, kind="stable")
-        arrays = [a[order] for a in arrays]
-    return arrays
+        by_column = {i: a[order] for i, a in by_column.items()}
+    if floats:
+        by_column.update(zip(floats, read_columns(conn, select(*(columns[i] for i in floats)).where(where)
+                                                  .order_by(key), [dtypes[i] for i in floats])))
+    return [by_column[i] for i in range(len(columns))]
 
 
-CONCAT_CHUNK = 2_000_000  # ids per group_concat string: ~15 MB of text per column
+def _concatenated_columns(conn, table, columns: Sequence, dtypes: Sequence, where, key) -> list[np.ndarray] | None:
+    """Integer and text columns through one ``group_concat`` per column and range of ``key``, in the
+    order SQLite scanned them; None when a text held the separator."""
+    low, high = conn.execute(select(func.min(key), func.max(key))).one()  # over the whole table: from the index
+    chunks = [[np.empty(0, dtype=dtype) for dtype in dtypes]]
+    aggregates = [func.group_concat(column, UNIT_SEPARATOR if dtype.kind == "O" else ",")
+                  for column, dtype in zip(columns, dtypes)]
+    for start in range(low or 0, (high or -1) + 1, CONCAT_CHUNK):
+        count, *texts = conn.execute(select(func.count(), *aggregates).select_from(table)
+                                     .where(where, key >= start, key < start + CONCAT_CHUNK)).one()
+        if count:
+            chunk = [_parse_concatenated(text, dtype) for text, dtype in zip(texts, dtypes)]
+            if any(len(c) != count for c in chunk):
+                return None
+            chunks.append(chunk)
+    return [np.concatenate([chunk[i] for chunk in chunks]) for i in range(len(columns))]
+
+
+def _parse_concatenated(text: str, dtype: np.dtype) -> np.ndarray:
+    if dtype.kind == "O":
+        return np.array(text.split(UNIT_SEPARATOR), dtype=object)
+    return np.fromstring(text, dtype=dtype, sep=",")
+
+
+CONCAT_CHUNK = 2_000_000  # ids per group_concat string: ~15 MB of text per numeric column
+UNIT_SEPARATOR = "\x1f"  # joins text values: ingest refuses identifiers holding control characters
 
 
 def _answer_rows(conn, after: int = 0) -> AnswerRows:
@@ -96,7 +130,7 @@ def _answer_rows(conn, after: int = 0) -> AnswerRows:
     with ThreadPoolExecutor(1) as pool:
         marks = pool.submit(mark_rows, conn.engine, after)
         newer = Classification.id > after
-        cls_pk, cls_src_pk, cls_user_pk = read_integer_columns(
+        cls_pk, cls_src_pk, cls_user_pk = read_sorted_columns(
             conn, Classification, (Classification.id, Classification.source_pk, Classification.user_pk),
             CROWD & newer, key=Classification.id)
         # flags are rare: read only the flagged answers, as one bit mask each
@@ -193,9 +227,9 @@ def load_annotations(engine: Engine, *, snapshot_file: Path | None = None
     annotations : xid_app.consensus.Annotations
     """
     with engine.connect() as conn, _one_snapshot(conn):
-        src_pk, source_ids, source_ra, source_dec = read_columns(
-            conn, select(Source.id, Source.source_id, Source.ra, Source.dec).order_by(Source.id),
-            (np.int64, object, float, float))
+        src_pk, source_ids, source_ra, source_dec = read_sorted_columns(
+            conn, Source, (Source.id, Source.source_id, Source.ra, Source.dec), None, key=Source.id,
+            dtypes=(np.int64, object, float, float))
         rows = _current_answer_rows(conn, snapshot_file)
     return src_pk, source_ids, annotations_from_rows(rows, source_pks=src_pk, source_ra=source_ra,
                                                      source_dec=source_dec)
@@ -306,7 +340,7 @@ def _fetch(engine: Engine, statement) -> list:
 def source_pks(bind: Engine | Connection) -> np.ndarray:
     """Primary keys of every source, in the order :func:`load_annotations` indexes them."""
     with (bind.connect() if isinstance(bind, Engine) else nullcontext(bind)) as conn:
-        return read_integer_columns(conn, Source, (Source.id,), None, key=Source.id)[0]
+        return read_sorted_columns(conn, Source, (Source.id,), None, key=Source.id)[0]
 
 
 def gold_sources(engine: Engine) -> np.ndarray:
@@ -318,5 +352,5 @@ def gold_sources(engine: Engine) -> np.ndarray:
 def source_positions(engine: Engine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every source's primary key (ascending), RA and Dec."""
     with engine.connect() as conn:
-        return tuple(read_columns(conn, select(Source.id, Source.ra, Source.dec).order_by(Source.id),
-                                  (np.int64, float, float)))
+        return tuple(read_sorted_columns(conn, Source, (Source.id, Source.ra, Source.dec), None, key=Source.id,
+                                         dtypes=(np.int64, float, float)))
