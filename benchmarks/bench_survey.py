@@ -148,8 +148,11 @@ elif stage == "dashboard":  # the admin's survey map (issue 15), from the databa
     import holoviews as hv
     from bokeh.embed import json_item
     from xid_app.ui.dashboard import survey_layout
+    p.assignment.queue(wait=True)  # a server makes the queue anyway; the map takes its consensus
+    extra["queue_s"] = time.perf_counter() - t
+    t2 = time.perf_counter()
     table = p.survey.table()
-    extra["table_s"] = time.perf_counter() - t
+    extra["table_s"] = time.perf_counter() - t2
     t2 = time.perf_counter()
     layout = survey_layout(table)
     json_item(hv.renderer("bokeh").get_plot(layout).state)
@@ -200,7 +203,8 @@ def _stages(db: str, url: str, work: Path, n_sources: int, n_tiles: int, n_answe
              baseline=export["peak_mb"], ratio=export["seconds"] / 60, goal="≤ 60 s (ratio: over 60 s); baseline: peak MB"),
         dict(name=f"{db}: the admin's survey map, first draw", value=dashboard["first_draw_s"], unit="s",
              baseline=dashboard["table_s"], ratio=dashboard["pan_s"],
-             goal="baseline: the states of every source read (s); ratio: a pan (s)"),
+             goal=f"baseline: the states of every source taken from the queue's consensus (s; the queue "
+                  f"{dashboard['queue_s']:.0f} s); ratio: a pan (s)"),
     ]
 
 

@@ -49,11 +49,15 @@ class Assignment:
         ``(source_pks, source_ids, annotations, expert)`` of the current answers (the queue's consensus run).
     engine : callable
         Returns the project's engine.
+    on_consensus : callable, optional
+        Hears of each consensus run the queue makes: ``(source_pks, source_ids, annotations, result, expert,
+        started=time.time() when the answers were read)`` (the admin's survey map keeps it).
     """
 
     def __init__(self, session: Callable, settings: Settings, answers: Callable[[], tuple],
-                 engine: Callable[[], Engine]):
+                 engine: Callable[[], Engine], on_consensus: Callable[..., None] | None = None):
         self._session, self.settings, self._answers, self._engine = session, settings, answers, engine
+        self._on_consensus = on_consensus
         self._queue: tuple[float, Queue] | None = None
         self._queueing: Future | None = None
         self._queue_s = 0.0  # how long the last queue took to make
@@ -83,9 +87,11 @@ class Assignment:
 
     def _compute_queue(self) -> None:
         s = self.settings
-        started = time.monotonic()
-        source_pks, _, ann, _ = self._answers()
+        started, read_at = time.monotonic(), time.time()
+        source_pks, source_ids, ann, expert = self._answers()
         result = run_consensus(ann, s.consensus_method)
+        if self._on_consensus is not None:
+            self._on_consensus(source_pks, source_ids, ann, result, expert, started=read_at)
         mask = retired(result, min_classifications=s.retire_min_classifications, confidence=s.retire_confidence,
                        max_classifications=s.retire_max_classifications)
         gold = np.zeros(len(source_pks), dtype=bool)

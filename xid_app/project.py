@@ -65,10 +65,11 @@ class Project:
         self._archive: Archive | None = None
         self._catalogue_lock = threading.Lock()
         self.views = Views(lambda: self.engine, self.settings, lambda: self.archive)
-        self.assignment = Assignment(self.session, self.settings, self._answers, lambda: self.engine)
+        self.survey = SurveyStates(self._answers, self.settings)
+        self.assignment = Assignment(self.session, self.settings, self._answers, lambda: self.engine,
+                                     on_consensus=self.survey.remember)
         self.radio_sources = RadioSources(lambda: self.engine, self.session, self.settings,
                                           lambda: self.optical_catalogue())
-        self.survey = SurveyStates(self._answers, self.settings, self.expert_queue)
 
     @property
     def engine(self) -> Engine:

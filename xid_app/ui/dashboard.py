@@ -9,6 +9,7 @@ of points, not the last millisecond of a Next (see ../shared/FIELD_NOTES.md).
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import datashader as ds
@@ -94,8 +95,9 @@ class SurveyDashboard(pn.viewable.Viewer):
     def draw(self) -> None:
         table = self._table = self._table_of()
         counts = table["state"].value_counts()
+        as_of = time.strftime("%H:%M:%S", time.localtime(table.attrs.get("as_of", time.time())))
         self.summary.object = f"{len(table):,} sources: " + ", ".join(
-            f"{counts.get(s, 0):,} {s}" for s in STATES) + "."
+            f"{counts.get(s, 0):,} {s}" for s in STATES) + f" (answers as of {as_of})."
         self.plots[:] = [pn.pane.HoloViews(survey_layout(table, on_tap=self._tapped), linked_axes=False)]
 
     def _tapped(self, x=None, y=None) -> None:
