@@ -12,6 +12,7 @@ import threading
 import panel as pn
 
 from .auth import ActiveLogin
+from .pauses import FrozenPages
 from .project import Project
 from .resources import static_dir
 from .ui.admin import AdminPage
@@ -75,6 +76,13 @@ def create_admin(project: Project, logins: Logins | None) -> pn.viewable.Viewabl
     return _styled(AdminPage(project, login=login, logout=logout_form(logins, login)).layout)
 
 
+def _watched(pages: FrozenPages, page: pn.viewable.Viewable) -> pn.viewable.Viewable:
+    """``page``, its objects frozen once it has loaded and its leftovers counted when it closes."""
+    pn.state.onload(pages.page_open)
+    pn.state.on_session_destroyed(lambda ctx: pages.page_closed())
+    return page
+
+
 class UnsafeToServe(RuntimeError):
     """Production mode and a configuration that would let strangers in."""
 
@@ -110,8 +118,11 @@ def serve(project: Project, *, port: int, address: str, show: bool = False) -> N
     project.assignment.queue()
     mode = "login required" if login else "open mode: no user has a password, the page asks for a name"
     print(f"XID serving {project.url} at http://{address}:{port}/ ({mode})", flush=True)
+    pages = FrozenPages()
+    pages.server_started()
     pn.serve(
-        {"/": lambda: create_app(project, logins), "/admin": lambda: create_admin(project, logins)},
+        {"/": lambda: _watched(pages, create_app(project, logins)),
+         "/admin": lambda: _watched(pages, create_admin(project, logins))},
         port=port,
         address=address,
         websocket_origin=sorted(set(origins)),
