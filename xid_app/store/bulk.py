@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from .columns import read_columns
+from .columns import read_sorted_columns
 
 CHUNK = 50_000  # rows written per statement
 LOOKUP_CHUNK = 5_000  # keys per IN (...) query; SQLite allows 32,766 bound values
@@ -149,7 +149,8 @@ def primary_keys(session: Session, key: Column, values: Sequence[str] | np.ndarr
         return np.empty(0, dtype=np.int64)
     wanted = pd.unique(values)
     if len(wanted) >= WHOLE_TABLE_LOOKUP:
-        stored_keys, stored_pks = read_columns(session.connection(), select(key, pk_column), (object, np.int64))
+        stored_pks, stored_keys = read_sorted_columns(session.connection(), key.table, (pk_column, key), None,
+                                                      key=pk_column, dtypes=(np.int64, object))
     else:
         postgresql = session.get_bind().dialect.name == "postgresql"
 
