@@ -33,3 +33,36 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(tmp_path):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_a_postgresql_connection_closed_while_idle_in_the_pool_is_replaced(postgres_url, monkeypatch):
+    """Pooled connections are checked after an idle spell only (a ping per checkout cost a tenth of an
+    answer's server time): one closed by a server restart meanwhile is replaced without an error; one
+    closed within the interval fails that request alone, and the pool is renewed for the next."""
+    import pytest
+
+    from xid_app.store import db
+
+    engine = make_engine(postgres_url)
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+
+    def close_pooled_connection():
+        with engine.connect() as conn:
+            pid = conn.scalar(sa.text("SELECT pg_backend_pid()"))
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    try:
+        close_pooled_connection()
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT 1")) == 1
+        close_pooled_connection()
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 3600.0)
+        with pytest.raises(sa.exc.OperationalError), engine.connect() as conn:
+            conn.scalar(sa.text("SELECT 1"))
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT 1")) == 1
+    finally:
+        engine.dispose()
+        admin.dispose()
