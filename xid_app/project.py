@@ -13,7 +13,6 @@ The CLI and the server are thin shells over :class:`Project`::
 from __future__ import annotations
 
 import logging
-import threading
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
@@ -36,6 +35,7 @@ from .ingest import ArchiveSurvey, MosaicSurvey, read_sources
 from .interchange import read_annotations
 from .optical import OpticalCatalogue, read_optical_catalogue
 from .radio_sources import RadioSources
+from .reloaded import Reloaded
 from .store import catalogue_objects, classifications, columns, db, logins, runs
 from .store import sources as source_store
 from .store import users as user_store
@@ -61,9 +61,9 @@ class Project:
     def __init__(self, url: str | None = None, *, settings: Settings | None = None):
         self.settings = settings or Settings()
         self.url = url or self.settings.resolved_database_url()
-        self._catalogue: tuple | None = None
+        self._catalogue = Reloaded(lambda: catalogue_objects.catalogue_version(self.engine),
+                                   lambda: catalogue_objects.load_catalogue(self.engine))
         self._archive: Archive | None = None
-        self._catalogue_lock = threading.Lock()
         self.views = Views(lambda: self.engine, self.settings, lambda: self.archive)
         self.survey = SurveyStates(self._answers, self.settings)
         self.assignment = Assignment(self.session, self.settings, self._answers, lambda: self.engine,
@@ -117,8 +117,11 @@ class Project:
         resolve to; all or nothing."""
         self.check_ready()
         rows = read_optical_catalogue(path, id_column=id_column, keep=keep)
-        with self.session() as session, session.begin():
-            return catalogue_objects.add_catalogue_objects(session, rows=rows, progress=progress)
+        try:
+            with self.session() as session, session.begin():
+                return catalogue_objects.add_catalogue_objects(session, rows=rows, progress=progress)
+        finally:
+            self._catalogue.changed()
 
     @property
     def archive(self) -> Archive:
@@ -147,21 +150,13 @@ class Project:
         """The optical/IR catalogue's spatial index, rebuilt only when objects were added (one build at a
         time). While another thread builds it (the server warms it up at start: ~10 s for 10 M objects),
         ``wait=False`` returns None at once instead of holding up the page."""
-        version = catalogue_objects.catalogue_version(self.engine)
-        if not self._catalogue_lock.acquire(blocking=wait):
-            return None
-        try:
-            if self._catalogue is None or self._catalogue[0] != version:
-                self._catalogue = (version, catalogue_objects.load_catalogue(self.engine))
-            return self._catalogue[1]
-        finally:
-            self._catalogue_lock.release()
+        return self._catalogue.get(wait=wait)
 
     @contextmanager
     def building_optical_catalogue(self):
         """Hold the catalogue index as a build in progress does (pages then carry on without it): for
         rebuilding it by hand while pages stay responsive, and for tests of that."""
-        with self._catalogue_lock:
+        with self._catalogue.held():
             yield
 
     def set_user(self, name: str, *, password: str | None, role: str = "annotator") -> None:

@@ -3,7 +3,6 @@ association of components into sources and the source catalogue out."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -28,6 +27,7 @@ from .consensus import run_consensus
 from .extract import SourceAnswers, source_answers
 from .interchange import AnnotationRows
 from .optical import OpticalCatalogue
+from .reloaded import Reloaded
 from .sky_index import SkyIndex
 from .source_catalogue import centroids, expert_sources, host_annotations, source_table
 from .store import columns
@@ -63,25 +63,26 @@ class RadioSources:
                  optical_catalogue: Callable[[], OpticalCatalogue | None]):
         self._engine, self._session, self.settings = engine, session, settings
         self._optical_catalogue = optical_catalogue
-        self._cache: tuple[int, Components] | None = None
-        self._lock = threading.Lock()
+        self._components = Reloaded(lambda: component_store.components_version(self._engine()), self._load)
 
     def ingest(self, path: str | Path, *, id_column: str | None = None,
                progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Ingest a component table, all or nothing (see :func:`xid_app.components.read_components`);
         components already stored at the same position are left as they are."""
         rows = read_components(path, id_column=id_column)
-        with self._session() as session, session.begin():
-            return component_store.add_components(session, rows=rows, origin=str(path), progress=progress)
+        try:
+            with self._session() as session, session.begin():
+                return component_store.add_components(session, rows=rows, origin=str(path), progress=progress)
+        finally:
+            self._components.changed()
 
     def components(self) -> Components:
         """Every stored component, loaded again only when components were added."""
-        version = component_store.components_version(self._engine())
-        with self._lock:
-            if self._cache is None or self._cache[0] != version:
-                pks, rows = component_store.load_components(self._engine())
-                self._cache = (version, Components(pks, rows, rows.index()))
-            return self._cache[1]
+        return self._components.get()
+
+    def _load(self) -> Components:
+        pks, rows = component_store.load_components(self._engine())
+        return Components(pks, rows, rows.index())
 
     def in_field(self, ra: float, dec: float, radius_arcsec: float) -> FieldComponents | None:
         """The components within ``radius_arcsec`` of a field's position, nearest first, and its target;
