@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Callable
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import NoResultFound
 
 from .archives import Archive
 from .config import Settings
@@ -89,17 +90,19 @@ class Views:
 
     def source(self, source_pk: int) -> SourceInfo:
         """A source and its layers, by primary key."""
-        with self._engine().connect() as conn:
-            row = conn.execute(
-                select(Source.source_id, Source.ra, Source.dec, Source.is_gold).where(Source.id == source_pk)
-            ).one()
-            layers = conn.execute(
-                select(LayerRow.band, LayerRow.kind, LayerRow.path, LayerRow.form, LayerRow.field_arcsec, LayerRow.id)
-                .where(LayerRow.source_pk == source_pk)
+        with self._engine().connect() as conn:  # one query: a Next asks for two sources
+            rows = conn.execute(
+                select(Source.source_id, Source.ra, Source.dec, Source.is_gold, LayerRow.band, LayerRow.kind,
+                       LayerRow.path, LayerRow.form, LayerRow.field_arcsec, LayerRow.id)
+                .outerjoin(LayerRow, LayerRow.source_pk == Source.id)
+                .where(Source.id == source_pk)
                 .order_by(LayerRow.position)
             ).all()
-        return SourceInfo(source_pk, row.source_id, row.ra, row.dec, tuple(Layer(*layer) for layer in layers),
-                          bool(row.is_gold))
+        if not rows:
+            raise NoResultFound(f"no source with primary key {source_pk}")
+        source_id, ra, dec, is_gold = rows[0][:4]
+        layers = tuple(Layer(*row[4:]) for row in rows if row[-1] is not None)
+        return SourceInfo(source_pk, source_id, ra, dec, layers, bool(is_gold))
 
     @staticmethod
     def clear_cache() -> None:
