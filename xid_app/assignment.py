@@ -95,7 +95,7 @@ class Assignment:
         mask = retired(result, min_classifications=s.retire_min_classifications, confidence=s.retire_confidence,
                        max_classifications=s.retire_max_classifications)
         gold = np.zeros(len(source_pks), dtype=bool)
-        gold[gold_sources(self._engine())] = True
+        gold[gold_sources(self._engine(), source_pks)] = True
         self._queue = (started, make_queue(source_pks, result.n_classifications, gold, mask))
         self._queue_s = time.monotonic() - started
 

@@ -341,8 +341,9 @@ class Project:
         self.check_ready()
         source_pks, source_ids, ann = columns.load_annotations(
             self.engine, snapshot_file=snapshot_path(self.settings.data_dir / "snapshots", self.url))
-        expert = columns.load_expert_answers(self.engine)
-        return source_pks, source_ids, replace(ann, gold=expert.on(columns.gold_sources(self.engine))), expert
+        expert = columns.load_expert_answers(self.engine, source_pks)
+        gold = expert.on(columns.gold_sources(self.engine, source_pks))
+        return source_pks, source_ids, replace(ann, gold=gold), expert
 
     def host_catalogue(self, method: str | None = None, *, progress: Callable[[int, int], None] | None = None,
                   **params: float) -> Table:
