@@ -269,3 +269,13 @@ def test_a_host_sits_on_its_clicks_not_between_them_and_a_neighbour_some_picked(
     moded = run_consensus(build([votes]))
     mean = run_consensus(build([votes]), mode_radius_arcsec=0, reliability_iterations=0)  # the plain mean
     assert _offset_arcsec(moded, 0, 0, 0) < 0.5 < _offset_arcsec(mean, 0, 0, 0)
+
+
+def test_unique_with_inverse_by_a_packed_sort_matches_numpy():
+    from xid_app.consensus import _unique_inverse
+
+    rng = np.random.default_rng(1)
+    for keys in (rng.integers(0, 50, 1000), rng.integers(0, 2**60, 1000), np.array([], dtype=np.int64)):
+        ours, theirs = _unique_inverse(keys), np.unique(keys, return_inverse=True)
+        np.testing.assert_array_equal(ours[0], theirs[0])
+        np.testing.assert_array_equal(ours[1], theirs[1])

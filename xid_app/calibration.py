@@ -93,8 +93,7 @@ def corrected_by_gold(consensus: Consensus, gold: ExpertAnswers, *, radius_arcse
     within ``radius_arcsec`` of one of theirs; "no host" where they saw none), shrunk towards no correction
     by a couple of answers' worth so a handful of gold sources cannot make it extreme.
     """
-    answered = np.flatnonzero(consensus.n_classifications > 0)
-    on_gold = np.intersect1d(gold.source, answered)
+    on_gold = np.unique(gold.source[consensus.n_classifications[gold.source] > 0])  # the experts' sources the crowd answered
     if len(on_gold) < GOLD_SOURCES_TO_CORRECT:
         return replace(consensus, level_correction=None)
     expert_host = np.zeros(len(consensus.n_classifications), dtype=bool)
