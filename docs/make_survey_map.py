@@ -3,7 +3,8 @@
 
 ``WORK`` is a folder of ``benchmarks/bench_survey.py``'s files (``XID_BENCH_SURVEY_DIR``: ``sources.csv``,
 ``tiles/``, ``answers-0.csv``): the 4.1 million sources are ingested with the first 5 million answers into
-``WORK/map.sqlite`` (kept for another run), ``xid serve`` runs on it, and Debian's Chromium, driven by
+``WORK/map.sqlite`` (kept for another run; any XID database of that survey put there is used as it is),
+``xid serve`` runs on it, and Debian's Chromium, driven by
 Playwright, logs in as an admin and draws the map at 1400×900. Prints how long the admin waited for it.
 """
 
@@ -34,7 +35,7 @@ def database(work: Path) -> str:
         project.ingest(work / "sources.csv",
                        mosaics=[MosaicSurvey("radio", "LoTSS 144 MHz", str(work / "tiles" / "*.fits"))])
         project.import_annotations(work / "answers-0.csv")
-        project.set_user(ADMIN, password=PASSWORD, role="admin")
+    Project(url, settings=Settings(data_dir=work / "map-data")).set_user(ADMIN, password=PASSWORD, role="admin")
     return url
 
 
