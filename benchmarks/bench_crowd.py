@@ -190,7 +190,7 @@ def largest_within(steps: list[dict]) -> tuple[int, dict | None]:
 
 def run(quick: bool = False) -> list[dict]:
     shared = Path(os.environ.get("XID_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data"))
-    sizes, seconds = ([5, 10], 20) if quick else ([25, 50, 75, 100, 150], STEP_S)
+    sizes, seconds = ([5, 10], 20) if quick else ([25, 50, 100, 150, 200, 250, 300], STEP_S)
     rows = []
     for processes in (1, 2):
         with tempfile.TemporaryDirectory() as tmp, fresh_postgres() as pg:

@@ -109,7 +109,7 @@ def bulk_load(session: Session, adding: Mapping[Table, int]):
     back at the end, in the same transaction, as PostgreSQL's "Populating a Database" advises: an index
     built by one sort and keys checked by one join cost a fraction of their upkeep row by row. Meanwhile
     PostgreSQL cannot read the table; SQLite's readers see it as it was before. SQLite's page cache grows
-    for the load."""
+    for the load; PostgreSQL's statistics of a big load's tables are gathered again at the end."""
     conn = session.connection()
     postgresql = conn.dialect.name == "postgresql"
     big = {table: conn.scalar(select(func.max(table.c.id))) or 0 for table, n in adding.items() if n >= BIG_LOAD_ROWS}
@@ -133,6 +133,9 @@ def bulk_load(session: Session, adding: Mapping[Table, int]):
             conn.execute(CreateIndex(index))
         for key in keys:
             conn.execute(AddConstraint(key))
+        if postgresql:  # "run ANALYZE afterwards": plans made on the empty table's statistics scan millions
+            for table in big:
+                conn.exec_driver_sql(f'ANALYZE "{table.name}"')
     finally:
         if not postgresql:
             conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}")
