@@ -8,13 +8,13 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..answers import FLAGS, InvalidSubmission, Mark, StoredAnswer, check_answer
 from ..interchange import AnnotationRows
-from .bulk import CHUNK, bulk_load, insert_rows, lock_for_writing, primary_keys
+from .bulk import CHUNK, LOOKUP_CHUNK, bulk_load, insert_rows, lock_for_writing, primary_keys
 from .models import (
     CROWD,
     AnswerComponent,
@@ -261,30 +261,38 @@ class QueueRow:
 
 
 def expert_queue(session: Session) -> list[QueueRow]:
-    """Sources the crowd flagged as artefact, blend or too zoomed in: undecided first, most flagged first."""
-    counts = (
-        select(
-            Classification.source_pk,
-            func.count(Classification.id).label("n"),
-            func.sum(case((Classification.artefact, 1), else_=0)).label("artefact"),
-            func.sum(case((Classification.blend, 1), else_=0)).label("blend"),
-            func.sum(case((Classification.too_zoomed_in, 1), else_=0)).label("too_zoomed_in"),
-        )
-        .where(CROWD)
-        .group_by(Classification.source_pk)
-        .subquery()
-    )
-    decided = select(Classification.source_pk).where(Classification.origin == "expert")
-    flagged = counts.c.artefact + counts.c.blend + counts.c.too_zoomed_in
-    rows = session.execute(
-        select(Source.id, Source.source_id, counts.c.n, counts.c.artefact, counts.c.blend, counts.c.too_zoomed_in,
-               Source.id.in_(decided), Source.is_gold)
-        .join(counts, counts.c.source_pk == Source.id)
-        .where(flagged > 0)
-        .order_by(Source.id.in_(decided), flagged.desc(), Source.id)
-    ).all()
-    return [QueueRow(pk, sid, int(n), int(a), int(b), int(z), bool(decided), bool(gold))
-            for pk, sid, n, a, b, z, decided, gold in rows]
+    """Sources the crowd flagged as artefact, blend or too zoomed in: undecided first, most flagged first.
+
+    The flagged answers are found first (one scan of the table, grouping only them), then the answers of
+    those sources counted from the source index: grouping every answer took a minute at 20 million."""
+    flag_sums = [func.sum(case((getattr(Classification, f), 1), else_=0)) for f in ("artefact", "blend",
+                                                                                    "too_zoomed_in")]
+    source = scanned(Classification.source_pk)
+    flagged = {pk: counts for pk, *counts in session.execute(
+        select(source, *flag_sums).where(CROWD, or_(Classification.artefact, Classification.blend,
+                                                    Classification.too_zoomed_in)).group_by(source))}
+    if not flagged:
+        return []
+    pks = sorted(flagged)
+    answers, sources = {}, {}
+    for start in range(0, len(pks), LOOKUP_CHUNK):
+        chunk = pks[start:start + LOOKUP_CHUNK]
+        answers.update(session.execute(select(Classification.source_pk, func.count(Classification.id))
+                                       .where(CROWD, Classification.source_pk.in_(chunk))
+                                       .group_by(Classification.source_pk)).all())
+        sources.update((pk, (sid, gold)) for pk, sid, gold in session.execute(
+            select(Source.id, Source.source_id, Source.is_gold).where(Source.id.in_(chunk))))
+    decided = set(session.scalars(select(Classification.source_pk).where(Classification.origin == "expert")))
+    rows = [QueueRow(pk, sources[pk][0], int(answers[pk]), *(int(c) for c in flagged[pk]), pk in decided,
+                     bool(sources[pk][1])) for pk in pks if pk in sources]
+    return sorted(rows, key=lambda r: (r.decided, -(r.n_artefact + r.n_blend + r.n_too_zoomed_in), r.source_pk))
+
+
+def scanned(column):
+    """``column`` as an expression (``column + 0``) to group by: SQLite then reads the table straight
+    through, instead of walking an index in the group's order and fetching every row from the table at
+    random (1.5 s instead of 45 s at 20 million answers); PostgreSQL plans it as it would the column."""
+    return column + 0
 
 
 @dataclass(frozen=True)
