@@ -17,6 +17,7 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
+from bokeh.models import NumeralTickFormatter
 from holoviews.operation.datashader import datashade, dynspread
 
 from ..survey import STATES
@@ -57,19 +58,24 @@ def survey_layout(table: pd.DataFrame, *, on_tap: Callable | None = None) -> hv.
         shown = _in_view(table, x_range, y_range)
         return hv.Histogram(np.histogram(shown["level"].dropna(), bins=np.linspace(0, 1, 21)), kdims=["level"],
                             vdims=["sources"]).opts(
-            width=420, height=280, title=f"Confidence of the answers ({len(shown):,} sources in view)",
-            xlabel="calibrated probability", ylabel="sources", color="#3b82f6")
+            width=420, height=280, title=f"Answer confidence ({len(shown):,} sources in view)",
+            xlabel="calibrated probability", ylabel="sources", color="#3b82f6", yformatter=_counts())
 
     def answers(x_range, y_range):
         shown = _in_view(table, x_range, y_range)
         return hv.Histogram(np.histogram(shown["answers"], bins=np.arange(0, top + 2) - 0.5), kdims=["answers"],
                             vdims=["sources"]).opts(
             width=420, height=280, title="Answers per source (in view)", xlabel="answers", ylabel="sources",
-            color="#16a34a")
+            color="#16a34a", yformatter=_counts())
 
     if on_tap is not None:
         hv.streams.Tap(source=sky, x=None, y=None).add_subscriber(on_tap)
     return (sky + hv.DynamicMap(levels, streams=[view]) + hv.DynamicMap(answers, streams=[view])).cols(2)
+
+
+def _counts() -> NumeralTickFormatter:
+    """Axis labels 1.4m, not 1.400e+6 (a model of its own per plot: a Bokeh model lives in one document)."""
+    return NumeralTickFormatter(format="0.[0]a")
 
 
 def state_legend() -> str:
