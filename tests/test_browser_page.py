@@ -282,6 +282,15 @@ def test_the_survey_map_shows_every_source_by_state_and_a_click_opens_one_in_the
     canvas.wait_for(state="visible", timeout=30_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "survey-dashboard.png"))
+    page.locator(".xid-survey-colour").get_by_text("Answer confidence").click()  # the same map by how sure
+    expect(page.get_by_text("calibrated probability that the answer is right")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "survey-dashboard-confidence.png"))
+    page.locator(".xid-survey-colour").get_by_text("State").click()
+    expect(page.get_by_text("calibrated probability that the answer is right")).to_be_hidden(timeout=30_000)
+    canvas = page.locator(".xid-survey-plots canvas").first
+    canvas.wait_for(state="visible", timeout=30_000)
+    page.wait_for_timeout(1000)
     box = canvas.bounding_box()
     assert box["width"] > 300
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the nearest source opens

@@ -26,6 +26,7 @@ hv.extension("bokeh", logo=False)
 
 STATE_COLOURS = {"unseen": "#9aa5b1", "in progress": "#3b82f6", "retired": "#16a34a", "flagged": "#f59e0b",
                  "decided": "#c026d3"}
+LEVEL_COLOURS = ["#b91c1c", "#f59e0b", "#fde047", "#16a34a"]  # unsure (red) to sure (green)
 MAP_PX = 620
 DATASHADE_ABOVE = 20_000  # sources; fewer are drawn as points
 
@@ -38,18 +39,26 @@ def _in_view(table: pd.DataFrame, x_range, y_range) -> pd.DataFrame:
     return table[keep]
 
 
-def survey_layout(table: pd.DataFrame, *, on_tap: Callable | None = None) -> hv.Layout:
+def survey_layout(table: pd.DataFrame, *, on_tap: Callable | None = None, colour: str = "state") -> hv.Layout:
     """The map of a survey table (:meth:`xid_app.survey.SurveyStates.table`) and two histograms of the
     sources in its view (zooming or panning the map narrows them); ``on_tap(x, y)`` hears clicks on the map
-    (RA, Dec in degrees)."""
+    (RA, Dec in degrees). ``colour``: ``"state"``, or ``"level"`` (the answers' calibrated confidence; the
+    mean over the sources under each pixel where datashaded; unanswered sources left out)."""
     points = hv.Points(table, kdims=["ra", "dec"], vdims=["state", "level", "answers", "source_id"])
+    if colour == "level":
+        points = points.select(level=(0.0, 1.0))
     if len(table) > DATASHADE_ABOVE:  # millions: an image re-aggregated for each view
-        sky = dynspread(datashade(points, aggregator=ds.count_cat("state"), color_key=STATE_COLOURS,
-                                  min_alpha=80), threshold=0.6, max_px=3)
+        shaded = (datashade(points, aggregator=ds.mean("level"), cmap=LEVEL_COLOURS, cnorm="linear",
+                            min_alpha=80) if colour == "level"
+                  else datashade(points, aggregator=ds.count_cat("state"), color_key=STATE_COLOURS, min_alpha=80))
+        sky = dynspread(shaded, threshold=0.6, max_px=3)
+    elif colour == "level":
+        sky = points.opts(color="level", cmap=LEVEL_COLOURS, clim=(0, 1), colorbar=True, size=7, tools=["hover"])
     else:  # a few thousand: the points themselves, with their names on hover
         sky = points.opts(color="state", cmap=STATE_COLOURS, size=7, tools=["hover"], show_legend=False)
+    what = "answer confidence" if colour == "level" else "state"
     sky = sky.opts(width=MAP_PX, height=MAP_PX, invert_xaxis=True, xlabel="RA (deg)", ylabel="Dec (deg)",
-                   title="Sources by state (click one to open it)", tools=["tap"],
+                   title=f"Sources by {what} (click one to open it)", tools=["tap"],
                    active_tools=["wheel_zoom"])
     view = hv.streams.RangeXY(source=sky)
     top = max(int(table["answers"].max()) if len(table) else 1, 1)
@@ -82,6 +91,12 @@ def state_legend() -> str:
     return " ".join(f'<span style="color:{STATE_COLOURS[s]}">●</span> {s}' for s in STATES)
 
 
+def level_legend() -> str:
+    stops = ", ".join(LEVEL_COLOURS)
+    return (f'0 <span style="display:inline-block;width:120px;height:10px;background:linear-gradient(to right, '
+            f'{stops})"></span> 1 (calibrated probability that the answer is right; unanswered sources not shown)')
+
+
 class SurveyDashboard(pn.viewable.Viewer):
     """The survey map for the admin page: drawn on demand (a survey of millions takes a few seconds to read)."""
 
@@ -92,11 +107,17 @@ class SurveyDashboard(pn.viewable.Viewer):
         self.draw_button = pn.widgets.Button(label="Draw the survey map", color="primary", width=190)
         self.summary = pn.pane.HTML("", css_classes=["xid-survey-summary"])
         self.plots = pn.Column(css_classes=["xid-survey-plots"])
+        self.colour = pn.widgets.RadioButtonGroup(options={"State": "state", "Answer confidence": "level"},
+                                                  value="state", css_classes=["xid-survey-colour"])
+        self.legend = pn.pane.HTML(state_legend(), align="center")
         self.draw_button.on_click(lambda _: self.draw())
+        self.colour.param.watch(lambda _: self._redraw(), "value")
         self._layout = pn.Column(
-            pn.pane.HTML("Every source by state; zoom and pan re-aggregate the map and narrow the histograms to "
-                         "the sources in view; click a source to open it in the Expert queue tab."),
-            pn.Row(self.draw_button, pn.pane.HTML(state_legend(), align="center")), self.summary, self.plots)
+            pn.pane.HTML("Every source by state or by how sure its answer is; zoom and pan re-aggregate the map "
+                         "and narrow the histograms to the sources in view; click a source to open it in the "
+                         "Expert queue tab."),
+            pn.Row(self.draw_button, pn.pane.HTML("Colour by", align="center"), self.colour, self.legend),
+            self.summary, self.plots)
 
     def draw(self) -> None:
         table = self._table = self._table_of()
@@ -104,7 +125,15 @@ class SurveyDashboard(pn.viewable.Viewer):
         as_of = time.strftime("%H:%M:%S", time.localtime(table.attrs.get("as_of", time.time())))
         self.summary.object = f"{len(table):,} sources: " + ", ".join(
             f"{counts.get(s, 0):,} {s}" for s in STATES) + f" (answers as of {as_of})."
-        self.plots[:] = [pn.pane.HoloViews(survey_layout(table, on_tap=self._tapped), linked_axes=False)]
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """The map again, coloured as chosen, from the table already read."""
+        if self._table is None:
+            return
+        self.legend.object = state_legend() if self.colour.value == "state" else level_legend()
+        self.plots[:] = [pn.pane.HoloViews(survey_layout(self._table, on_tap=self._tapped, colour=self.colour.value),
+                                           linked_axes=False)]
 
     def _tapped(self, x=None, y=None) -> None:
         if x is None or y is None or self._table is None or not len(self._table):
