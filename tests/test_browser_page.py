@@ -169,13 +169,20 @@ def test_a_reload_mid_answer_brings_back_the_source_marks_flags_and_comment(demo
 
 
 def test_messages_say_what_happened(demo, page):
+    import sqlalchemy as sa
+    from astropy.coordinates import SkyCoord
     from playwright.sync_api import expect
 
+    from xid_app.store.models import Source
+
     first = start(page, demo, "messages-user")
+    with demo[1].engine.connect() as conn:  # whichever source the queue gave this user
+        ra, dec = conn.execute(sa.select(Source.ra, Source.dec).where(Source.source_id == first)).one()
+    away = SkyCoord(228.1, -36, unit="deg").separation(SkyCoord(ra, dec, unit="deg")).deg  # tens of degrees
     box = page.get_by_placeholder("Catalogue ID, or RA Dec")
-    box.fill("228.1 -36")  # 81.7° south of the source
+    box.fill("228.1 -36")
     page.get_by_role("button", name="GO").click()
-    expect(message(page)).to_contain_text("81.7° from the source")
+    expect(message(page)).to_contain_text(f"{away:.1f}° from the source")
     assert box.input_value() == "228.1 -36"  # kept while on this source, to be corrected
     page.keyboard.press("Escape")
     page.keyboard.press("s")  # skip by key
