@@ -101,7 +101,7 @@ def columns_table(values: dict, columns: tuple[ColumnSpec, ...]) -> Table:
     """A Table from column arrays, typed and described as in ``columns``."""
     table = Table()
     for spec in columns:
-        data = np.asarray(values[spec.name]).astype(str if spec.dtype == "str" else spec.dtype)
+        data = np.asarray(values[spec.name]).astype(str if spec.dtype == "str" else spec.dtype, copy=False)
         meta = dict(name=spec.name, unit=spec.unit, description=spec.description)
         if spec.nullable:
             table[spec.name] = MaskedColumn(data, mask=~np.isfinite(data), **meta)
