@@ -272,7 +272,7 @@ def test_a_host_sits_on_its_clicks_not_between_them_and_a_neighbour_some_picked(
 
 
 def test_unique_with_inverse_by_a_packed_sort_matches_numpy():
-    from xid_app.consensus import _unique_inverse
+    from xid_app.arrays import unique_inverse as _unique_inverse
 
     rng = np.random.default_rng(1)
     for keys in (rng.integers(0, 50, 1000), rng.integers(0, 2**60, 1000), np.array([], dtype=np.int64)):

@@ -153,7 +153,7 @@ def test_sorted_columns_read_exactly_and_fall_back_for_a_text_holding_the_separa
 
 
 def test_dense_ranks_and_indices_match_numpy():
-    from xid_app.extract import dense_ranks, index_of
+    from xid_app.arrays import dense_ranks, index_of
 
     rng = np.random.default_rng(3)
     for values in (rng.integers(0, 50, 1000), rng.integers(0, 10**12, 1000), np.array([], dtype=np.int64)):

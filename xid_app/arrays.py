@@ -1,5 +1,5 @@
 """Array helpers the vectorised reducers share: runs of equal rows, equal-key pairs of two sorted arrays,
-and a sort-based ``unique``.
+sort-based ``unique`` and ``unique`` with its inverse, dense ranks and positions of integer keys.
 
 Why not ``np.unique``: from numpy 2.3 a plain ``np.unique`` (no ``return_*``) takes a hash-table path
 that on this machine took 3.4 s for 2.8 million int64 keys, where sorting took 0.05 s
@@ -39,3 +39,47 @@ def pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     i = np.repeat(np.arange(len(left)), counts)
     j = lo[i] + np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts)
     return i, j
+
+
+def packed_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Non-negative integer ``keys`` sorted, with the row each came from (equal keys in row order): key and
+    row packed into one integer and sorted by numpy's vectorised sort, three times faster than a stable
+    argsort at 20 million keys. None where the packed number would overflow."""
+    n = len(keys)
+    if n == 0 or (int(keys.max()) + 1) * n >= 2**62:
+        return None
+    return np.divmod(np.sort(keys * n + np.arange(n)), n)
+
+
+def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` for non-negative integers, by :func:`packed_order`."""
+    ordered = packed_order(keys)
+    if ordered is None:
+        return np.unique(keys, return_inverse=True)
+    sorted_keys, rows = ordered
+    starts = run_starts(sorted_keys)
+    first = np.zeros(len(keys), dtype=bool)
+    first[starts] = True
+    inverse = np.empty(len(keys), dtype=np.int64)
+    inverse[rows] = np.cumsum(first) - 1
+    return sorted_keys[starts], inverse
+
+
+def index_of(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Where each of ``values`` is in ``keys`` (ascending, unique, holding every value): a subtraction when
+    the keys are a run of consecutive integers, as primary keys usually are, else a binary search."""
+    if len(keys) and keys[-1] - keys[0] == len(keys) - 1:
+        return values - keys[0]
+    return np.searchsorted(keys, values)
+
+
+def dense_ranks(values: np.ndarray) -> np.ndarray:
+    """Each non-negative integer's rank among the distinct values (``np.unique``'s inverse), in linear
+    time: primary keys are small enough to index a table of them."""
+    if len(values) == 0:
+        return np.empty(0, dtype=np.int64)
+    if values.max() > 8 * len(values) + 1_000_000:  # sparse keys: the table would be mostly empty
+        return np.unique(values, return_inverse=True)[1]
+    present = np.zeros(int(values.max()) + 1, dtype=bool)
+    present[values] = True
+    return (np.cumsum(present) - 1)[values]

@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .answers import FLAGS
-from .arrays import unique
+from .arrays import unique, unique_inverse
 from .coords import tangent_offsets_arcsec, tangent_to_sky
 
 
@@ -206,22 +206,6 @@ class Method:
         return {name: p.default for name, p in self.params.items()}
 
 
-def _unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(keys, return_inverse=True)`` for non-negative integers: each key packed with its index
-    into one number and sorted (numpy's vectorised sort, three times faster than the argsort ``unique``
-    does, at 16 million clicks); ``np.unique`` itself where the packed number would overflow."""
-    n = len(keys)
-    if n == 0 or (int(keys.max()) + 1) * n >= 2**62:
-        return np.unique(keys, return_inverse=True)
-    packed = np.sort(keys * n + np.arange(n))
-    sorted_keys, at = np.divmod(packed, n)
-    first = np.ones(n, dtype=bool)
-    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
-    inverse = np.empty(n, dtype=np.int64)
-    inverse[at] = np.cumsum(first) - 1
-    return sorted_keys[first], inverse
-
-
 def _group_sum(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(labels, weights=values, minlength=n)
 
@@ -284,7 +268,7 @@ def _votes(ann: Annotations, labels: np.ndarray, xi: np.ndarray, eta: np.ndarray
     keep = labels >= 0
     labels, click_cls, xi, eta = labels[keep], ann.click_cls[keep], xi[keep], eta[keep]
     n_cand = int(labels.max()) + 1 if len(labels) else 0
-    vote_key, vote_of_click = _unique_inverse(labels * n_cls + click_cls)
+    vote_key, vote_of_click = unique_inverse(labels * n_cls + click_cls)
     n_in_vote = np.bincount(vote_of_click, minlength=len(vote_key))
     vote_xi = _group_sum(vote_of_click, xi, len(vote_key)) / np.maximum(n_in_vote, 1)
     vote_eta = _group_sum(vote_of_click, eta, len(vote_key)) / np.maximum(n_in_vote, 1)

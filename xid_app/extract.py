@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .answers import FLAGS
+from .arrays import dense_ranks, index_of, packed_order, run_starts
 from .consensus import Annotations
 
 _ID_OF = ("cls_pk",) * 3 + ("flagged_pk",) * 2 + ("mark_cls",) * 3  # the classification id of each field's rows
@@ -45,45 +46,20 @@ class AnswerRows:
 
 def latest_revisions(cls_pk: np.ndarray, src_pk: np.ndarray, user_pk: np.ndarray) -> np.ndarray:
     """Indices of the latest revision of each (source, user) answer (the largest id among theirs), in id
-    order. Ids are ascending, so each (source, user) key's last row is its latest: the key and the row
-    index packed into one integer and sorted (numpy's vectorised sort: three times faster than a stable
-    argsort on 20 million answers), or a lexsort where the packed number would overflow."""
+    order. Ids are ascending, so each (source, user) key's last row is its latest: found by
+    :func:`~xid_app.arrays.packed_order` of one combined key, or a lexsort where it would overflow."""
     n = len(cls_pk)
     if n == 0:
         return np.empty(0, dtype=np.int64)
     if np.any(cls_pk[1:] <= cls_pk[:-1]):
         raise ValueError("classification ids must be unique and ascending")
     users = int(user_pk.max()) + 1
-    if (int(src_pk.max()) + 1) * users * n < 2**62:
-        packed = np.sort((src_pk * users + user_pk) * n + np.arange(n))
-        key = packed // n
-        last = np.ones(n, dtype=bool)
-        last[:-1] = key[1:] != key[:-1]
-        return np.sort(packed[last] % n)
+    ordered = packed_order(src_pk * users + user_pk) if (int(src_pk.max()) + 1) * users < 2**62 else None
+    if ordered is not None:
+        sorted_keys, rows = ordered
+        return np.sort(rows[np.append(run_starts(sorted_keys)[1:], n) - 1])
     order = np.lexsort((np.arange(n), user_pk, src_pk))
-    last = np.ones(n, dtype=bool)
-    last[:-1] = (src_pk[order][1:] != src_pk[order][:-1]) | (user_pk[order][1:] != user_pk[order][:-1])
-    return np.sort(order[last])
-
-
-def index_of(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Where each of ``values`` is in ``keys`` (ascending, unique, holding every value): a subtraction when
-    the keys are a run of consecutive integers, as primary keys usually are, else a binary search."""
-    if len(keys) and keys[-1] - keys[0] == len(keys) - 1:
-        return values - keys[0]
-    return np.searchsorted(keys, values)
-
-
-def dense_ranks(values: np.ndarray) -> np.ndarray:
-    """Each non-negative integer's rank among the distinct values (``np.unique``'s inverse), in linear
-    time: primary keys are small enough to index a table of them."""
-    if len(values) == 0:
-        return np.empty(0, dtype=np.int64)
-    if values.max() > 8 * len(values) + 1_000_000:  # sparse keys: the table would be mostly empty
-        return np.unique(values, return_inverse=True)[1]
-    present = np.zeros(int(values.max()) + 1, dtype=bool)
-    present[values] = True
-    return (np.cumsum(present) - 1)[values]
+    return np.sort(order[np.append(run_starts(src_pk[order], user_pk[order])[1:], n) - 1])
 
 
 def annotations_from_rows(rows: AnswerRows, *, source_pks: np.ndarray, source_ra: np.ndarray,
