@@ -279,3 +279,47 @@ def test_unique_with_inverse_by_a_packed_sort_matches_numpy():
         ours, theirs = _unique_inverse(keys), np.unique(keys, return_inverse=True)
         np.testing.assert_array_equal(ours[0], theirs[0])
         np.testing.assert_array_equal(ours[1], theirs[1])
+
+
+def test_the_classifications_order_changes_nothing():
+    """Stored order interleaves the sources' answers (each source's in its own order); the reducers group
+    them by source first. (RGZ's method breaks ties by the first click, so a source's own order counts.)"""
+    from dataclasses import replace
+
+    from xid_app.consensus import grouped_by_source
+
+    ann = _random_crowd(300, 9, seed=4)
+    rng = np.random.default_rng(5)
+    ann = replace(ann, cls_user=rng.integers(0, 40, len(ann.cls_source)),
+                  cls_flags=rng.random((len(ann.cls_source), 4)) < 0.1)
+    assert np.all(np.diff(ann.cls_source) >= 0)
+    position = rng.permutation(len(ann.cls_source))
+    new_position = position[np.lexsort((position, ann.cls_source))]  # each source's in their order
+    old_of_new = np.argsort(new_position)
+    clicks = np.argsort(new_position[ann.click_cls], kind="stable")
+    shuffled = replace(ann, cls_source=ann.cls_source[old_of_new], cls_user=ann.cls_user[old_of_new],
+                       cls_flags=ann.cls_flags[old_of_new], click_cls=new_position[ann.click_cls][clicks],
+                       click_ra=ann.click_ra[clicks], click_dec=ann.click_dec[clicks])
+    assert not np.all(np.diff(shuffled.cls_source) >= 0)
+    assert np.all(np.diff(grouped_by_source(shuffled).cls_source) >= 0)
+    for method in METHODS:
+        a, b = run_consensus(ann, method), run_consensus(shuffled, method)
+        np.testing.assert_array_equal(a.host_source, b.host_source)
+        np.testing.assert_array_equal(a.host_votes, b.host_votes)
+        np.testing.assert_allclose(a.host_ra, b.host_ra, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(a.host_dec, b.host_dec, rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(a.flag_counts, b.flag_counts)
+
+
+def test_stable_order_and_unique_pairs_match_numpy():
+    from xid_app.arrays import stable_order, unique_pairs_inverse
+
+    rng = np.random.default_rng(2)
+    for n, high in ((1000, 30), (1000, 2**40), (1, 5), (0, 5)):
+        a, b = rng.integers(0, high, n), rng.integers(0, 7, n)
+        np.testing.assert_array_equal(stable_order(a), np.argsort(a, kind="stable"))
+        first_a, first_b, inverse = unique_pairs_inverse(a, b)
+        pairs, theirs = np.unique(np.column_stack([a, b]).reshape(-1, 2), axis=0, return_inverse=True)
+        np.testing.assert_array_equal(first_a, pairs[:, 0])
+        np.testing.assert_array_equal(first_b, pairs[:, 1])
+        np.testing.assert_array_equal(inverse, theirs.ravel())

@@ -43,12 +43,24 @@ def pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def packed_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Non-negative integer ``keys`` sorted, with the row each came from (equal keys in row order): key and
-    row packed into one integer and sorted by numpy's vectorised sort, three times faster than a stable
-    argsort at 20 million keys. None where the packed number would overflow."""
+    row packed into one integer (key above, row in the low bits) and sorted by numpy's vectorised sort,
+    three times faster than a stable argsort at 20 million keys. None where the packed number would
+    overflow."""
     n = len(keys)
-    if n == 0 or (int(keys.max()) + 1) * n >= 2**62:
+    bits = max(n - 1, 1).bit_length()
+    if n == 0 or (int(keys.max()) + 1) << bits >= 2**62:
         return None
-    return np.divmod(np.sort(keys * n + np.arange(n)), n)
+    packed = np.sort((keys.astype(np.int64) << bits) | np.arange(n))
+    return packed >> bits, packed & ((1 << bits) - 1)
+
+
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """The rows of non-negative integer ``keys`` in key order, equal keys in row order (a stable argsort:
+    none where already sorted, else :func:`packed_order` where it fits)."""
+    if len(keys) < 2 or bool(np.all(keys[1:] >= keys[:-1])):
+        return np.arange(len(keys))
+    ordered = packed_order(keys)
+    return ordered[1] if ordered is not None else np.argsort(keys, kind="stable")
 
 
 def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +75,20 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse = np.empty(len(keys), dtype=np.int64)
     inverse[rows] = np.cumsum(first) - 1
     return sorted_keys[starts], inverse
+
+
+def unique_pairs_inverse(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct ``(a, b)`` pairs of non-negative integers, sorted, and the index of each row's pair:
+    two stable sorts (by ``b``, then ``a``) where one packed key would overflow."""
+    order = stable_order(b)
+    order = order[stable_order(a[order])]
+    a, b = a[order], b[order]
+    starts = run_starts(a, b)
+    first = np.zeros(len(a), dtype=bool)
+    first[starts] = True
+    inverse = np.empty(len(a), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return a[starts], b[starts], inverse
 
 
 def index_of(keys: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .answers import FLAGS
-from .arrays import unique, unique_inverse
+from .arrays import stable_order, unique, unique_inverse, unique_pairs_inverse
 from .coords import tangent_offsets_arcsec, tangent_to_sky
 
 
@@ -268,11 +268,11 @@ def _votes(ann: Annotations, labels: np.ndarray, xi: np.ndarray, eta: np.ndarray
     keep = labels >= 0
     labels, click_cls, xi, eta = labels[keep], ann.click_cls[keep], xi[keep], eta[keep]
     n_cand = int(labels.max()) + 1 if len(labels) else 0
-    vote_key, vote_of_click = unique_inverse(labels * n_cls + click_cls)
-    n_in_vote = np.bincount(vote_of_click, minlength=len(vote_key))
-    vote_xi = _group_sum(vote_of_click, xi, len(vote_key)) / np.maximum(n_in_vote, 1)
-    vote_eta = _group_sum(vote_of_click, eta, len(vote_key)) / np.maximum(n_in_vote, 1)
-    vote_cand, vote_cls = vote_key // n_cls, vote_key % n_cls
+    vote_cand, vote_cls, vote_of_click = unique_pairs_inverse(labels, click_cls)
+    n_votes = len(vote_cand)
+    n_in_vote = np.bincount(vote_of_click, minlength=n_votes)
+    vote_xi = _group_sum(vote_of_click, xi, n_votes) / np.maximum(n_in_vote, 1)
+    vote_eta = _group_sum(vote_of_click, eta, n_votes) / np.maximum(n_in_vote, 1)
     source = np.zeros(n_cand, dtype=np.int64)
     source[vote_cand] = ann.cls_source[vote_cls]
     return _Votes(n_cand, vote_cand, vote_cls, vote_xi, vote_eta, source)
@@ -713,12 +713,38 @@ def run_consensus(ann: Annotations, method: str = "xid", **params: float) -> Con
     unknown = set(params) - set(spec.params)
     if unknown:
         raise ValueError(f"unknown parameter(s) for {method!r}: {', '.join(sorted(unknown))}")
-    result = spec.reduce(ann, **{**spec.defaults(), **params})
+    result = spec.reduce(grouped_by_source(ann), **{**spec.defaults(), **params})
     if ann.gold is not None and result.host_support is not None:
         from .calibration import corrected_by_gold  # calibration is built on this module's types
 
         result = corrected_by_gold(result, ann.gold)
     return result
+
+
+def grouped_by_source(ann: Annotations) -> Annotations:
+    """The same annotations with each source's classifications together (in their order), and their clicks
+    in that order.
+
+    Why: the reducers gather by source, cluster and annotator; on classifications in the order they came
+    (stored order: sources at random) each gather misses the cache. Grouped, the consensus of 20 million
+    answers runs in two thirds of the time. Results do not change: nothing is kept per classification, and
+    a source's clicks keep their order, so its candidates do too (ties go to the first)."""
+    order = stable_order(ann.cls_source)
+    if np.array_equal(order, np.arange(len(order))):
+        return ann
+    new_index = np.empty(len(order), dtype=np.int64)
+    new_index[order] = np.arange(len(order))
+    click_cls = new_index[ann.click_cls]
+    clicks = stable_order(click_cls)
+    return replace(
+        ann,
+        cls_source=ann.cls_source[order],
+        click_cls=click_cls[clicks],
+        click_ra=ann.click_ra[clicks],
+        click_dec=ann.click_dec[clicks],
+        cls_user=None if ann.cls_user is None else ann.cls_user[order],
+        cls_flags=None if ann.cls_flags is None else ann.cls_flags[order],
+    )
 
 
 def subset(ann: Annotations, keep: np.ndarray) -> Annotations:

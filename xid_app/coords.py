@@ -145,10 +145,13 @@ def valid_sky_position(ra, dec) -> np.ndarray:
 def tangent_offsets_arcsec(ra, dec, ra0, dec0) -> tuple[np.ndarray, np.ndarray]:
     """Gnomonic offsets (east, north) in arcsec of ``(ra, dec)`` from ``(ra0, dec0)``; all in degrees."""
     ra, dec, ra0, dec0 = (np.radians(np.asarray(a, float)) for a in (ra, dec, ra0, dec0))
-    cos_c = np.sin(dec0) * np.sin(dec) + np.cos(dec0) * np.cos(dec) * np.cos(ra - ra0)
-    xi = np.cos(dec) * np.sin(ra - ra0) / cos_c
-    eta = (np.cos(dec0) * np.sin(dec) - np.sin(dec0) * np.cos(dec) * np.cos(ra - ra0)) / cos_c
-    return np.degrees(xi) * 3600.0, np.degrees(eta) * 3600.0
+    # each sine and cosine taken once: at 16 million clicks they are most of the time
+    sin_dec, cos_dec, sin_dec0, cos_dec0 = np.sin(dec), np.cos(dec), np.sin(dec0), np.cos(dec0)
+    cos_dec_cos_dra = cos_dec * np.cos(ra - ra0)
+    arcsec_over_cos_c = np.degrees(3600.0) / (sin_dec0 * sin_dec + cos_dec0 * cos_dec_cos_dra)
+    xi = cos_dec * np.sin(ra - ra0) * arcsec_over_cos_c
+    eta = (cos_dec0 * sin_dec - sin_dec0 * cos_dec_cos_dra) * arcsec_over_cos_c
+    return xi, eta
 
 
 def tangent_to_sky(xi_arcsec, eta_arcsec, ra0, dec0) -> tuple[np.ndarray, np.ndarray]:

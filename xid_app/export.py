@@ -21,6 +21,7 @@ from .answers import FLAGS
 from .arrays import unique
 from .calibration import host_probability, no_host_probability
 from .consensus import Consensus, ExpertAnswers, rank_within_runs
+from .fits_table import write_fits_table
 from .limits import FORMULA_STARTS, spreadsheet_safe
 from .optical import OpticalCatalogue
 
@@ -103,10 +104,11 @@ def columns_table(values: dict, columns: tuple[ColumnSpec, ...]) -> Table:
     for spec in columns:
         data = np.asarray(values[spec.name]).astype(str if spec.dtype == "str" else spec.dtype, copy=False)
         meta = dict(name=spec.name, unit=spec.unit, description=spec.description)
+        # copy=False: the arrays are this table's own (a copy of each was 2.6 s at 4 million rows)
         if spec.nullable:
-            table[spec.name] = MaskedColumn(data, mask=~np.isfinite(data), **meta)
+            table.add_column(MaskedColumn(data, mask=~np.isfinite(data), copy=False, **meta), copy=False)
         else:
-            table[spec.name] = Column(data, **meta)
+            table.add_column(Column(data, copy=False, **meta), copy=False)
     return table
 
 
@@ -240,7 +242,10 @@ def write_table(table: Table, path: str | Path, *, overwrite: bool = True) -> Pa
         for name in table.colnames:
             if table[name].dtype.kind in "US":
                 table[name] = spreadsheet_safe_column(table[name])
-    table.write(path, format=FORMATS[suffix], overwrite=overwrite)
+    if FORMATS[suffix] == "fits":
+        write_fits_table(table, path, overwrite=overwrite)
+    else:
+        table.write(path, format=FORMATS[suffix], overwrite=overwrite)
     return path
 
 
