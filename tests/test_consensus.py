@@ -271,16 +271,6 @@ def test_a_host_sits_on_its_clicks_not_between_them_and_a_neighbour_some_picked(
     assert _offset_arcsec(moded, 0, 0, 0) < 0.5 < _offset_arcsec(mean, 0, 0, 0)
 
 
-def test_unique_with_inverse_by_a_packed_sort_matches_numpy():
-    from xid_app.arrays import unique_inverse as _unique_inverse
-
-    rng = np.random.default_rng(1)
-    for keys in (rng.integers(0, 50, 1000), rng.integers(0, 2**60, 1000), np.array([], dtype=np.int64)):
-        ours, theirs = _unique_inverse(keys), np.unique(keys, return_inverse=True)
-        np.testing.assert_array_equal(ours[0], theirs[0])
-        np.testing.assert_array_equal(ours[1], theirs[1])
-
-
 def test_the_classifications_order_changes_nothing():
     """Stored order interleaves the sources' answers (each source's in its own order); the reducers group
     them by source first. (RGZ's method breaks ties by the first click, so a source's own order counts.)"""

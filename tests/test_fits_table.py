@@ -3,7 +3,6 @@ the tables it hands back to astropy."""
 
 import numpy as np
 import pytest
-from astropy.io import fits
 from astropy.table import Column, MaskedColumn, Table
 
 from xid_app.fits_table import write_fits_table

@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .answers import FLAGS
-from .arrays import stable_order, unique, unique_inverse, unique_pairs_inverse
+from .arrays import stable_order, unique, unique_pairs_inverse
 from .coords import tangent_offsets_arcsec, tangent_to_sky
 
 
@@ -264,7 +264,6 @@ class _Votes:
 
 def _votes(ann: Annotations, labels: np.ndarray, xi: np.ndarray, eta: np.ndarray) -> _Votes:
     """Collapse clicks with cluster ``labels`` (-1: ignored) to votes."""
-    n_cls = len(ann.cls_source)
     keep = labels >= 0
     labels, click_cls, xi, eta = labels[keep], ann.click_cls[keep], xi[keep], eta[keep]
     n_cand = int(labels.max()) + 1 if len(labels) else 0
