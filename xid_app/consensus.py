@@ -325,8 +325,15 @@ def _best(source: np.ndarray, score: np.ndarray, tiebreak: np.ndarray, n_src: in
 
 
 def _ranked(source: np.ndarray, score: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
-    """Candidates sorted by source, best first (the order :func:`_best` ranks them in)."""
-    return np.lexsort((tiebreak, -score, source))
+    """Candidates sorted by source, best first (the order :func:`_best` ranks them in). Most sources have
+    one candidate: only those of sources with several are sorted on their scores."""
+    order = stable_order(source)
+    if len(order) == 0:
+        return order
+    several = np.bincount(source, minlength=int(source.max()) + 1)[source[order]] > 1
+    among = order[several]  # each source's candidates, sources in order: their slots keep that order
+    order[several] = among[np.lexsort((tiebreak[among], -score[among], source[among]))]
+    return order
 
 
 def _offsets(ann: Annotations):
@@ -596,8 +603,8 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
                 and np.abs(np.log(user_precision / previous_precision)).max(initial=0.0) < _WEIGHTS_CONVERGED):
             user_weight, user_precision = previous, previous_precision  # the hosts above were chosen with these
             break
-    order = _ranked(cand.source, score, cand.scatter)
-    kept = order[keep[order]]
+    kept = np.flatnonzero(keep)
+    kept = kept[_ranked(cand.source[kept], score[kept], cand.scatter[kept])]
     if mode_radius_arcsec > 0:  # once the hosts are chosen: where exactly each one is
         kept_mask = np.zeros(len(cand.source), dtype=bool)
         kept_mask[kept] = True
