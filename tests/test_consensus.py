@@ -313,3 +313,16 @@ def test_stable_order_and_unique_pairs_match_numpy():
         np.testing.assert_array_equal(first_a, pairs[:, 0])
         np.testing.assert_array_equal(first_b, pairs[:, 1])
         np.testing.assert_array_equal(inverse, theirs.ravel())
+
+
+def test_clusters_found_in_parts_are_those_of_one_pass(monkeypatch):
+    """At survey size the sources are clustered in runs, one per core; the result is the one pass's."""
+    import xid_app.consensus as consensus
+
+    ann = _random_crowd(500, 8, seed=6)
+    one_pass = run_consensus(ann)
+    monkeypatch.setattr(consensus, "_PARALLEL_CLICKS", 1)
+    monkeypatch.setattr(consensus.os, "cpu_count", lambda: 3)
+    in_parts = run_consensus(ann)
+    for name in ("host_source", "host_ra", "host_dec", "host_votes", "host_scatter_arcsec", "annotator_weight"):
+        np.testing.assert_array_equal(getattr(in_parts, name), getattr(one_pass, name))

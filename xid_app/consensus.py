@@ -12,6 +12,8 @@ reducers, and reading the reducers side by side, over the same flat arrays, is h
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -275,6 +277,42 @@ def _votes(ann: Annotations, labels: np.ndarray, xi: np.ndarray, eta: np.ndarray
     source = np.zeros(n_cand, dtype=np.int64)
     source[vote_cand] = ann.cls_source[vote_cls]
     return _Votes(n_cand, vote_cand, vote_cls, vote_xi, vote_eta, source)
+
+
+def _clustered_votes_of(ann: Annotations, radius: float) -> _Votes:
+    click_src, xi, eta = _offsets(ann)
+    return _votes(ann, _friends_of_friends(xi, eta, click_src, radius), xi, eta)
+
+
+_PARALLEL_CLICKS = 1_000_000  # from this many clicks the sources' clusters are found in parts, one per core
+
+
+def _clustered_votes(ann: Annotations, radius: float) -> _Votes:
+    """The votes of friends-of-friends clusters of radius ``radius`` (see :func:`_votes`).
+
+    Each source's clusters are its own, so at survey size the sources are cut into one run per core and
+    each run clustered in a thread of its own: the offsets' trigonometry, the tree and the sorts run
+    outside the GIL (2 cores: 13 s -> 8 s at 16 million clicks). The votes and their numbering are those
+    of one pass: the runs' clusters follow each other in source order."""
+    parts = min(os.cpu_count() or 1, 8)
+    grouped = len(ann.click_cls) >= _PARALLEL_CLICKS and parts > 1 and bool(
+        np.all(ann.cls_source[1:] >= ann.cls_source[:-1]))
+    if not grouped:
+        return _clustered_votes_of(ann, radius)
+    cls_cut = np.searchsorted(ann.cls_source, np.linspace(0, ann.n_sources, parts + 1)[1:-1].round().astype(int))
+    cls_cut = np.r_[0, cls_cut, len(ann.cls_source)]
+    click_cut = np.searchsorted(ann.click_cls, cls_cut)
+    runs = [replace(ann, cls_source=ann.cls_source[c0:c1], click_cls=ann.click_cls[k0:k1] - c0,
+                    click_ra=ann.click_ra[k0:k1], click_dec=ann.click_dec[k0:k1], cls_user=None, cls_flags=None)
+            for c0, c1, k0, k1 in zip(cls_cut[:-1], cls_cut[1:], click_cut[:-1], click_cut[1:])]
+    with ThreadPoolExecutor(parts) as pool:
+        found = list(pool.map(lambda run: _clustered_votes_of(run, radius), runs))
+    first_cand = np.cumsum([0] + [v.n_cand for v in found])
+    return _Votes(int(first_cand[-1]),
+                  np.concatenate([v.cand + first for v, first in zip(found, first_cand)]),
+                  np.concatenate([v.cls + first for v, first in zip(found, cls_cut)]),
+                  np.concatenate([v.xi for v in found]), np.concatenate([v.eta for v in found]),
+                  np.concatenate([v.source for v in found]))
 
 
 @dataclass(frozen=True)
@@ -549,13 +587,11 @@ def reduce_xid(ann: Annotations, *, link_radius_arcsec: float, secondary_fractio
     """
     n_src, n_cls = ann.n_sources, len(ann.cls_source)
     _, _, no_host = _counts(ann)
-    click_src, xi, eta = _offsets(ann)
-    labels = _friends_of_friends(xi, eta, click_src, link_radius_arcsec)
     users = ann.cls_user if ann.cls_user is not None else np.arange(n_cls)
     n_users = int(users.max()) + 1 if n_cls else 0
     user_weight = np.ones(n_users)
     user_precision = np.full(n_users, 1.0 / scatter_prior_arcsec ** 2)
-    votes = _votes(ann, labels, xi, eta)
+    votes = _clustered_votes(ann, link_radius_arcsec)
     on_gold = np.zeros(n_cls, dtype=bool)
     if ann.gold is not None:
         on_gold, gold_agrees = agrees_with_answers(ann, ann.gold, radius_arcsec=link_radius_arcsec)
