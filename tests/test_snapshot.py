@@ -127,8 +127,33 @@ def test_the_latest_revision_is_found_whatever_the_size_of_the_ids():
     for src in (np.array([5, 5, 5, 6, 5, 6, 6, 5]), np.array([5, 5, 5, 6, 5, 6, 6, 5]) * 2**59):
         latest = latest_revisions(cls_pk, src, user)
         np.testing.assert_array_equal(cls_pk[latest], [4, 5, 7, 8])
+        by_source = latest_revisions(cls_pk, src, user, by_source=True)
+        np.testing.assert_array_equal(cls_pk[by_source], [8, 5, 4, 7])  # (source, user) order
     with pytest.raises(ValueError, match="ascending"):
         latest_revisions(cls_pk[::-1], src, user)
+
+
+def test_positions_among_the_current_ids_by_table_and_by_search():
+    from xid_app.extract import _positions
+
+    current = np.array([7, 3, 12, 5])
+    asked = np.array([3, 4, 12, 7, 99, 5])
+    for scale in (1, 10**9):  # dense ids: a lookup table; sparse ones: a binary search
+        np.testing.assert_array_equal(_positions(current * scale, asked * scale), [1, -1, 2, 0, -1, 3])
+    assert len(_positions(current[:0], asked)) == 6 and (_positions(current[:0], asked) == -1).all()
+
+
+def test_answers_come_grouped_by_source_with_their_clicks_and_flags(project, rgz):
+    """The reducers' order: sources together; each click and flag still on its own classification."""
+    project.ingest(rgz["sources"])
+    project.import_annotations(rgz["annotations"])
+    _, source_ids, ann = load_annotations(project.engine)
+    assert np.all(np.diff(ann.cls_source) >= 0)
+    assert np.all(np.diff(ann.click_cls) >= 0)
+    frame = pd.read_csv(rgz["annotations"])
+    clicked = frame[frame.no_host == 0]
+    ours = sorted(zip(source_ids[ann.cls_source[ann.click_cls]], np.round(ann.click_ra, 6)))
+    assert ours == sorted(zip(clicked.source_id, np.round(clicked.host_ra, 6)))
 
 
 def test_sorted_columns_read_exactly_and_fall_back_for_a_text_holding_the_separator(project, rgz):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .answers import FLAGS
-from .arrays import dense_ranks, index_of, packed_order, run_starts
+from .arrays import dense_ranks, index_of, packed_order, run_starts, stable_order
 from .consensus import Annotations
 
 _ID_OF = ("cls_pk",) * 3 + ("flagged_pk",) * 2 + ("mark_cls",) * 3  # the classification id of each field's rows
@@ -44,10 +44,12 @@ class AnswerRows:
         return len(self.cls_pk)
 
 
-def latest_revisions(cls_pk: np.ndarray, src_pk: np.ndarray, user_pk: np.ndarray) -> np.ndarray:
+def latest_revisions(cls_pk: np.ndarray, src_pk: np.ndarray, user_pk: np.ndarray, *,
+                     by_source: bool = False) -> np.ndarray:
     """Indices of the latest revision of each (source, user) answer (the largest id among theirs), in id
-    order. Ids are ascending, so each (source, user) key's last row is its latest: found by
-    :func:`~xid_app.arrays.packed_order` of one combined key, or a lexsort where it would overflow."""
+    order, or with ``by_source`` in (source, user) order. Ids are ascending, so each (source, user) key's
+    last row is its latest: found by :func:`~xid_app.arrays.packed_order` of one combined key, or a
+    lexsort where it would overflow."""
     n = len(cls_pk)
     if n == 0:
         return np.empty(0, dtype=np.int64)
@@ -57,14 +59,33 @@ def latest_revisions(cls_pk: np.ndarray, src_pk: np.ndarray, user_pk: np.ndarray
     ordered = packed_order(src_pk * users + user_pk) if (int(src_pk.max()) + 1) * users < 2**62 else None
     if ordered is not None:
         sorted_keys, rows = ordered
-        return np.sort(rows[np.append(run_starts(sorted_keys)[1:], n) - 1])
-    order = np.lexsort((np.arange(n), user_pk, src_pk))
-    return np.sort(order[np.append(run_starts(src_pk[order], user_pk[order])[1:], n) - 1])
+        latest = rows[np.append(run_starts(sorted_keys)[1:], n) - 1]
+    else:
+        order = np.lexsort((np.arange(n), user_pk, src_pk))
+        latest = order[np.append(run_starts(src_pk[order], user_pk[order])[1:], n) - 1]
+    return latest if by_source else np.sort(latest)
+
+
+def _positions(current: np.ndarray, pks: np.ndarray) -> np.ndarray:
+    """Where each of ``pks`` is in ``current`` (distinct ids, any order); -1 where it is not."""
+    if len(current) == 0 or len(pks) == 0:
+        return np.full(len(pks), -1, dtype=np.int64)
+    top = int(max(current.max(), pks.max())) + 1
+    if top <= 4 * len(current) + 1_000_000:  # ids dense enough for a lookup table: no search at all
+        table = np.full(top, -1, dtype=np.int64)
+        table[current] = np.arange(len(current))
+        return table[pks]
+    by_id = np.argsort(current)
+    where = np.minimum(np.searchsorted(current[by_id], pks), len(current) - 1)
+    return np.where(current[by_id[where]] == pks, by_id[where], -1)
 
 
 def annotations_from_rows(rows: AnswerRows, *, source_pks: np.ndarray, source_ra: np.ndarray,
                           source_dec: np.ndarray) -> Annotations:
-    """The current answers (the latest revision of each user's answer to each source) as :class:`Annotations`.
+    """The current answers (the latest revision of each user's answer to each source) as :class:`Annotations`,
+    grouped by source (each source's in the order of their annotators' keys): the order the reducers
+    gather in (:func:`~xid_app.consensus.grouped_by_source`), found here by the sort that finds the
+    latest revisions.
 
     Parameters
     ----------
@@ -75,21 +96,16 @@ def annotations_from_rows(rows: AnswerRows, *, source_pks: np.ndarray, source_ra
         Every source's primary key (ascending) and position: ``cls_source`` indexes these.
     """
     cls_pk, cls_src_pk, cls_user_pk = rows.cls_pk, rows.cls_src_pk, rows.cls_user_pk
-    chosen = latest_revisions(cls_pk, cls_src_pk, cls_user_pk)
+    chosen = latest_revisions(cls_pk, cls_src_pk, cls_user_pk, by_source=True)
     current, cur_src_pk, cur_user_pk = (a[chosen] for a in (cls_pk, cls_src_pk, cls_user_pk))
     cur_bits = np.zeros(len(current), dtype=np.int64)
-    where = np.searchsorted(current, rows.flagged_pk)
-    hit = where < len(current)
-    hit[hit] = current[where[hit]] == rows.flagged_pk[hit]
-    cur_bits[where[hit]] = rows.flagged_bits[hit]
-    # marks of current crowd classifications, in classification order
-    position = np.searchsorted(current, rows.mark_cls)
-    position = np.minimum(position, max(len(current) - 1, 0))
-    keep = (current[position] == rows.mark_cls) if len(current) else np.zeros(len(rows.mark_cls), bool)
-    click_cls, click_ra, click_dec = position[keep], rows.mark_ra[keep], rows.mark_dec[keep]
-    if np.any(click_cls[1:] < click_cls[:-1]):  # marks are stored with their classification: rarely needed
-        by_cls = np.argsort(click_cls, kind="stable")
-        click_cls, click_ra, click_dec = click_cls[by_cls], click_ra[by_cls], click_dec[by_cls]
+    where = _positions(current, rows.flagged_pk)
+    cur_bits[where[where >= 0]] = rows.flagged_bits[where >= 0]
+    # marks of current crowd classifications, in the classifications' order (each one's in stored order)
+    position = _positions(current, rows.mark_cls)
+    keep = position >= 0
+    by_cls = stable_order(position[keep])
+    click_cls, click_ra, click_dec = position[keep][by_cls], rows.mark_ra[keep][by_cls], rows.mark_dec[keep][by_cls]
     return Annotations(
         source_ra=source_ra,
         source_dec=source_dec,
