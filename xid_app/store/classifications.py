@@ -122,6 +122,8 @@ def _insert_classifications(session: Session, classifications: dict, rows: pd.Da
 def _group_numbers(rows: pd.DataFrame) -> np.ndarray:
     """Each row's radio source within its classification: the components it names, numbered from 0 in
     order of first appearance (rows naming none are one source too)."""
+    if not (rows.components != "").any():  # no components named (most imports): one source each
+        return np.zeros(len(rows), dtype=np.int64)
     pairs = rows[["code", "components"]].drop_duplicates()
     pairs = pairs.assign(group=pairs.groupby("code").cumcount())
     return rows[["code", "components"]].merge(pairs, on=["code", "components"], how="left").group.to_numpy()
