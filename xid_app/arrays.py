@@ -64,8 +64,8 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
 
 
 def unique_pairs_inverse(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct ``(a, b)`` pairs of non-negative integers, sorted, and the index of each row's pair:
-    two stable sorts (by ``b``, then ``a``) where one packed key would overflow."""
+    """The distinct ``(a, b)`` pairs of non-negative integers, sorted, and the index of each row's pair, by
+    two stable sorts (by ``b``, then by ``a``: no packed key of both, which overflows at survey size)."""
     order = stable_order(b)
     order = order[stable_order(a[order])]
     a, b = a[order], b[order]

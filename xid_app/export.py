@@ -104,7 +104,7 @@ def columns_table(values: dict, columns: tuple[ColumnSpec, ...]) -> Table:
     for spec in columns:
         data = np.asarray(values[spec.name]).astype(str if spec.dtype == "str" else spec.dtype, copy=False)
         meta = dict(name=spec.name, unit=spec.unit, description=spec.description)
-        # copy=False: the arrays are this table's own (a copy of each was 2.6 s at 4 million rows)
+        # copy=False: the table shares the caller's arrays, which it only reads (copies were 2.6 s at 4 M rows)
         if spec.nullable:
             table.add_column(MaskedColumn(data, mask=~np.isfinite(data), copy=False, **meta), copy=False)
         else:
