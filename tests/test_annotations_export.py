@@ -234,6 +234,10 @@ def test_raw_classifications_export_round_trips_through_import(demo_project, tmp
     assert len(mine) == 3 and list(mine["is_latest"]) == [0, 1, 1]  # A (revised later), B, A again
     assert list(mine["no_host"]) == [0, 1, 1] and mine["comment"][0] == "first thought" and mine["unsure"][1] == 1
     assert mine["band"][0] == "WISE W1" and mine["pixel_x"][0] == 100.0
+    code, _ = run("export-classifications", tmp_path / "classifications.fits", "--db", demo_project.url)
+    in_fits = Table.read(tmp_path / "classifications.fits")
+    for name in ("no_host", "is_latest", "unsure", "artefact"):  # flags survive FITS (stored as logicals)
+        assert [bool(v) for v in in_fits[name]] == [bool(v) for v in t[name]], name
 
     fresh = Project(f"sqlite:///{tmp_path / 'fresh.sqlite'}", settings=demo_project.settings)
     fresh.init()
