@@ -166,6 +166,11 @@ def test_sorted_columns_read_exactly_and_fall_back_for_a_text_holding_the_separa
     project.ingest(rgz["sources"])
     columns_read = (Source.id, Source.source_id, Source.ra, Source.dec)
     dtypes = (np.int64, object, float, float)
+    rng = np.random.default_rng(8)
+    with project.engine.begin() as conn:  # doubles to their last bit (PostgreSQL's come back as text)
+        for pk in conn.execute(select(Source.id)).scalars().all():
+            conn.execute(update(Source).where(Source.id == pk).values(ra=float(rng.uniform(0, 360)),
+                                                                      dec=float(rng.uniform(-90, 90))))
     with project.engine.connect() as conn:
         rows = conn.execute(select(*columns_read).order_by(Source.id)).all()
         fast = columns.read_sorted_columns(conn, Source, columns_read, None, key=Source.id, dtypes=dtypes)
