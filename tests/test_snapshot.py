@@ -134,7 +134,7 @@ def test_the_latest_revision_is_found_whatever_the_size_of_the_ids():
 
 
 def test_positions_among_the_current_ids_by_table_and_by_search():
-    from xid_app.extract import _positions
+    from xid_app.arrays import positions as _positions
 
     current = np.array([7, 3, 12, 5])
     asked = np.array([3, 4, 12, 7, 99, 5])

@@ -1,5 +1,6 @@
 """Array helpers the vectorised reducers share: runs of equal rows, equal-key pairs of two sorted arrays,
-sort-based ``unique`` and stable orders, distinct pairs with their inverse, dense ranks and positions of integer keys.
+sort-based ``unique`` and stable orders, distinct pairs with their inverse, dense ranks and positions of
+integer keys.
 
 Why not ``np.unique``: from numpy 2.3 a plain ``np.unique`` (no ``return_*``) takes a hash-table path
 that on this machine took 3.4 s for 2.8 million int64 keys, where sorting took 0.05 s
@@ -54,10 +55,15 @@ def packed_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return packed >> bits, packed & ((1 << bits) - 1)
 
 
+def ascending(values: np.ndarray) -> bool:
+    """Whether ``values`` never decrease."""
+    return bool(np.all(values[1:] >= values[:-1]))
+
+
 def stable_order(keys: np.ndarray) -> np.ndarray:
     """The rows of non-negative integer ``keys`` in key order, equal keys in row order (a stable argsort:
     none where already sorted, else :func:`packed_order` where it fits)."""
-    if len(keys) < 2 or bool(np.all(keys[1:] >= keys[:-1])):
+    if ascending(keys):
         return np.arange(len(keys))
     ordered = packed_order(keys)
     return ordered[1] if ordered is not None else np.argsort(keys, kind="stable")
@@ -75,6 +81,20 @@ def unique_pairs_inverse(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.n
     inverse = np.empty(len(a), dtype=np.int64)
     inverse[order] = np.cumsum(first) - 1
     return a[starts], b[starts], inverse
+
+
+def positions(current: np.ndarray, pks: np.ndarray) -> np.ndarray:
+    """Where each of ``pks`` is in ``current`` (distinct ids, any order); -1 where it is not."""
+    if len(current) == 0 or len(pks) == 0:
+        return np.full(len(pks), -1, dtype=np.int64)
+    top = int(max(current.max(), pks.max())) + 1
+    if top <= 4 * len(current) + 1_000_000:  # ids dense enough for a lookup table: no search at all
+        table = np.full(top, -1, dtype=np.int64)
+        table[current] = np.arange(len(current))
+        return table[pks]
+    by_id = np.argsort(current)
+    where = np.minimum(np.searchsorted(current[by_id], pks), len(current) - 1)
+    return np.where(current[by_id[where]] == pks, by_id[where], -1)
 
 
 def index_of(keys: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .answers import FLAGS
-from .arrays import dense_ranks, index_of, packed_order, run_starts, stable_order
+from .arrays import dense_ranks, index_of, packed_order, positions, run_starts, stable_order
 from .consensus import Annotations
 
 _ID_OF = ("cls_pk",) * 3 + ("flagged_pk",) * 2 + ("mark_cls",) * 3  # the classification id of each field's rows
@@ -66,20 +66,6 @@ def latest_revisions(cls_pk: np.ndarray, src_pk: np.ndarray, user_pk: np.ndarray
     return latest if by_source else np.sort(latest)
 
 
-def _positions(current: np.ndarray, pks: np.ndarray) -> np.ndarray:
-    """Where each of ``pks`` is in ``current`` (distinct ids, any order); -1 where it is not."""
-    if len(current) == 0 or len(pks) == 0:
-        return np.full(len(pks), -1, dtype=np.int64)
-    top = int(max(current.max(), pks.max())) + 1
-    if top <= 4 * len(current) + 1_000_000:  # ids dense enough for a lookup table: no search at all
-        table = np.full(top, -1, dtype=np.int64)
-        table[current] = np.arange(len(current))
-        return table[pks]
-    by_id = np.argsort(current)
-    where = np.minimum(np.searchsorted(current[by_id], pks), len(current) - 1)
-    return np.where(current[by_id[where]] == pks, by_id[where], -1)
-
-
 def annotations_from_rows(rows: AnswerRows, *, source_pks: np.ndarray, source_ra: np.ndarray,
                           source_dec: np.ndarray) -> Annotations:
     """The current answers (the latest revision of each user's answer to each source) as :class:`Annotations`,
@@ -99,13 +85,13 @@ def annotations_from_rows(rows: AnswerRows, *, source_pks: np.ndarray, source_ra
     chosen = latest_revisions(cls_pk, cls_src_pk, cls_user_pk, by_source=True)
     current, cur_src_pk, cur_user_pk = (a[chosen] for a in (cls_pk, cls_src_pk, cls_user_pk))
     cur_bits = np.zeros(len(current), dtype=np.int64)
-    where = _positions(current, rows.flagged_pk)
+    where = positions(current, rows.flagged_pk)
     cur_bits[where[where >= 0]] = rows.flagged_bits[where >= 0]
     # marks of current crowd classifications, in the classifications' order (each one's in stored order)
-    position = _positions(current, rows.mark_cls)
+    position = positions(current, rows.mark_cls)
     keep = position >= 0
     by_cls = stable_order(position[keep])
-    click_cls, click_ra, click_dec = position[keep][by_cls], rows.mark_ra[keep][by_cls], rows.mark_dec[keep][by_cls]
+    click_cls, click_ra, click_dec = (a[keep][by_cls] for a in (position, rows.mark_ra, rows.mark_dec))
     return Annotations(
         source_ra=source_ra,
         source_dec=source_dec,

@@ -54,16 +54,13 @@ def write_fits_table(table: Table, path: str | Path, *, overwrite: bool = True) 
     path = Path(path)
     if path.exists() and not overwrite:
         raise OSError(f"{path} already exists")
-    if not _streamable(table):
-        table.write(path, format="fits", overwrite=overwrite)
-        return
     # the headers and the record layout: astropy's own, for the table without its rows
     empty = io.BytesIO()
     table[:0].write(empty, format="fits")
     empty.seek(0)
     with fits.open(empty) as hdus:
         primary, header, layout = hdus[0].header, hdus[1].header, hdus[1].data.dtype.newbyteorder(">")
-    if not _same_layout(table, header, layout):
+    if not (_streamable(table) and _same_layout(table, header, layout)):
         table.write(path, format="fits", overwrite=overwrite)
         return
     header["NAXIS2"] = len(table)

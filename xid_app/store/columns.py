@@ -101,12 +101,10 @@ def _concatenated_columns(conn, table, columns: Sequence, dtypes: Sequence, wher
     separator."""
     low, high = conn.execute(select(func.min(key), func.max(key))).one()  # over the whole table: from the index
     chunks = [[np.empty(0, dtype=dtype) for dtype in dtypes]]
-    if conn.dialect.name == "postgresql":  # one pass over the rows feeds every aggregate: one order for all
-        aggregates = [func.string_agg(cast(column, Text), UNIT_SEPARATOR if dtype.kind == "O" else ",")
-                      for column, dtype in zip(columns, dtypes)]
-    else:
-        aggregates = [func.group_concat(column, UNIT_SEPARATOR if dtype.kind == "O" else ",")
-                      for column, dtype in zip(columns, dtypes)]
+    # PostgreSQL: one pass over the rows feeds every aggregate, so all see one order
+    joined = (lambda column, separator: func.string_agg(cast(column, Text), separator)) \
+        if conn.dialect.name == "postgresql" else func.group_concat
+    aggregates = [joined(column, UNIT_SEPARATOR if dtype.kind == "O" else ",") for column, dtype in zip(columns, dtypes)]
     for start in range(low or 0, (high or -1) + 1, CONCAT_CHUNK):
         count, *texts = conn.execute(select(func.count(), *aggregates).select_from(table)
                                      .where(where, key >= start, key < start + CONCAT_CHUNK)).one()
